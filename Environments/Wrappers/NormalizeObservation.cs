@@ -1,0 +1,95 @@
+namespace RlMemory.Environments.Wrappers;
+
+/// <summary>
+/// Normalizes each observation entry to roughly zero mean and unit variance with running statistics
+/// (Gymnasium's <c>NormalizeObservation</c>): <c>(obs − mean) / sqrt(var + epsilon)</c>, the statistics updated with
+/// every observation while <see cref="UpdateRunningMean"/> is true (turn it off for evaluation).
+/// </summary>
+public sealed class NormalizeObservation<TAction> : ObservationWrapper<TAction>
+{
+    private readonly double[] _mean;
+    private readonly double[] _var;
+    private readonly double _epsilon;
+    private double _count = 1e-4;
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    public NormalizeObservation(IEnv<TAction> inner, double epsilon = 1e-8)
+        : base(inner)
+    {
+        if (!(epsilon > 0) || double.IsInfinity(epsilon))
+        {
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "NormalizeObservation: epsilon must be a positive finite number.");
+        }
+
+        int n = inner.ObservationSpace.Size;
+        _mean = new double[n];
+        _var = new double[n];
+        Array.Fill(_var, 1.0);
+        _epsilon = epsilon;
+        ObservationSpace = new Box(float.NegativeInfinity, float.PositiveInfinity, [.. inner.ObservationSpace.Shape]);
+    }
+
+    /// <inheritdoc />
+    public override Box ObservationSpace { get; }
+
+    /// <summary>Whether observations update the running statistics.</summary>
+    public bool UpdateRunningMean { get; set; } = true;
+
+    /// <summary>The running mean of each entry.</summary>
+    public ReadOnlySpan<double> Mean => _mean;
+
+    /// <summary>The running variance of each entry.</summary>
+    public ReadOnlySpan<double> Variance => _var;
+
+    /// <summary>The (pseudo-)count of observations behind the statistics (starts at 1e-4 as in Gymnasium).</summary>
+    public double Count => _count;
+
+    /// <summary>Replaces the running statistics (e.g. from a checkpoint).</summary>
+    public void SetStatistics(ReadOnlySpan<double> mean, ReadOnlySpan<double> variance, double count)
+    {
+        if (mean.Length != _mean.Length || variance.Length != _var.Length)
+        {
+            throw new ArgumentException($"{Name}: statistics need {_mean.Length} entries, got mean {mean.Length} and variance {variance.Length}.");
+        }
+
+        if (!(count > 0) || double.IsInfinity(count))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"{Name}: count must be positive and finite.");
+        }
+
+        foreach (double v in variance)
+        {
+            if (!(v >= 0) || double.IsInfinity(v))
+            {
+                throw new ArgumentException($"{Name}: variances must be finite and >= 0, got {v}.", nameof(variance));
+            }
+        }
+
+        mean.CopyTo(_mean);
+        variance.CopyTo(_var);
+        _count = count;
+    }
+
+    /// <inheritdoc />
+    protected override void Transform(ReadOnlySpan<float> innerObservation, Span<float> observation)
+    {
+        if (UpdateRunningMean)
+        {
+            // RunningMeanStd.update with a batch of one (batch variance 0), Chan et al.'s parallel update.
+            double total = _count + 1;
+            for (int i = 0; i < _mean.Length; i++)
+            {
+                double delta = innerObservation[i] - _mean[i];
+                _mean[i] += delta / total;
+                _var[i] = (_var[i] * _count + delta * delta * _count / total) / total;
+            }
+
+            _count = total;
+        }
+
+        for (int i = 0; i < _mean.Length; i++)
+        {
+            observation[i] = (float)((innerObservation[i] - _mean[i]) / Math.Sqrt(_var[i] + _epsilon));
+        }
+    }
+}
