@@ -1,4 +1,5 @@
 using RlMemory.Environments.ClassicControl;
+using RlMemory.Environments.Vector;
 using RlMemory.Environments.Wrappers;
 
 namespace RlMemory.Environments.Tests.Registry;
@@ -207,14 +208,14 @@ public sealed class BuiltInRegistrationTests
     {
         using (var sync = EnvRegistry.MakeVector<int>("CartPole-v1", 3))
         {
-            Assert.IsType<Vector.SyncVectorEnv<int>>(sync);
+            Assert.IsType<SyncVectorEnv<int>>(sync);
             Assert.Equal(3, sync.NumEnvs);
             Assert.Equal("CartPole-v1×3", sync.Name);
         }
 
         using (var parallel = EnvRegistry.MakeVector<int>("CartPole-v1", 2, VectorMode.Parallel, maxEpisodeSteps: 5))
         {
-            Assert.IsType<Vector.ParallelVectorEnv<int>>(parallel);
+            Assert.IsType<ParallelVectorEnv<int>>(parallel);
             Assert.All(parallel.Envs, e => Assert.Equal(5, Assert.IsType<TimeLimit<int>>(e).MaxEpisodeSteps));
         }
 
