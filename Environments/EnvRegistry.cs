@@ -73,7 +73,7 @@ public enum VectorMode
 public static class EnvRegistry
 {
     internal static readonly Regex IdPattern = new(
-        @"^(?:(?<ns>[\w:.-]+)/)?(?<name>[\w:.-]+?)(?:-v(?<version>\d+))?$",
+        @"^(?:(?<ns>[\w:.-]+)/)?(?<name>[\w:.-]+?)(?:-v(?<version>\d+))?\z",
         RegexOptions.CultureInvariant);
 
     private static readonly Lock Gate = new();

@@ -219,6 +219,8 @@ public sealed class CustomRegistrationTests
     [InlineData("Env-v0/")]
     [InlineData("Env-v0!")]
     [InlineData("Env(1)-v0")]
+    [InlineData("Env-v0\n")]
+    [InlineData("ns/Env-v0\n")]
     public void Register_RefusesMalformedIds(string id)
     {
         var e = Assert.Throws<ArgumentException>("id", () => EnvRegistry.Register<int>(id, _ => new CountingEnv()));
