@@ -55,7 +55,7 @@ public abstract class VectorEnv<TAction> : IDisposable
                     nameof(envs));
             }
 
-            if (e.ActionSpace.ToString() != SingleActionSpace.ToString())
+            if (!SameSpace(e.ActionSpace, SingleActionSpace))
             {
                 throw new ArgumentException(
                     $"Environment {i} ({e.Name}) has action space {e.ActionSpace}, but environment 0 ({first.Name}) has {SingleActionSpace}; all environments of a vector environment must share their spaces.",
@@ -202,6 +202,17 @@ public abstract class VectorEnv<TAction> : IDisposable
             throw new InvalidOperationException($"{Name}, environment {index}: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// Whether two action spaces are equal element for element. (Their descriptions are not enough: a
+    /// <see cref="Box"/> describes only its first 8 bounds.)
+    /// </summary>
+    private static bool SameSpace(Space a, Space b) => (a, b) switch
+    {
+        (Box x, Box y) => x.SameAs(y),
+        (Discrete x, Discrete y) => x.N == y.N && x.Start == y.Start,
+        _ => a.GetType() == b.GetType() && a.ToString() == b.ToString(),
+    };
 
     /// <summary>Disposes the environments (and worker threads).</summary>
     public void Dispose()

@@ -74,6 +74,31 @@ public sealed class VectorEnvContractTests
     }
 
     [Fact]
+    public void ActionSpacesThatDifferBeyondWhatToStringShows_AreRefused()
+    {
+        // Box.ToString shows only the first 8 bounds; the spaces below differ in the 10th.
+        float[] high = [.. Enumerable.Repeat(1f, 10)];
+        float[] otherHigh = [.. high];
+        otherHigh[9] = 2f;
+        float[] low = [.. Enumerable.Range(0, 10).Select(i => -1f - i)];
+        Assert.Equal(new Box(low, high).ToString(), new Box(low, otherHigh).ToString());
+
+        IEnv<float[]>[] envs = [new RecordingContinuousEnv(new Box(low, high)), new RecordingContinuousEnv(new Box(low, otherHigh))];
+        var e = Assert.Throws<ArgumentException>("envs", () => new SyncVectorEnv<float[]>(envs));
+        Assert.StartsWith("Environment 1 (RecordingContinuousEnv) has action space Box(", e.Message, StringComparison.Ordinal);
+
+        using var same = new SyncVectorEnv<float[]>([new RecordingContinuousEnv(new Box(low, high)), new RecordingContinuousEnv(new Box(low, high))]);
+        Assert.Equal(2, same.NumEnvs);
+    }
+
+    [Fact]
+    public void DiscreteActionSpacesWithAnotherStart_AreRefused()
+    {
+        var e = Assert.Throws<ArgumentException>("envs", () => new SyncVectorEnv<int>([new StartEnv(0), new StartEnv(1)]));
+        Assert.Contains("has action space Discrete(2, start=1), but environment 0 (StartEnv) has Discrete(2)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EmptyOrNullEnvironmentLists_AreRefused()
     {
         Assert.Throws<ArgumentNullException>("envs", () => new SyncVectorEnv<int>(null!));
@@ -138,5 +163,12 @@ public sealed class VectorEnvContractTests
         Assert.Throws<ObjectDisposedException>(() => vector.Step([0, 0, 0]));
         Assert.Throws<ObjectDisposedException>(() => vector.Reset());
         vector.Dispose(); // twice is harmless
+    }
+
+    private sealed class StartEnv(int start) : Env<int>(new Box(0f, 1f, 1), new Discrete(2, start))
+    {
+        protected override Info ResetCore(Span<float> observation, EnvOptions? options) => Info.Empty;
+
+        protected override StepResult StepCore(int action, Span<float> observation) => default;
     }
 }
