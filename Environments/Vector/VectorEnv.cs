@@ -167,6 +167,10 @@ public abstract class VectorEnv<TAction> : IDisposable
         {
             throw new ArgumentException($"{Name}, environment {index}: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"{Name}, environment {index}: {e.Message}", e);
+        }
     }
 
     /// <summary>Steps (or autoresets) environment <paramref name="index"/> into its slice of the result arrays.</summary>

@@ -141,6 +141,21 @@ public sealed class VectorEnvContractTests
     }
 
     [Theory]
+    [MemberData(nameof(Modes))]
+    public void AFailingReset_IsReported_NamingTheEnvIndex(VectorMode mode)
+    {
+        var space = new Box(0f, 1f, 1);
+        IEnv<int>[] envs = [new ScriptedEnv(space, _ => [0.5f]), new ScriptedEnv(space, _ => [0.5f]), new ScriptedEnv(space, _ => [float.NaN])];
+        using VectorEnv<int> vector = Build(mode, envs);
+        var e = Assert.Throws<InvalidOperationException>(() => vector.Reset(seed: 0));
+        Assert.StartsWith("ScriptedEnv×3, environment 2: ScriptedEnv: Reset produced an observation outside its observation space", e.Message, StringComparison.Ordinal);
+
+        using VectorEnv<int> cartPoles = EnvRegistry.MakeVector<int>("CartPole-v1", 2, mode);
+        var badOption = Assert.Throws<ArgumentException>(() => cartPoles.Reset(options: new EnvOptions { { "lo", 0.1 } }));
+        Assert.StartsWith("CartPole-v1×2, environment 0: CartPole-v1 reset does not accept option 'lo'.", badOption.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(-1)]
     [InlineData(int.MaxValue)]
     public void Reset_RefusesSeedsWhoseSeedPlusIDoesNotFit(int seed)
