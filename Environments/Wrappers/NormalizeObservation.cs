@@ -57,6 +57,14 @@ public sealed class NormalizeObservation<TAction> : ObservationWrapper<TAction>
             throw new ArgumentOutOfRangeException(nameof(count), count, $"{Name}: count must be positive and finite.");
         }
 
+        foreach (double m in mean)
+        {
+            if (!double.IsFinite(m))
+            {
+                throw new ArgumentException($"{Name}: means must be finite, got {m}.", nameof(mean));
+            }
+        }
+
         foreach (double v in variance)
         {
             if (!(v >= 0) || double.IsInfinity(v))

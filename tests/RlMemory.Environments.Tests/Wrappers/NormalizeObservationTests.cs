@@ -130,11 +130,13 @@ public sealed class NormalizeObservationTests
         { [0.0, 0.0, 0.0], [1.0, -0.1, 1.0], 1.0 },        // negative variance
         { [0.0, 0.0, 0.0], [1.0, double.NaN, 1.0], 1.0 },  // NaN variance
         { [0.0, 0.0, 0.0], [double.PositiveInfinity, 1.0, 1.0], 1.0 },
+        { [0.0, double.NaN, 0.0], [1.0, 1.0, 1.0], 1.0 },                 // NaN mean
+        { [double.NegativeInfinity, 0.0, 0.0], [1.0, 1.0, 1.0], 1.0 },    // infinite mean
     };
 
     [Theory]
     [MemberData(nameof(BadStatistics))]
-    public void SetStatistics_RefusesWrongLengthsAndInvalidVariances(double[] mean, double[] variance, double count)
+    public void SetStatistics_RefusesWrongLengthsAndNonFiniteOrNegativeStatistics(double[] mean, double[] variance, double count)
     {
         using var env = new NormalizeObservation<int>(new CountingEnv());
         var e = Assert.ThrowsAny<ArgumentException>(() => env.SetStatistics(mean, variance, count));
