@@ -212,7 +212,8 @@ public static class EnvRegistry
 
         EnvOptions merged = spec.DefaultOptions.Merge(options, id);
 
-        IEnv env = spec.Factory!(merged);
+        IEnv env = spec.Factory!(merged)
+            ?? throw new InvalidOperationException($"{id}: the registered factory returned null instead of an environment.");
         if (env is IRegisteredEnv registered)
         {
             registered.AttachSpec(spec);

@@ -236,6 +236,24 @@ public sealed class CustomRegistrationTests
         Assert.Throws<ArgumentException>("id", () => EnvRegistry.Register<int>(id, _ => new CountingEnv()));
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(5)]
+    public void Make_WhenTheFactoryReturnsNull_SaysSo(int? maxEpisodeSteps)
+    {
+        string id = UniqueId.Next();
+        EnvRegistry.Register<int>(id, _ => null!, maxEpisodeSteps: maxEpisodeSteps);
+        try
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => EnvRegistry.Make(id));
+            Assert.Equal($"{id}: the registered factory returned null instead of an environment.", e.Message);
+        }
+        finally
+        {
+            EnvRegistry.Unregister(id);
+        }
+    }
+
     [Fact]
     public void Register_RefusesANonPositiveTimeLimitAndANullFactory()
     {
