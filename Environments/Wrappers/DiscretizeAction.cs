@@ -47,7 +47,12 @@ public sealed class DiscretizeAction : Wrapper<int, float[]>
     public override Space<int> ActionSpace => _space;
 
     /// <summary>The continuous action applied for discrete action <paramref name="index"/> (a copy).</summary>
-    public float[] ContinuousAction(int index) => (float[])_actions[index].Clone();
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not in <see cref="ActionSpace"/>.</exception>
+    public float[] ContinuousAction(int index) =>
+        _space.Contains(index)
+            ? (float[])_actions[index].Clone()
+            : throw new ArgumentOutOfRangeException(
+                nameof(index), index, $"{Name}: DiscretizeAction has no action {index}; allowed: {_space.DescribeAllowed()}.");
 
     /// <inheritdoc />
     public override StepResult Step(int action, Span<float> observation)

@@ -86,6 +86,16 @@ public sealed class DiscretizeActionTests
         Assert.StartsWith($"Pendulum-v1: action {action} is not in the action space Discrete(5); allowed: an integer in [0, 4].", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(-1)]
+    public void ContinuousActionOfAnInvalidIndex_IsRefused_NamingTheAllowedRange(int index)
+    {
+        using var env = new DiscretizeAction(EnvRegistry.Make<float[]>("Pendulum-v1"), bins: 5);
+        var e = Assert.Throws<ArgumentOutOfRangeException>("index", () => env.ContinuousAction(index));
+        Assert.StartsWith($"Pendulum-v1: DiscretizeAction has no action {index}; allowed: an integer in [0, 4].", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AnUnboundedActionSpace_IsRefused()
     {
