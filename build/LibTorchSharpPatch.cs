@@ -342,8 +342,9 @@ public static class LibStdCxxMarkerPatch
     /// Assesses the ELF file at <paramref name="path"/> and, when the verdict is
     /// <see cref="LibStdCxxVerdict.MarkerNeedsWeakening"/>, weakens the marker version need in it. The patched bytes go
     /// to a temporary file in the same folder (a copy of the original, so it keeps its permissions) that is flushed,
-    /// given the original's last-write time and renamed over the original; a hard link to the original (such as a
-    /// NuGet cache entry) is thus left untouched. With any other verdict the file is not touched.
+    /// given the original's last-write time and renamed over the original. A file that <paramref name="path"/> is a hard or
+    /// symbolic link to (such as a NuGet cache entry) is thus left untouched; <paramref name="path"/> becomes a regular
+    /// file with the target's last-write time. With any other verdict the file is not touched.
     /// </summary>
     /// <returns>The assessment of the file as it was before this call.</returns>
     /// <exception cref="InvalidDataException">The file is not a well-formed little-endian ELF64 file; it is left unchanged.</exception>
@@ -397,10 +398,18 @@ public static class LibStdCxxMarkerPatch
         string temp = Path.Combine(
             Path.GetDirectoryName(fullPath) ?? throw new ArgumentException($"{fullPath} has no parent folder.", nameof(path)),
             "." + Path.GetFileName(fullPath) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        bool isSymbolicLink = (File.GetAttributes(fullPath) & FileAttributes.ReparsePoint) != 0;
         try
         {
             // File.Copy creates a new inode with the original's permission bits; the contents are then overwritten.
             File.Copy(fullPath, temp);
+            if (isSymbolicLink)
+            {
+                // A symbolic link's own time is not its target's. File.Copy follows the link and keeps the target's
+                // last-write time, which is what MSBuild's incremental copy compares with the package file.
+                lastWrite = File.GetLastWriteTimeUtc(temp);
+            }
+
             using (var stream = new FileStream(temp, FileMode.Open, FileAccess.Write, FileShare.None))
             {
                 stream.Write(contents, 0, contents.Length);

@@ -149,6 +149,23 @@ public sealed class LibStdCxxMarkerPatchTests : IDisposable
         Assert.True(patchedMarker.IsWeak);
     }
 
+    [LinuxFact]
+    public void PatchFile_OfASymbolicLink_ReplacesTheLinkWithAPatchedFileWithTheTargetsTime()
+    {
+        var targetTime = new DateTime(2022, 3, 4, 5, 6, 7, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(libraryPath, targetTime);
+        Directory.CreateDirectory(scratch.Combine("out"));
+        string output = scratch.Combine("out/libLibTorchSharp.so");
+        File.CreateSymbolicLink(output, libraryPath);
+
+        LibStdCxxMarkerPatch.PatchFile(output, debian12Versions);
+
+        Assert.Equal(unpatched, File.ReadAllBytes(libraryPath));
+        Assert.Null(new FileInfo(output).LinkTarget);
+        Assert.True(Assert.Single(ElfVersionNeeds.ReadNeeds(File.ReadAllBytes(output)), n => n.Version == Marker).IsWeak);
+        Assert.Equal(targetTime, File.GetLastWriteTimeUtc(output));
+    }
+
     [Fact]
     public void NewestGlibcxx_ComparesMinorVersionsNumerically()
     {
