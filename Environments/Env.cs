@@ -107,7 +107,13 @@ public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv
         }
 
         StepResult result = StepCore(action, observation);
-        CheckObservation(observation, "Step");
+        if (ObservationSpace.IndexOfViolation(observation) >= 0)
+        {
+            // The environment's state is suspect: require a Reset before the next Step.
+            _running = false;
+            CheckObservation(observation, "Step");
+        }
+
         if (result.Terminated || result.Truncated)
         {
             _running = false;

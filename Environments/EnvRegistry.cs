@@ -13,7 +13,7 @@ public sealed record EnvSpec
     {
         Id = id;
         ActionType = actionType;
-        DefaultOptions = defaultOptions;
+        _defaultOptions = defaultOptions;
         MaxEpisodeSteps = maxEpisodeSteps;
         RewardThreshold = rewardThreshold;
         Description = description;
@@ -38,10 +38,17 @@ public sealed record EnvSpec
     /// <summary>The action type: <see cref="int"/> for discrete actions, <c>float[]</c> for continuous ones.</summary>
     public Type ActionType { get; }
 
+    private readonly EnvOptions _defaultOptions;
+
     /// <summary>
-    /// The options the environment accepts, with their defaults. <c>Make</c> refuses options not listed here.
+    /// The options the environment accepts, with their defaults (a copy: changing it changes nothing registered).
+    /// <c>Make</c> refuses options not listed here.
     /// </summary>
-    public EnvOptions DefaultOptions { get; }
+    public EnvOptions DefaultOptions => _defaultOptions.Merge(null);
+
+    internal IEnumerable<string> OptionNames => _defaultOptions.Keys;
+
+    internal EnvOptions MergedOptions(EnvOptions? overrides) => _defaultOptions.Merge(overrides, Id);
 
     /// <summary>The time limit <c>Make</c> applies (a <see cref="TimeLimit{TAction}"/> wrapper), or null for none.</summary>
     public int? MaxEpisodeSteps { get; }
@@ -207,10 +214,10 @@ public static class EnvRegistry
 
         if (options is not null)
         {
-            new EnvOptions(options) { Owner = id }.RequireKnownKeys(spec.DefaultOptions.Keys);
+            new EnvOptions(options) { Owner = id }.RequireKnownKeys(spec.OptionNames);
         }
 
-        EnvOptions merged = spec.DefaultOptions.Merge(options, id);
+        EnvOptions merged = spec.MergedOptions(options);
 
         IEnv env = spec.Factory!(merged)
             ?? throw new InvalidOperationException($"{id}: the registered factory returned null instead of an environment.");

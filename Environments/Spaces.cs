@@ -241,8 +241,10 @@ public sealed class Box : Space<float[]>
     /// <inheritdoc />
     public override string DescribeAllowed() =>
         IsUniform(out float lo, out float hi)
-            ? $"{Size} floats, each in [{Format(lo)}, {Format(hi)}]"
-            : $"{Size} floats within low = {FormatArray(_low)}, high = {FormatArray(_high)}";
+            ? $"{Floats(Size)}, each in [{Format(lo)}, {Format(hi)}]"
+            : $"{Floats(Size)} within low = {FormatArray(_low)}, high = {FormatArray(_high)}";
+
+    private static string Floats(int n) => n == 1 ? "1 float" : $"{n} floats";
 
     /// <inheritdoc />
     public override string ToString() =>

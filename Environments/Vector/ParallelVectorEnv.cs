@@ -8,6 +8,7 @@ namespace RlMemory.Environments.Vector;
 /// actions: every environment runs the same calls in the same order, only on another thread. Use it when a step is
 /// expensive (tens of microseconds or more); for classic control the hand-off costs more than the step.
 /// Environments must tolerate being stepped from a thread other than the one that created them.
+/// Dispose it when done: its worker threads wait for work (as background threads) until then.
 /// </summary>
 public sealed class ParallelVectorEnv<TAction> : VectorEnv<TAction>
 {

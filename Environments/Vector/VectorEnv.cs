@@ -15,6 +15,8 @@ namespace RlMemory.Environments.Vector;
 /// <c>terminated || truncated</c> set for environment <c>i</c> is not a real transition and must not be learned from.</para>
 /// <para>Reset with a seed seeds environment <c>i</c> with <c>seed + i</c>, as Gymnasium does.</para>
 /// <para>For the built-in environments a step allocates nothing.</para>
+/// <para>When an environment throws during <see cref="Step"/>, the exception names its index; the other environments
+/// may already have stepped, so call <see cref="Reset"/> before stepping again.</para>
 /// </remarks>
 public abstract class VectorEnv<TAction> : IDisposable
 {

@@ -46,9 +46,9 @@ public sealed class FrameStack<TAction> : ObservationWrapper<TAction>
         {
             space.Low.CopyTo(low.AsSpan(k * _frameSize));
             space.High.CopyTo(high.AsSpan(k * _frameSize));
-            if (padding == FramePadding.Zero)
+            if (padding == FramePadding.Zero && k < stackSize - 1)
             {
-                // Zero padding must lie inside the box.
+                // Zero padding (never in the newest frame) must lie inside the box.
                 for (int i = 0; i < _frameSize; i++)
                 {
                     low[k * _frameSize + i] = Math.Min(low[k * _frameSize + i], 0f);

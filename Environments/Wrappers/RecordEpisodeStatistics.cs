@@ -32,7 +32,7 @@ public sealed class RecordEpisodeStatistics<TAction> : Wrapper<TAction>
     public int EpisodeCount { get; private set; }
 
     /// <summary>The most recent finished episodes, oldest first.</summary>
-    public IReadOnlyCollection<EpisodeStatistics> RecentEpisodes => _recent;
+    public IReadOnlyList<EpisodeStatistics> RecentEpisodes => [.. _recent];
 
     /// <summary>The return of the episode under way.</summary>
     public double CurrentReturn => _return;

@@ -8,6 +8,8 @@ namespace RlMemory.Environments.Wrappers;
 public sealed class TimeLimit<TAction> : Wrapper<TAction>
 {
     private bool _needsReset = true;
+    private bool _everReset;
+    private bool _truncatedHere;
 
     /// <summary>Wraps <paramref name="inner"/> with a limit of <paramref name="maxEpisodeSteps"/> steps.</summary>
     public TimeLimit(IEnv<TAction> inner, int maxEpisodeSteps)
@@ -33,6 +35,8 @@ public sealed class TimeLimit<TAction> : Wrapper<TAction>
         Info info = Inner.Reset(observation, seed, options);
         ElapsedSteps = 0;
         _needsReset = false;
+        _everReset = true;
+        _truncatedHere = false;
         return info;
     }
 
@@ -41,16 +45,17 @@ public sealed class TimeLimit<TAction> : Wrapper<TAction>
     {
         if (_needsReset)
         {
-            throw new InvalidOperationException(
-                ElapsedSteps >= MaxEpisodeSteps
-                    ? $"{Name}: Step was called after the episode was truncated by the time limit ({MaxEpisodeSteps} steps); call Reset to start an episode."
-                    : $"{Name}: Step was called after the episode ended (or before the first Reset); call Reset to start an episode.");
+            string when = !_everReset ? "before the first Reset"
+                : _truncatedHere ? $"after the episode was truncated by the time limit ({MaxEpisodeSteps} steps)"
+                : "after the episode ended";
+            throw new InvalidOperationException($"{Name}: Step was called {when}; call Reset to start an episode.");
         }
 
         StepResult result = Inner.Step(action, observation);
         ElapsedSteps++;
         if (ElapsedSteps >= MaxEpisodeSteps)
         {
+            _truncatedHere = !result.Terminated;
             result = result.WithTruncated(true);
         }
 

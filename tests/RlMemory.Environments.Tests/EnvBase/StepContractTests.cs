@@ -97,7 +97,7 @@ public sealed class StepContractTests
         env.Reset(seed: 0);
         var e = Assert.Throws<ArgumentException>("action", () => env.Step(action!));
         Assert.StartsWith($"Pendulum-v1: {shown} is not in the action space Box(-2, 2, (1,), float32)", e.Message, StringComparison.Ordinal);
-        Assert.Contains("allowed: 1 floats, each in [-2, 2]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("allowed: 1 float, each in [-2, 2]", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

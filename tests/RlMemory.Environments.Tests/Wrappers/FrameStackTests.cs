@@ -92,11 +92,11 @@ public sealed class FrameStackTests
     }
 
     [Fact]
-    public void ZeroPadding_WidensTheBoundsToIncludeZero()
+    public void ZeroPadding_WidensTheBoundsOfTheOlderFramesOnly()
     {
         var positive = new Box(1f, 5f, 2);
         using var zero = new FrameStack<int>(new ScriptedEnv(positive, _ => [1f, 2f]), 2, FramePadding.Zero);
-        Assert.Equal([0f, 0f, 0f, 0f], zero.ObservationSpace.Low.ToArray());
+        Assert.Equal([0f, 0f, 1f, 1f], zero.ObservationSpace.Low.ToArray());
         Assert.Equal([5f, 5f, 5f, 5f], zero.ObservationSpace.High.ToArray());
         var (observation, _) = zero.Reset();
         Assert.True(zero.ObservationSpace.Contains(observation));
