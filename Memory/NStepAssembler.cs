@@ -408,13 +408,12 @@ public sealed class NStepAssembler
         const string call = "AddStep";
         int n = NumEnvs;
         int os = ObservationSize;
-        string layout = $"{n} envs × {os}";
-        TransitionChecks.Length(Name, call, "observations", observations.Length, (long)n * os, layout);
-        TransitionChecks.Length(Name, call, "nextObservations", nextObservations.Length, (long)n * os, layout);
-        TransitionChecks.Length(Name, call, "actions", Action.IsDiscrete ? discrete.Length : continuous.Length, (long)n * Action.Dimension, Action.IsDiscrete ? $"one per env, {n} envs" : $"{n} envs × {Action.Dimension}");
-        TransitionChecks.Length(Name, call, "rewards", rewards.Length, n, "one per env");
-        TransitionChecks.Length(Name, call, "terminated", terminated.Length, n, "one per env");
-        TransitionChecks.Length(Name, call, "truncated", truncated.Length, n, "one per env");
+        TransitionChecks.Length(Name, call, "observations", observations.Length, n, os, "env");
+        TransitionChecks.Length(Name, call, "nextObservations", nextObservations.Length, n, os, "env");
+        TransitionChecks.Length(Name, call, "actions", Action.IsDiscrete ? discrete.Length : continuous.Length, n, Action.Dimension, "env");
+        TransitionChecks.Length(Name, call, "rewards", rewards.Length, n, 1, "env");
+        TransitionChecks.Length(Name, call, "terminated", terminated.Length, n, 1, "env");
+        TransitionChecks.Length(Name, call, "truncated", truncated.Length, n, 1, "env");
         ReadOnlySpan<bool> skip = _ended;
         TransitionChecks.Rewards(Name, call, "rewards", rewards, skip, "env");
         if (Action.IsDiscrete)

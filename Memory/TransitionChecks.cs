@@ -9,11 +9,16 @@ namespace RlMemory.Memory;
 /// </summary>
 internal static class TransitionChecks
 {
-    /// <summary>Refuses a span whose length is not <paramref name="expected"/>.</summary>
-    public static void Length(string owner, string call, string argument, int actual, long expected, string layout)
+    /// <summary>
+    /// Refuses a span whose length is not <paramref name="rows"/> × <paramref name="perRow"/> (the message is built
+    /// only on failure: checks allocate nothing).
+    /// </summary>
+    public static void Length(string owner, string call, string argument, int actual, long rows, int perRow, string rowName)
     {
+        long expected = rows * perRow;
         if (actual != expected)
         {
+            string layout = perRow == 1 ? $"one per {rowName}, {rows} {rowName}s" : $"{rows} {rowName}s × {perRow}";
             throw new ArgumentException($"{owner}: {call} needs {expected} values in {argument} ({layout}), got {actual}.", argument);
         }
     }

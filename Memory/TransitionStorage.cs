@@ -642,13 +642,12 @@ internal sealed class TransitionStorage : IDisposable
         const string call = "AddStep";
         int n = NumEnvs;
         int os = ObservationSize;
-        string layout = $"{n} envs × {os}";
-        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, (long)n * os, layout);
-        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, (long)n * os, layout);
-        TransitionChecks.Length(Name, call, "actions", Discrete ? source.DiscreteActions.Length : source.ContinuousActions.Length, (long)n * ActionDimension, Discrete ? $"one per env, {n} envs" : $"{n} envs × {ActionDimension}");
-        TransitionChecks.Length(Name, call, "rewards", source.Rewards.Length, n, "one per env");
-        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, n, "one per env");
-        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, n, "one per env");
+        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, n, os, "env");
+        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, n, os, "env");
+        TransitionChecks.Length(Name, call, "actions", Discrete ? source.DiscreteActions.Length : source.ContinuousActions.Length, n, ActionDimension, "env");
+        TransitionChecks.Length(Name, call, "rewards", source.Rewards.Length, n, 1, "env");
+        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, n, 1, "env");
+        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, n, 1, "env");
 
         ReadOnlySpan<bool> skip = _previousEnded;
         TransitionChecks.Rewards(Name, call, "rewards", source.Rewards, skip, "env");
@@ -702,13 +701,12 @@ internal sealed class TransitionStorage : IDisposable
 
         int m = source.Rewards.Length;
         int os = ObservationSize;
-        string layout = $"{m} transitions × {os}";
-        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, (long)m * os, layout);
-        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, (long)m * os, layout);
-        TransitionChecks.Length(Name, call, "actions", Discrete ? source.DiscreteActions.Length : source.ContinuousActions.Length, (long)m * ActionDimension, Discrete ? $"one per transition, {m} transitions (the length of rewards)" : $"{m} transitions × {ActionDimension}");
-        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, m, "one per transition");
-        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, m, "one per transition");
-        TransitionChecks.Length(Name, call, "discounts", source.Discounts.Length, m, "one per transition");
+        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, m, os, "transition");
+        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, m, os, "transition");
+        TransitionChecks.Length(Name, call, "actions", Discrete ? source.DiscreteActions.Length : source.ContinuousActions.Length, m, ActionDimension, "transition");
+        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, m, 1, "transition");
+        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, m, 1, "transition");
+        TransitionChecks.Length(Name, call, "discounts", source.Discounts.Length, m, 1, "transition");
         TransitionChecks.Rewards(Name, call, "rewards", source.Rewards, default, "transition");
         TransitionChecks.Discounts(Name, call, "discounts", source.Discounts);
         if (Discrete)

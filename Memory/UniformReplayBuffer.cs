@@ -387,10 +387,9 @@ public sealed class UniformReplayBuffer : ITransitionSink, IDisposable
             return;
         }
 
-        int size = (int)Math.Min((long)Options.NumEnvs * Options.ObservationSize, int.MaxValue);
-        TransitionChecks.Length(Name, "AddStep", "observations", observations.Length, size, $"{Options.NumEnvs} envs × {Options.ObservationSize}");
-        TransitionChecks.Length(Name, "AddStep", "nextObservations", nextObservations.Length, size, $"{Options.NumEnvs} envs × {Options.ObservationSize}");
         int os = Options.ObservationSize;
+        TransitionChecks.Length(Name, "AddStep", "observations", observations.Length, Options.NumEnvs, os, "env");
+        TransitionChecks.Length(Name, "AddStep", "nextObservations", nextObservations.Length, Options.NumEnvs, os, "env");
         for (int e = 0; e < Options.NumEnvs; e++)
         {
             if (_nStep!.IsPseudoStep(e))

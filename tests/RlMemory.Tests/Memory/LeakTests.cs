@@ -1,0 +1,91 @@
+using RlMemory.Memory;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Tests.Memory;
+
+[CollectionDefinition(nameof(TensorCountCollection), DisableParallelization = true)]
+public sealed class TensorCountCollection;
+
+/// <summary>
+/// Tensor.TotalCount is process-wide, so these run alone. Adding allocates neither tensors nor managed memory; sampling
+/// inside dispose scopes (or disposing the batch) leaves no tensor behind.
+/// </summary>
+[Collection(nameof(TensorCountCollection))]
+public sealed class LeakTests
+{
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void AddStep_AllocatesNoTensorAndNoManagedMemory_OnTheCpu(bool memorySaving, bool bytes)
+    {
+        const int n = 16;
+        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions
+        {
+            Capacity = 1000,
+            ObservationShape = [4],
+            NumEnvs = n,
+            MemorySaving = memorySaving,
+            ObservationStorage = bytes ? ObservationStorage.UInt8 : ObservationStorage.Float32,
+        });
+        var env = new FakeVectorEnv(n, 4, seed: 1, pTerminate: 0.1, pTruncate: 0.05);
+        float[] obs = new float[env.Observations.Length];
+        void Step()
+        {
+            env.Observations.CopyTo(obs, 0);
+            env.DrawActions();
+            env.Step();
+            buffer.AddStep(obs, env.DiscreteActions, env.Rewards, env.Terminations, env.Truncations, env.Observations);
+        }
+
+        for (int i = 0; i < 200; i++)
+        {
+            Step();
+        }
+
+        long tensors = Tensor.TotalCount;
+        long bytesBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 2000; i++)
+        {
+            Step();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - bytesBefore;
+        Assert.Equal(tensors, Tensor.TotalCount);
+        Assert.Equal(0, allocated);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AddAndSample_InDisposeScopes_KeepTheTensorCountFlat(bool memorySaving)
+    {
+        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 4, MemorySaving = memorySaving });
+        var driver = new StepDriver(new FakeVectorEnv(4, 4, seed: 2, pTerminate: 0.1), 0.99f);
+        for (int i = 0; i < 50; i++)
+        {
+            driver.Step(buffer);
+        }
+
+        long before = Tensor.TotalCount;
+        for (int i = 0; i < 1000; i++)
+        {
+            driver.Step(buffer);
+            using DisposeScope scope = NewDisposeScope();
+            TransitionBatch batch = buffer.Sample(32);
+            using Tensor target = batch.Rewards.add(batch.Discounts.mul(batch.Terminated.neg().add(1)));
+        }
+
+        Assert.Equal(before, Tensor.TotalCount);
+
+        for (int i = 0; i < 200; i++)
+        {
+            using TransitionBatch batch = buffer.Sample(32);
+        }
+
+        Assert.Equal(before, Tensor.TotalCount);
+        driver.Rows.Clear();
+    }
+}
