@@ -100,6 +100,11 @@ public sealed class BufferFileWriter : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, tensor.shape[0]);
         ScalarType dtype = tensor.dtype;
+        if (BufferFileFormat.Code(dtype) == 0)
+        {
+            throw new ArgumentException($"Section '{name}': dtype {dtype} is not supported (uint8, bool, int32, int64, float32, float64).", nameof(tensor));
+        }
+
         long[] shape = [.. tensor.shape];
         shape[0] = rows;
         long rowElements = 1;
