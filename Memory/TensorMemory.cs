@@ -28,6 +28,12 @@ internal static unsafe class TensorMemory
             throw new InvalidOperationException("TensorMemory.Address needs a tensor with at least one element.");
         }
 
+        if (ByteLength(tensor) <= int.MaxValue)
+        {
+            // No tensor operation: Tensor.bytes reads the data pointer directly.
+            return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
+        }
+
         using Tensor flat = tensor.view(-1);
         using Tensor first = flat.narrow(0, 0, 1);
         return (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(first.bytes));

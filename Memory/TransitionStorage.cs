@@ -117,15 +117,17 @@ internal sealed class TransitionStorage : IDisposable
         var created = new List<IDisposable>();
         try
         {
-            _table = Track(created, TensorMemory.Persistent([Capacity, _width], ScalarType.Float32, Device, zero: true));
+            // Only the validity mask must start zeroed: no other slot is read before it is written. Leaving the big
+            // tensors uninitialized also keeps their pages untouched (not resident) until the ring reaches them.
+            _table = Track(created, TensorMemory.Persistent([Capacity, _width], ScalarType.Float32, Device, zero: false));
             _tableWriter = Track(created, new TensorRowWriter<float>(_table, _width, NumEnvs, forceStaging));
             if (!ObservationsInTable)
             {
-                _obsBytes = Track(created, TensorMemory.Persistent([Capacity, ObservationSize], ScalarType.Byte, Device, zero: true));
+                _obsBytes = Track(created, TensorMemory.Persistent([Capacity, ObservationSize], ScalarType.Byte, Device, zero: false));
                 _obsWriter = Track(created, new TensorRowWriter<byte>(_obsBytes, ObservationSize, NumEnvs, forceStaging));
                 if (!MemorySaving)
                 {
-                    _nextBytes = Track(created, TensorMemory.Persistent([Capacity, ObservationSize], ScalarType.Byte, Device, zero: true));
+                    _nextBytes = Track(created, TensorMemory.Persistent([Capacity, ObservationSize], ScalarType.Byte, Device, zero: false));
                     _nextWriter = Track(created, new TensorRowWriter<byte>(_nextBytes, ObservationSize, NumEnvs, forceStaging));
                 }
             }

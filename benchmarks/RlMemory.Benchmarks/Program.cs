@@ -1,5 +1,19 @@
 using BenchmarkDotNet.Running;
+using RlMemory.Benchmarks.Memory;
 
 // Run all suites:  dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*'
 // Run one suite:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*EnvStep*'
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Replay memory:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-memory
+// Replay save/load: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-persistence
+switch (args.FirstOrDefault())
+{
+    case "replay-memory":
+        ReplayMeasurements.Memory();
+        break;
+    case "replay-persistence":
+        ReplayMeasurements.Persistence();
+        break;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        break;
+}
