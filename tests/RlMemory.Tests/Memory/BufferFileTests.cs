@@ -51,6 +51,32 @@ public sealed class BufferFileTests
     }
 
     [Fact]
+    public void NonContiguousTensors_AreWrittenAndReadInBlocksOfRows()
+    {
+        // The path other devices take (blocks of rows through a CPU tensor), exercised with strided CPU views.
+        using var dir = new ScratchDirectory();
+        string path = dir.Combine("strided.rlmb");
+        using Tensor source = arange(0, 15, ScalarType.Float32).view(3, 5);
+        using Tensor transposed = source.t();
+        Assert.False(transposed.is_contiguous());
+        using (var writer = BufferFileWriter.Create(path, "TestBuffer", 1, "{}"))
+        {
+            writer.WriteSection("t", transposed, rows: 4);
+            writer.Commit();
+        }
+
+        using BufferFileReader reader = BufferFileReader.Open(path);
+        Assert.Equal([4L, 3], reader.Section("t").Shape);
+        Assert.Equal(new float[] { 0, 5, 10, 1, 6, 11, 2, 7, 12, 3, 8, 13 }, reader.ReadArray<float>("t"));
+        using Tensor backing = zeros(3, 6);
+        using Tensor destination = backing.t();
+        reader.ReadInto("t", destination);
+        using Tensor expected = transposed.narrow(0, 0, 4);
+        using Tensor got = destination.narrow(0, 0, 4);
+        Assert.True(got.Equals(expected));
+    }
+
+    [Fact]
     public void ReadingASectionAsTheWrongTypeOrShape_IsRefusedByName()
     {
         using var dir = new ScratchDirectory();
