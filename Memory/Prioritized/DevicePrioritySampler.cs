@@ -20,9 +20,9 @@ namespace RlMemory.Memory;
 /// check their arguments on the host and copy them to the device (no synchronization). The tensor overload checks on
 /// the device and reads back one flag (one synchronization). <see cref="MaxPriority"/>, <see cref="ExportState"/> and
 /// <see cref="ImportState"/> synchronize.</para>
-/// <para>Numerics: with float32 storage the cumulative sum is float32 too; over 10^6 items its rounding shifts segment
-/// boundaries by about 1e-7·N·p relative, and priorities below ~6e-8 of the total lose their share of mass. float64
-/// (the default) makes both negligible.</para>
+/// <para>Numerics: with float32 storage the cumulative sum is float32 too. Each running sum is rounded to about 6e-8 of
+/// its value, so an item whose priority is below about 6e-8 of the running sum where it sits can get a zero-width or
+/// doubled interval (on CUDA the scan also accumulates in float32). float64 (the default) makes this negligible.</para>
 /// </remarks>
 public sealed class DevicePrioritySampler : IPrioritySampler
 {

@@ -14,13 +14,14 @@ public sealed class DevicePrioritySamplerTests
         sampler.AddAtMaxPriority(Enumerable.Range(0, 1000).ToArray());
         Step(sampler); // warm-up creates the cached cumulative sum once
 
-        long before = Tensor.TotalCount;
+        // Counted on this thread only (Tensor.TotalCount is process-wide, and other test classes run in parallel).
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         for (int i = 0; i < 200; i++)
         {
             Step(sampler);
         }
 
-        Assert.Equal(before, Tensor.TotalCount);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
 
         static void Step(DevicePrioritySampler sampler)
         {
