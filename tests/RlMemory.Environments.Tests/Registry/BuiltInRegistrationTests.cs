@@ -106,7 +106,7 @@ public sealed class BuiltInRegistrationTests
     {
         var e = Assert.Throws<ArgumentException>("id", () => EnvRegistry.Make("Zebra-v3"));
         Assert.DoesNotContain("Did you mean", e.Message, StringComparison.Ordinal);
-        Assert.Contains("Acrobot-v1, CartPole-v0, CartPole-v1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Acrobot-v1, AcrobotNoVel-v1, CartPole-v0, CartPole-v1", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,0 +1,98 @@
+namespace RlMemory.Environments.MemoryTasks;
+
+/// <summary>
+/// POPGym's RepeatFirst (Morad et al. 2023, <c>popgym/envs/repeat_first.py</c>): cards are dealt one per step from
+/// shuffled decks, and at every step the agent must name the suit of the <em>first</em> card it saw.
+/// </summary>
+/// <remarks>
+/// <para>Observation: the suit of the card just dealt, one-hot (4 floats; suits in POPGym's order spades, diamonds,
+/// clubs, hearts). Action: a suit, 0 to 3. Reward: +1/(n − 1) when the action is the first card's suit, −1/(n − 1)
+/// otherwise, where n = 52 × decks; the episode terminates after n − 1 steps, so returns lie in [−1, 1].</para>
+/// <para>Difficulty (POPGym's variants): easy 1 deck (51 steps), medium 8 decks (415 steps), hard 16 decks (831 steps).</para>
+/// <para>Yardsticks: optimal 1; uniformly random −1/2; best memoryless <see cref="BestMemorylessReturn"/> (repeat the
+/// current card's suit, right for sure on the first step and slightly less often than 1/4 afterwards).</para>
+/// </remarks>
+public sealed class RepeatFirstEnv : Env<int>
+{
+    /// <summary>The optimal expected return: name the first card's suit at every step.</summary>
+    public const double OptimalReturn = 1.0;
+
+    /// <summary>The expected return of uniformly random actions: right with probability 1/4 at every step.</summary>
+    public const double RandomReturn = -0.5;
+
+    private readonly CardDeck _deck;
+    private readonly double _rewardScale;
+    private int _dealt;
+    private int _firstSuit;
+
+    /// <summary>Creates the task at a POPGym difficulty.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="difficulty"/> is not a defined value.</exception>
+    public RepeatFirstEnv(CardTaskDifficulty difficulty = CardTaskDifficulty.Easy)
+        : base(new Box(0f, 1f, CardDeck.SuitCount), new Discrete(CardDeck.SuitCount))
+    {
+        Difficulty = difficulty;
+        _deck = new CardDeck(DecksFor(difficulty));
+        _rewardScale = 1.0 / (_deck.Count - 1);
+    }
+
+    /// <summary>The difficulty this task was created with.</summary>
+    public CardTaskDifficulty Difficulty { get; }
+
+    /// <summary>The number of 52-card decks.</summary>
+    public int NumDecks => _deck.NumDecks;
+
+    /// <summary>The episode length: one step per card after the first, 52 × decks − 1.</summary>
+    public int EpisodeLength => _deck.Count - 1;
+
+    /// <summary>The suit (0 to 3) the agent must name in the current episode.</summary>
+    public int FirstSuit => _firstSuit;
+
+    /// <summary>POPGym's number of decks at <paramref name="difficulty"/>: 1, 8 or 16.</summary>
+    public static int DecksFor(CardTaskDifficulty difficulty) => difficulty switch
+    {
+        CardTaskDifficulty.Easy => 1,
+        CardTaskDifficulty.Medium => 8,
+        CardTaskDifficulty.Hard => 16,
+        _ => throw CardTaskDifficulties.Undefined(difficulty),
+    };
+
+    /// <summary>
+    /// The best expected return of a memoryless policy (one that sees only the current card): repeat the current card's
+    /// suit. With n = 52d cards, it is right on the first step and, later, with probability (13d − 1)/(n − 1), so the
+    /// expected number of right answers is c = 1 + (n − 2)(13d − 1)/(n − 1) and the return 2c/(n − 1) − 1.
+    /// </summary>
+    public static double BestMemorylessReturn(CardTaskDifficulty difficulty)
+    {
+        double d = DecksFor(difficulty);
+        double n = CardDeck.CardsPerDeck * d;
+        double right = 1 + (n - 2) * (13 * d - 1) / (n - 1);
+        return 2 * right / (n - 1) - 1;
+    }
+
+    /// <inheritdoc />
+    protected override Info ResetCore(Span<float> observation, EnvOptions? options)
+    {
+        ResetOptions.RequireNone(options, Name);
+        _deck.Shuffle(Rng);
+        _firstSuit = _deck.SuitDealt(0);
+        _dealt = 1;
+        WriteSuit(observation, _firstSuit);
+        return Info.Empty;
+    }
+
+    /// <inheritdoc />
+    protected override StepResult StepCore(int action, Span<float> observation)
+    {
+        double reward = action == _firstSuit ? _rewardScale : -_rewardScale;
+        bool terminated = _deck.Count - _dealt == 1;
+        WriteSuit(observation, _deck.SuitDealt(_dealt));
+        _dealt++;
+        return new StepResult(reward, terminated, false);
+    }
+
+    internal static void WriteSuit(Span<float> observation, int suit)
+    {
+        observation.Clear();
+        observation[suit] = 1f;
+    }
+}
