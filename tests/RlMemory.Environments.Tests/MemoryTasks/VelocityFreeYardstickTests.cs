@@ -1,0 +1,98 @@
+namespace RlMemory.Environments.Tests.MemoryTasks;
+
+/// <summary>
+/// Yardsticks of the velocity-free classic-control tasks. Unlike the discrete memory tasks, their optimal and best
+/// memoryless returns have no exact form: these tests measure the simple policies that docs/memory-tasks.md reports
+/// (Monte-Carlo, mean within 4 standard errors plus the table's rounding), so the table's numbers stay true.
+/// </summary>
+public sealed class VelocityFreeYardstickTests
+{
+    [Fact]
+    public void CartPoleNoVel_MemoryPolicyBalances500Steps_RandomAbout22_ReactiveLinearAbout45()
+    {
+        // With memory, finite differences recover the velocities exactly up to float rounding (Euler: x' = x + tau * x_dot).
+        var memory = Simulate("CartPoleNoVel-v1", 20, (o, p) =>
+        {
+            double xDot = p is null ? 0 : (o[0] - p[0]) / 0.02, thetaDot = p is null ? 0 : (o[1] - p[1]) / 0.02;
+            return 0.1 * o[0] + 0.5 * xDot + 10 * o[1] + 2 * thetaDot > 0 ? 1 : 0;
+        });
+        Assert.Equal(500.0, memory.Mean);
+        Assert.True(memory.StandardError < 1e-9);
+
+        var rng = new NumpyRandom(1);
+        Simulate("CartPoleNoVel-v1", 4000, (_, _) => (int)rng.Integers(0, 2)).AssertWithin(22.1, 4, "CartPoleNoVel random", slack: 0.05);
+        Simulate("CartPoleNoVel-v1", 2000, (o, _) => o[1] - 0.36 * o[0] - 0.01 > 0 ? 1 : 0)
+            .AssertWithin(44.5, 4, "CartPoleNoVel reactive", slack: 0.05);
+    }
+
+    [Fact]
+    public void MountainCarNoVel_MemoryPolicyAbout120_RandomMinus200_NoReactiveThresholdPolicyReachesTheFlag()
+    {
+        var memory = Simulate("MountainCarNoVel-v0", 500, (o, p) => p is null || o[0] - p[0] >= 0 ? 2 : 0);
+        memory.AssertWithin(-119.8, 4, "MountainCarNoVel memory", slack: 0.05);
+
+        var rng = new NumpyRandom(2);
+        Assert.Equal(-200.0, Simulate("MountainCarNoVel-v0", 200, (_, _) => (int)rng.Integers(0, 3)).Mean);
+
+        // Push a1 left of c and a2 right of it: 37 thresholds x 9 action pairs.
+        for (int i = 0; i <= 36; i++)
+        {
+            float c = -1.2f + 0.05f * i;
+            for (int a = 0; a < 9; a++)
+            {
+                var stats = Simulate("MountainCarNoVel-v0", 5, (o, _) => o[0] < c ? a / 3 : a % 3);
+                Assert.True(stats.Mean == -200.0, $"threshold {c}, actions {a / 3}/{a % 3}: {stats.Mean}");
+            }
+        }
+    }
+
+    [Fact]
+    public void AcrobotNoVel_MemoryPolicyAbout82_RandomAbout499_ReactiveAbout279()
+    {
+        var memory = Simulate("AcrobotNoVel-v1", 300, (o, p) =>
+            p is null ? 1 : AngleStep(o[0], o[1], p[0], p[1]) - AngleStep(o[2], o[3], p[2], p[3]) > 0 ? 0 : 2);
+        memory.AssertWithin(-81.8, 4, "AcrobotNoVel memory", slack: 0.05);
+
+        var rng = new NumpyRandom(3);
+        Simulate("AcrobotNoVel-v1", 300, (_, _) => (int)rng.Integers(0, 3)).AssertWithin(-498.5, 4, "AcrobotNoVel random", slack: 0.05);
+
+        // The best of the 3^8 maps from the signs of (sin theta1, sin theta2, cos theta2) to an action (searched offline).
+        int[] map = [2, 2, 0, 2, 2, 2, 0, 0];
+        Simulate("AcrobotNoVel-v1", 500, (o, _) => map[(o[1] > 0 ? 1 : 0) + (o[3] > 0 ? 2 : 0) + (o[2] > 0 ? 4 : 0)])
+            .AssertWithin(-278.9, 4, "AcrobotNoVel reactive", slack: 0.05);
+    }
+
+    private static double AngleStep(float cos, float sin, float cosBefore, float sinBefore)
+    {
+        double d = Math.Atan2(sin, cos) - Math.Atan2(sinBefore, cosBefore);
+        return d > Math.PI ? d - 2 * Math.PI : d < -Math.PI ? d + 2 * Math.PI : d;
+    }
+
+    /// <summary>Plays <paramref name="episodes"/> episodes seeded 0, 1, …; the policy sees the current and previous observation.</summary>
+    private static RunningMean Simulate(string id, int episodes, Func<float[], float[]?, int> policy)
+    {
+        using IEnv<int> env = EnvRegistry.Make<int>(id);
+        var stats = new RunningMean();
+        var obs = new float[env.ObservationSpace.Size];
+        var previous = new float[obs.Length];
+        for (int e = 0; e < episodes; e++)
+        {
+            env.Reset(obs, seed: e);
+            bool first = true;
+            double ret = 0;
+            StepResult r;
+            do
+            {
+                int action = policy(obs, first ? null : previous);
+                obs.CopyTo(previous, 0);
+                first = false;
+                r = env.Step(action, obs);
+                ret += r.Reward;
+            }
+            while (!r.Done);
+            stats.Add(ret);
+        }
+
+        return stats;
+    }
+}
