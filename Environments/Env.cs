@@ -8,7 +8,7 @@ namespace RlMemory.Environments;
 /// is allowed.
 /// </summary>
 /// <typeparam name="TAction"><see cref="int"/> for a <see cref="Discrete"/> action space, <c>float[]</c> for a <see cref="Box"/>.</typeparam>
-public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv
+public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv, IResetTracking
 {
     private NumpyRandom? _rng;
     private bool _running;
@@ -54,6 +54,8 @@ public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv
 
     /// <summary>Whether an episode is under way (reset was called and the last step did not end it).</summary>
     public bool IsRunning => _running;
+
+    bool IResetTracking.WasReset => _everReset;
 
     /// <inheritdoc />
     public Info Reset(Span<float> observation, int? seed = null, EnvOptions? options = null)
@@ -158,4 +160,11 @@ public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv
         float[] a => Box.FormatArray(a),
         _ => action.ToString() ?? "?",
     };
+}
+
+/// <summary>Tells whether an environment has been reset at least once (so it has a state to show).</summary>
+internal interface IResetTracking
+{
+    /// <summary>Whether <c>Reset</c> has been called at least once.</summary>
+    bool WasReset { get; }
 }

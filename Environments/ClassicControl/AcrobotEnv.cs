@@ -1,3 +1,6 @@
+using System.Numerics;
+using RlMemory.Environments.Rendering;
+
 namespace RlMemory.Environments.ClassicControl;
 
 /// <summary>
@@ -5,8 +8,9 @@ namespace RlMemory.Environments.ClassicControl;
 /// the bar. Actions: torque −1, 0, +1. Observation <c>[cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2]</c>; reward −1 per
 /// step and 0 on the step that reaches the goal (terminated when <c>−cos θ1 − cos(θ2 + θ1) &gt; 1</c>).
 /// One classic RK4 step over <c>dt = 0.2</c> with the book's dynamics (<c>book_or_nips = "book"</c> by default).
+/// Renders as Gymnasium does: a 500×500 picture of the two links, their joints and the goal bar.
 /// </summary>
-public sealed class AcrobotEnv : Env<int>, IPhysicalState
+public sealed class AcrobotEnv : Env<int>, IPhysicalState, IRenderable
 {
     /// <summary>Integration step (s).</summary>
     public const double Dt = 0.2;
@@ -175,6 +179,62 @@ public sealed class AcrobotEnv : Env<int>, IPhysicalState
         }
 
         return x;
+    }
+
+    /// <summary>The picture's width (Gymnasium's <c>SCREEN_DIM</c>).</summary>
+    public int RenderWidth => 500;
+
+    /// <summary>The picture's height (Gymnasium's <c>SCREEN_DIM</c>).</summary>
+    public int RenderHeight => 500;
+
+    /// <summary>15 frames per second (Gymnasium's <c>render_fps</c>).</summary>
+    public int RenderFps => 15;
+
+    /// <summary>Pixels per metre: the screen spans ±2.2 m around the pivot (<c>500 / 4.4</c>).</summary>
+    public static double RenderScale => 500 / ((LinkLength1 + LinkLength2 + 0.2) * 2);
+
+    /// <summary>The colour of the links, (0, 204, 204).</summary>
+    public static Rgb LinkColor => new(0, 204, 204);
+
+    /// <summary>The colour of the joints, (204, 204, 0).</summary>
+    public static Rgb JointColor => new(204, 204, 0);
+
+    /// <summary>
+    /// Draws Gymnasium 1.0's picture: the black goal bar one link length above the pivot (the tip must rise above it),
+    /// then each link as a cyan bar 0.2 m wide from its joint, with a yellow joint at the pivot (the picture's centre)
+    /// and between the links. With both angles 0 the links hang straight down; a positive <c>theta1</c> swings the
+    /// first link to the right.
+    /// </summary>
+    public void Render(ICanvas canvas)
+    {
+        GymnasiumScreen.CheckCanvas(canvas, this);
+        const int height = 500;
+        double scale = RenderScale;
+        double offset = RenderWidth / 2.0;
+        double theta1 = _state[0], theta2 = _state[1];
+
+        canvas.Clear(Rgb.White);
+
+        // pygame.draw.line (1 pixel, not anti-aliased) on row floor(offset + scale), y up.
+        float barRow = height - (int)(1 * scale + offset) - 0.5f;
+        canvas.Line((float)(-2.2 * scale + offset), barRow, (float)(2.2 * scale + offset), barRow, Rgb.Black);
+
+        // Gymnasium computes p1, p2 and swaps their coordinates ([:, ::-1]); these are the swapped values, y up.
+        double x1 = LinkLength1 * Math.Sin(theta1) * scale, y1 = -LinkLength1 * Math.Cos(theta1) * scale;
+        ReadOnlySpan<(double X, double Y, double Theta, double Length)> links =
+        [
+            (0, 0, theta1 - Math.PI / 2, LinkLength1 * scale),
+            (x1, y1, theta1 + theta2 - Math.PI / 2, LinkLength2 * scale),
+        ];
+        Span<Vector2> corners = stackalloc Vector2[4];
+        foreach (var (lx, ly, th, length) in links)
+        {
+            double x = lx + offset, y = ly + offset;
+            GymnasiumScreen.RotatedBox(corners, height, 0, length, 0.1 * scale, -0.1 * scale, th, x, y);
+            canvas.FillPolygon(corners, LinkColor);
+            Vector2 joint = GymnasiumScreen.PixelCentre(height, (int)x, (int)y);
+            canvas.FillCircle(joint.X, joint.Y, (int)(0.1 * scale), JointColor);
+        }
     }
 
     private void WriteObservation(Span<float> observation)

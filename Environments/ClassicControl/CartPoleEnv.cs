@@ -1,3 +1,6 @@
+using System.Numerics;
+using RlMemory.Environments.Rendering;
+
 namespace RlMemory.Environments.ClassicControl;
 
 /// <summary>
@@ -5,8 +8,9 @@ namespace RlMemory.Environments.ClassicControl;
 /// pole upright. Observation <c>[x, x_dot, theta, theta_dot]</c>; reward 1 every step, the terminating one included
 /// (or Sutton and Barto's 0/−1 with the <c>sutton_barto_reward</c> option); terminated when |x| &gt; 2.4 or
 /// |theta| &gt; 12°. Dynamics are computed in double with Gymnasium's operation order (Euler integration).
+/// Renders as Gymnasium does: a 600×400 picture of the black cart, the pole and its axle over the track line.
 /// </summary>
-public sealed class CartPoleEnv : Env<int>, IPhysicalState
+public sealed class CartPoleEnv : Env<int>, IPhysicalState, IRenderable
 {
     /// <summary>Gravity (m/s²).</summary>
     public const double Gravity = 9.8;
@@ -103,6 +107,59 @@ public sealed class CartPoleEnv : Env<int>, IPhysicalState
 
         WriteObservation(observation);
         return new StepResult(reward, terminated, false);
+    }
+
+    /// <summary>The picture's width (Gymnasium's <c>screen_width</c>).</summary>
+    public int RenderWidth => 600;
+
+    /// <summary>The picture's height (Gymnasium's <c>screen_height</c>).</summary>
+    public int RenderHeight => 400;
+
+    /// <summary>50 frames per second (Gymnasium's <c>render_fps</c>; one step is 0.02 s).</summary>
+    public int RenderFps => 50;
+
+    /// <summary>Pixels per metre, 125: the screen spans the track from −2.4 to 2.4 (Gymnasium's <c>600 / (2 × x_threshold)</c>).</summary>
+    public static double RenderScale => 600 / (XThreshold * 2);
+
+    /// <summary>The colour of the pole, (202, 152, 101).</summary>
+    public static Rgb PoleColor => new(202, 152, 101);
+
+    /// <summary>The colour of the axle, (129, 132, 203).</summary>
+    public static Rgb AxleColor => new(129, 132, 203);
+
+    /// <summary>
+    /// Draws Gymnasium 1.0's picture: a white background, the black 50×30 cart centred at column <c>x × 125 + 300</c>
+    /// (rows 285 to 315), the 10-pixel-wide pole of length 125 leaning by <c>theta</c> (to the right for positive
+    /// angles) from the axle 7.5 pixels above the cart's centre, and the black track line on row 299.
+    /// </summary>
+    public void Render(ICanvas canvas)
+    {
+        GymnasiumScreen.CheckCanvas(canvas, this);
+        const int height = 400;
+        const double poleWidth = 10.0, cartWidth = 50.0, cartHeight = 30.0;
+        double scale = RenderScale;
+        double poleLength = scale * (2 * Length);
+        double x = _state[0], theta = _state[2];
+
+        canvas.Clear(Rgb.White);
+        Span<Vector2> corners = stackalloc Vector2[4];
+
+        double cartX = x * scale + RenderWidth / 2.0; // middle of the cart
+        const double cartY = 100; // Gymnasium's "top of cart" (really its centre line), y up
+        const double axleOffset = cartHeight / 4.0;
+        GymnasiumScreen.RotatedBox(corners, height, -cartWidth / 2, cartWidth / 2, cartHeight / 2, -cartHeight / 2, 0, cartX, cartY);
+        canvas.FillPolygon(corners, Rgb.Black);
+
+        GymnasiumScreen.RotatedBox(
+            corners, height, -poleWidth / 2, poleWidth / 2, poleLength - poleWidth / 2, -poleWidth / 2, -theta, cartX, cartY + axleOffset);
+        canvas.FillPolygon(corners, PoleColor);
+
+        Vector2 axle = GymnasiumScreen.PixelCentre(height, (int)cartX, (int)(cartY + axleOffset));
+        canvas.FillCircle(axle.X, axle.Y, (int)(poleWidth / 2), AxleColor);
+
+        // pygame's hline on row 100 (y up) is row 299 after the flip.
+        float trackRow = height - (float)cartY - 0.5f;
+        canvas.Line(0, trackRow, RenderWidth, trackRow, Rgb.Black);
     }
 
     private void WriteObservation(Span<float> observation)
