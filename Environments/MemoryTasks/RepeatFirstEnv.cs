@@ -1,3 +1,6 @@
+using System.Globalization;
+using RlMemory.Environments.Rendering;
+
 namespace RlMemory.Environments.MemoryTasks;
 
 /// <summary>
@@ -11,8 +14,10 @@ namespace RlMemory.Environments.MemoryTasks;
 /// <para>Difficulty (POPGym's variants): easy 1 deck (51 steps), medium 8 decks (415 steps), hard 16 decks (831 steps).</para>
 /// <para>Yardsticks: optimal 1; uniformly random −1/2; best memoryless <see cref="BestMemorylessReturn"/> (repeat the
 /// current card's suit, right for sure on the first step and slightly less often than 1/4 afterwards).</para>
+/// <para>Renders a 600×240 picture (<see cref="Render"/>): the first card (the one to repeat), the current card and the
+/// last action with a right/wrong mark, with the step counter and the score so far.</para>
 /// </remarks>
-public sealed class RepeatFirstEnv : Env<int>
+public sealed class RepeatFirstEnv : Env<int>, IRenderable
 {
     /// <summary>The optimal expected return: name the first card's suit at every step.</summary>
     public const double OptimalReturn = 1.0;
@@ -24,6 +29,9 @@ public sealed class RepeatFirstEnv : Env<int>
     private readonly double _rewardScale;
     private int _dealt;
     private int _firstSuit;
+    private int _lastAction = -1;
+    private CardOutcome _outcome;
+    private int _rightAnswers;
 
     /// <summary>Creates the task at a POPGym difficulty.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="difficulty"/> is not a defined value.</exception>
@@ -76,6 +84,9 @@ public sealed class RepeatFirstEnv : Env<int>
         _deck.Shuffle(Rng);
         _firstSuit = _deck.SuitDealt(0);
         _dealt = 1;
+        _lastAction = -1;
+        _outcome = CardOutcome.None;
+        _rightAnswers = 0;
         WriteSuit(observation, _firstSuit);
         return Info.Empty;
     }
@@ -83,11 +94,55 @@ public sealed class RepeatFirstEnv : Env<int>
     /// <inheritdoc />
     protected override StepResult StepCore(int action, Span<float> observation)
     {
-        double reward = action == _firstSuit ? _rewardScale : -_rewardScale;
+        bool right = action == _firstSuit;
+        double reward = right ? _rewardScale : -_rewardScale;
+        _lastAction = action;
+        _outcome = right ? CardOutcome.Right : CardOutcome.Wrong;
+        _rightAnswers += right ? 1 : 0;
         bool terminated = _deck.Count - _dealt == 1;
         WriteSuit(observation, _deck.SuitDealt(_dealt));
         _dealt++;
         return new StepResult(reward, terminated, false);
+    }
+
+    /// <summary>The picture's width, 600 pixels.</summary>
+    public int RenderWidth => 600;
+
+    /// <summary>The picture's height, 240 pixels.</summary>
+    public int RenderHeight => 240;
+
+    /// <summary>4 frames per second, slow enough to read each card.</summary>
+    public int RenderFps => 4;
+
+    /// <summary>
+    /// Draws three 80×112 cards in a row: at columns 40 to 119 the first card, the one to repeat, with a gold border; at
+    /// 240 to 319 the current card; at 420 to 499 the suit of the last action, with a green tick (right) or red cross
+    /// (wrong) beside it. Suits are drawn as shapes in a four-colour deck (<see cref="MemoryTaskPalette.Suit"/>), whose
+    /// colour fills each card's centre. Text gives the difficulty, the step counter, the suit names, the last reward and
+    /// the number of right answers so far.
+    /// </summary>
+    public void Render(ICanvas canvas)
+    {
+        MemoryTaskDrawing.CheckCanvas(canvas, this);
+        int step = _dealt - 1;
+        int scale = _deck.Count - 1;
+        string decks = NumDecks == 1 ? "1 deck" : string.Create(CultureInfo.InvariantCulture, $"{NumDecks} decks");
+        CardTaskPicture.Draw(
+            canvas,
+            string.Create(CultureInfo.InvariantCulture, $"RepeatFirst ({CardTaskDifficulties.Name(Difficulty)}, {decks})   step {step} / {EpisodeLength}"),
+            step == 0 ? "no answers yet" : string.Create(CultureInfo.InvariantCulture, $"right so far: {_rightAnswers} of {step}"),
+            "repeat this: the first card",
+            _firstSuit,
+            MemoryTaskPalette.SuitName(_firstSuit),
+            _deck.SuitDealt(_dealt - 1),
+            _lastAction,
+            _outcome,
+            _outcome switch
+            {
+                CardOutcome.Right => string.Create(CultureInfo.InvariantCulture, $"{MemoryTaskPalette.SuitName(_lastAction)}: right, +1/{scale}"),
+                CardOutcome.Wrong => string.Create(CultureInfo.InvariantCulture, $"{MemoryTaskPalette.SuitName(_lastAction)}: wrong, -1/{scale}"),
+                _ => "no action yet",
+            });
     }
 
     internal static void WriteSuit(Span<float> observation, int suit)

@@ -1,3 +1,6 @@
+using System.Globalization;
+using RlMemory.Environments.Rendering;
+
 namespace RlMemory.Environments.MemoryTasks;
 
 /// <summary>
@@ -14,8 +17,10 @@ namespace RlMemory.Environments.MemoryTasks;
 /// hard 3 decks, k = 64 (155 steps).</para>
 /// <para>Yardsticks: optimal 1; uniformly random −1/2; best memoryless <see cref="BestMemorylessReturn"/> (name a suit
 /// other than the current card's).</para>
+/// <para>Renders a 600×300 picture (<see cref="Render"/>): the card to repeat, the current card, the last action with a
+/// right/wrong mark, the step counter and score, and a strip of the last k cards.</para>
 /// </remarks>
-public sealed class RepeatPreviousEnv : Env<int>
+public sealed class RepeatPreviousEnv : Env<int>, IRenderable
 {
     /// <summary>The optimal expected return: name the right suit at every scored step.</summary>
     public const double OptimalReturn = 1.0;
@@ -26,6 +31,9 @@ public sealed class RepeatPreviousEnv : Env<int>
     private readonly CardDeck _deck;
     private readonly double _rewardScale;
     private int _dealt;
+    private int _lastAction = -1;
+    private CardOutcome _outcome;
+    private int _rightAnswers;
 
     /// <summary>Creates the task at a POPGym difficulty.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="difficulty"/> is not a defined value.</exception>
@@ -78,6 +86,9 @@ public sealed class RepeatPreviousEnv : Env<int>
         ResetOptions.RequireNone(options, Name);
         _deck.Shuffle(Rng);
         _dealt = 1;
+        _lastAction = -1;
+        _outcome = CardOutcome.None;
+        _rightAnswers = 0;
         RepeatFirstEnv.WriteSuit(observation, _deck.SuitDealt(0));
         return Info.Empty;
     }
@@ -87,14 +98,70 @@ public sealed class RepeatPreviousEnv : Env<int>
     {
         // POPGym: once the hand holds k cards, compare with hand[-k], the card dealt k deals before the next one.
         double reward = 0.0;
+        _lastAction = action;
+        _outcome = CardOutcome.Unscored;
         if (_dealt >= K)
         {
-            reward = action == _deck.SuitDealt(_dealt - K) ? _rewardScale : -_rewardScale;
+            bool right = action == _deck.SuitDealt(_dealt - K);
+            reward = right ? _rewardScale : -_rewardScale;
+            _outcome = right ? CardOutcome.Right : CardOutcome.Wrong;
+            _rightAnswers += right ? 1 : 0;
         }
 
         bool terminated = _deck.Count - _dealt == 1;
         RepeatFirstEnv.WriteSuit(observation, _deck.SuitDealt(_dealt));
         _dealt++;
         return new StepResult(reward, terminated, false);
+    }
+
+    /// <summary>The picture's width, 600 pixels.</summary>
+    public int RenderWidth => 600;
+
+    /// <summary>The picture's height, 300 pixels.</summary>
+    public int RenderHeight => 300;
+
+    /// <summary>4 frames per second, slow enough to read each card.</summary>
+    public int RenderFps => 4;
+
+    /// <summary>
+    /// Draws <see cref="RepeatFirstEnv"/>'s three cards (the card the next action must name, with a gold border, or a
+    /// grey placeholder while steps are not scored and after the last step; the current card; the last action with a
+    /// green tick, a red cross, or no mark when it was not scored) and, below them, a strip of the last k cards dealt,
+    /// oldest left, with the card to name outlined in gold. The strip's slots are 40 pixels wide for k = 4, 18 for
+    /// k = 32 and 9 for k = 64 (narrow slots show the suit's colour). Text gives the difficulty, k, the step counter,
+    /// the suit names and the step each card was dealt, the last reward and the score so far.
+    /// </summary>
+    public void Render(ICanvas canvas)
+    {
+        MemoryTaskDrawing.CheckCanvas(canvas, this);
+        int step = _dealt - 1;
+        int scored = Math.Max(0, step - (K - 1));
+        int scale = _deck.Count - K;
+        bool over = _dealt == _deck.Count;
+        bool targetShown = !over && _dealt >= K;
+        int target = targetShown ? _deck.SuitDealt(_dealt - K) : -1;
+        string decks = NumDecks == 1 ? "1 deck" : string.Create(CultureInfo.InvariantCulture, $"{NumDecks} decks");
+        CardTaskPicture.Draw(
+            canvas,
+            string.Create(CultureInfo.InvariantCulture, $"RepeatPrevious ({CardTaskDifficulties.Name(Difficulty)}: {decks}, k = {K})   step {step} / {EpisodeLength}"),
+            scored == 0
+                ? string.Create(CultureInfo.InvariantCulture, $"steps 1 to {K - 1} are not scored")
+                : string.Create(CultureInfo.InvariantCulture, $"right so far: {_rightAnswers} of {scored} scored"),
+            string.Create(CultureInfo.InvariantCulture, $"repeat this (k = {K})"),
+            target,
+            targetShown ? string.Create(CultureInfo.InvariantCulture, $"{MemoryTaskPalette.SuitName(target)}, dealt at step {_dealt - K}")
+            : over ? "episode over"
+            : string.Create(CultureInfo.InvariantCulture, $"scored from step {K}"),
+            _deck.SuitDealt(_dealt - 1),
+            _lastAction,
+            _outcome,
+            _outcome switch
+            {
+                CardOutcome.Right => string.Create(CultureInfo.InvariantCulture, $"{MemoryTaskPalette.SuitName(_lastAction)}: right, +1/{scale}"),
+                CardOutcome.Wrong => string.Create(CultureInfo.InvariantCulture, $"{MemoryTaskPalette.SuitName(_lastAction)}: wrong, -1/{scale}"),
+                CardOutcome.Unscored => string.Create(CultureInfo.InvariantCulture, $"{MemoryTaskPalette.SuitName(_lastAction)}: not scored"),
+                _ => "no action yet",
+            });
+        CardTaskPicture.DrawHistory(canvas, _deck, _dealt, K, targetShown);
     }
 }
