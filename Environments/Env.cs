@@ -137,6 +137,59 @@ public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv, IResetTracki
     /// </summary>
     protected abstract StepResult StepCore(TAction action, Span<float> observation);
 
+    /// <summary>
+    /// Whether this environment saves and restores its complete state (built-in environments do). Override it to
+    /// return true together with <see cref="WriteStateCore"/> and <see cref="ReadStateCore"/>; the base class saves
+    /// the random generator and the episode flags itself.
+    /// </summary>
+    public virtual bool CanSaveState => false;
+
+    /// <inheritdoc />
+    public void SaveState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (!CanSaveState)
+        {
+            throw new NotSupportedException(
+                $"{Name} ({GetType().Name}) cannot save its state: override CanSaveState, WriteStateCore and ReadStateCore to support exact resume.");
+        }
+
+        EnvState.WriteHeader(writer, GetType());
+        writer.Write(_running);
+        writer.Write(_everReset);
+        EnvState.WriteRandom(writer, _rng);
+        WriteStateCore(writer);
+    }
+
+    /// <inheritdoc />
+    public void LoadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (!CanSaveState)
+        {
+            throw new NotSupportedException($"{Name} ({GetType().Name}) cannot restore a saved state.");
+        }
+
+        EnvState.ReadHeader(reader, GetType(), Name);
+        bool running = reader.ReadBoolean();
+        bool everReset = reader.ReadBoolean();
+        NumpyRandom? rng = EnvState.ReadRandom(reader);
+        ReadStateCore(reader);
+        _running = running;
+        _everReset = everReset;
+        _rng = rng;
+    }
+
+    /// <summary>Writes the subclass's state (everything beyond the random generator and the episode flags).</summary>
+    protected virtual void WriteStateCore(BinaryWriter writer)
+    {
+    }
+
+    /// <summary>Reads what <see cref="WriteStateCore"/> wrote.</summary>
+    protected virtual void ReadStateCore(BinaryReader reader)
+    {
+    }
+
     /// <summary>Releases resources held by the environment. The base implementation does nothing.</summary>
     public virtual void Dispose() => GC.SuppressFinalize(this);
 

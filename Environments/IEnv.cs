@@ -89,6 +89,24 @@ public interface IEnv : IDisposable
     /// <param name="seed">A non-negative seed, or null.</param>
     /// <param name="options">Per-reset options the environment understands (e.g. <c>low</c>/<c>high</c> for classic control).</param>
     Info Reset(Span<float> observation, int? seed = null, EnvOptions? options = null);
+
+    /// <summary>
+    /// Whether <see cref="SaveState"/> captures everything that determines this environment's future (physical
+    /// state, episode progress, random generator, wrapper state), so that a restored copy behaves bit for bit like
+    /// the original. Training uses it for exact resume; environments that cannot are restarted instead.
+    /// </summary>
+    bool CanSaveState => false;
+
+    /// <summary>Writes the complete state (see <see cref="CanSaveState"/>).</summary>
+    /// <exception cref="NotSupportedException">The environment cannot save its state.</exception>
+    void SaveState(BinaryWriter writer) =>
+        throw new NotSupportedException($"{Name} ({GetType().Name}) cannot save its state; derive from Env<TAction> and override WriteStateCore/ReadStateCore.");
+
+    /// <summary>Restores a state written by <see cref="SaveState"/> of an environment of the same kind.</summary>
+    /// <exception cref="InvalidDataException">The state belongs to another kind of environment or is malformed.</exception>
+    /// <exception cref="NotSupportedException">The environment cannot restore its state.</exception>
+    void LoadState(BinaryReader reader) =>
+        throw new NotSupportedException($"{Name} ({GetType().Name}) cannot restore a saved state.");
 }
 
 /// <summary>

@@ -68,6 +68,21 @@ public sealed class CartPoleEnv : Env<int>, IPhysicalState, IRenderable
     }
 
     /// <inheritdoc />
+    public override bool CanSaveState => true;
+
+    /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        EnvState.WriteDoubles(writer, _state);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        EnvState.ReadDoubles(reader, _state, Name + " state");
+    }
+
+    /// <inheritdoc />
     protected override Info ResetCore(Span<float> observation, EnvOptions? options)
     {
         var (low, high) = ResetBounds.Parse(options, -0.05, 0.05, Name);

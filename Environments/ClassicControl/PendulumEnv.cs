@@ -66,6 +66,26 @@ public sealed class PendulumEnv : Env<float[]>, IPhysicalState, IRenderable
     }
 
     /// <inheritdoc />
+    public override bool CanSaveState => true;
+
+    /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        EnvState.WriteDoubles(writer, _state);
+        writer.Write(LastTorque.HasValue);
+        writer.Write(LastTorque ?? 0f);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        EnvState.ReadDoubles(reader, _state, Name + " state");
+        bool hasTorque = reader.ReadBoolean();
+        float torque = reader.ReadSingle();
+        LastTorque = hasTorque ? torque : null;
+    }
+
+    /// <inheritdoc />
     protected override Info ResetCore(Span<float> observation, EnvOptions? options)
     {
         double x = Math.PI, y = 1.0;

@@ -164,6 +164,20 @@ public sealed class RecordEpisodes<TAction> : Wrapper<TAction>
         }
     }
 
+    /// <summary>
+    /// Saves the episode counter (so the trigger picks the same episodes after a restore). An episode being recorded
+    /// when the state is restored is dropped, not written.
+    /// </summary>
+    protected override void WriteStateCore(BinaryWriter writer) => writer.Write(_episode);
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        int episode = reader.ReadInt32();
+        Abort();
+        _episode = episode;
+    }
+
     private void Start()
     {
         var writers = new List<VideoWriter>(_formats.Count);

@@ -220,6 +220,69 @@ public abstract class VectorEnv<TAction> : IDisposable
         _ => a.GetType() == b.GetType() && a.ToString() == b.ToString(),
     };
 
+    /// <summary>Whether every environment can save its complete state (see <see cref="IEnv.CanSaveState"/>).</summary>
+    public bool CanSaveState => _envs.All(e => e.CanSaveState);
+
+    /// <summary>
+    /// Writes the complete state: the autoreset flags, the last results (observations included) and every
+    /// environment's state, so that a restored vector environment continues bit for bit.
+    /// </summary>
+    /// <exception cref="NotSupportedException">An environment cannot save its state.</exception>
+    public void SaveState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnvState.WriteHeader(writer, typeof(VectorEnv<TAction>));
+        writer.Write(NumEnvs);
+        writer.Write(ObservationSize);
+        writer.Write(_started);
+        EnvState.WriteFloats(writer, Observations);
+        EnvState.WriteDoubles(writer, Rewards);
+        for (int i = 0; i < NumEnvs; i++)
+        {
+            writer.Write(Terminations[i]);
+            writer.Write(Truncations[i]);
+            writer.Write(_autoreset[i]);
+        }
+
+        foreach (var env in _envs)
+        {
+            env.SaveState(writer);
+        }
+    }
+
+    /// <summary>Restores a state written by <see cref="SaveState"/> of a vector environment of the same shape.</summary>
+    /// <exception cref="InvalidDataException">The state is for another number of environments, observation size or environment kind.</exception>
+    public void LoadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        EnvState.ReadHeader(reader, typeof(VectorEnv<TAction>), Name);
+        int numEnvs = reader.ReadInt32();
+        int observationSize = reader.ReadInt32();
+        if (numEnvs != NumEnvs || observationSize != ObservationSize)
+        {
+            throw new InvalidDataException(
+                $"{Name}: the saved state is for {numEnvs} environments with {observationSize}-float observations; this vector environment has {NumEnvs} with {ObservationSize}.");
+        }
+
+        _started = reader.ReadBoolean();
+        EnvState.ReadFloats(reader, Observations, Name + " observations");
+        EnvState.ReadDoubles(reader, Rewards, Name + " rewards");
+        for (int i = 0; i < NumEnvs; i++)
+        {
+            Terminations[i] = reader.ReadBoolean();
+            Truncations[i] = reader.ReadBoolean();
+            _autoreset[i] = reader.ReadBoolean();
+        }
+
+        Array.Fill(Infos, Info.Empty);
+        foreach (var env in _envs)
+        {
+            env.LoadState(reader);
+        }
+    }
+
     /// <summary>Disposes the environments (and worker threads).</summary>
     public void Dispose()
     {

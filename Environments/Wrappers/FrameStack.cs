@@ -67,6 +67,26 @@ public sealed class FrameStack<TAction> : ObservationWrapper<TAction>
     public override Box ObservationSpace { get; }
 
     /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(_newest);
+        EnvState.WriteFloats(writer, _frames);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        int newest = reader.ReadInt32();
+        if ((uint)newest >= (uint)StackSize)
+        {
+            throw new InvalidDataException($"{Name}: the saved frame position {newest} is outside a stack of {StackSize}.");
+        }
+
+        EnvState.ReadFloats(reader, _frames, $"{Name} frame stack");
+        _newest = newest;
+    }
+
+    /// <inheritdoc />
     protected override void OnReset(ReadOnlySpan<float> innerObservation, Span<float> observation)
     {
         for (int k = 0; k < StackSize; k++)

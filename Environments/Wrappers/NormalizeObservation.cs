@@ -79,6 +79,28 @@ public sealed class NormalizeObservation<TAction> : ObservationWrapper<TAction>
     }
 
     /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(UpdateRunningMean);
+        writer.Write(_count);
+        EnvState.WriteDoubles(writer, _mean);
+        EnvState.WriteDoubles(writer, _var);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        bool update = reader.ReadBoolean();
+        double count = reader.ReadDouble();
+        var mean = new double[_mean.Length];
+        var variance = new double[_var.Length];
+        EnvState.ReadDoubles(reader, mean, $"{Name} running mean");
+        EnvState.ReadDoubles(reader, variance, $"{Name} running variance");
+        SetStatistics(mean, variance, count);
+        UpdateRunningMean = update;
+    }
+
+    /// <inheritdoc />
     protected override void Transform(ReadOnlySpan<float> innerObservation, Span<float> observation)
     {
         if (UpdateRunningMean)

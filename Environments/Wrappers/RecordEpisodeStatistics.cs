@@ -51,6 +51,43 @@ public sealed class RecordEpisodeStatistics<TAction> : Wrapper<TAction>
     }
 
     /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(_return);
+        writer.Write(_length);
+        writer.Write(Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds);
+        writer.Write(EpisodeCount);
+        writer.Write(_recent.Count);
+        foreach (var e in _recent)
+        {
+            writer.Write(e.Return);
+            writer.Write(e.Length);
+            writer.Write(e.Seconds);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        _return = reader.ReadDouble();
+        _length = reader.ReadInt32();
+        double elapsed = reader.ReadDouble();
+        _startTimestamp = Stopwatch.GetTimestamp() - (long)(elapsed * Stopwatch.Frequency);
+        EpisodeCount = reader.ReadInt32();
+        int count = reader.ReadInt32();
+        if (count < 0 || count > _bufferLength)
+        {
+            throw new InvalidDataException($"{Name}: the saved state holds {count} recent episodes; this wrapper keeps at most {_bufferLength}.");
+        }
+
+        _recent.Clear();
+        for (int i = 0; i < count; i++)
+        {
+            _recent.Enqueue(new EpisodeStatistics(reader.ReadDouble(), reader.ReadInt32(), reader.ReadDouble()));
+        }
+    }
+
+    /// <inheritdoc />
     public override StepResult Step(TAction action, Span<float> observation)
     {
         StepResult result = Inner.Step(action, observation);

@@ -41,6 +41,24 @@ public sealed class TimeLimit<TAction> : Wrapper<TAction>
     }
 
     /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(ElapsedSteps);
+        writer.Write(_needsReset);
+        writer.Write(_everReset);
+        writer.Write(_truncatedHere);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        ElapsedSteps = reader.ReadInt32();
+        _needsReset = reader.ReadBoolean();
+        _everReset = reader.ReadBoolean();
+        _truncatedHere = reader.ReadBoolean();
+    }
+
+    /// <inheritdoc />
     public override StepResult Step(TAction action, Span<float> observation)
     {
         if (_needsReset)

@@ -39,6 +39,50 @@ public abstract class Wrapper<TAction, TInnerAction> : IEnv<TAction>, IRegistere
     /// <inheritdoc />
     public abstract StepResult Step(TAction action, Span<float> observation);
 
+    /// <summary>
+    /// Whether this wrapper and everything under it save their complete state. Wrappers are stateless by default; a
+    /// wrapper that keeps state across steps overrides <see cref="WriteStateCore"/> and <see cref="ReadStateCore"/>.
+    /// </summary>
+    public virtual bool CanSaveState => Inner.CanSaveState;
+
+    /// <inheritdoc />
+    public void SaveState(BinaryWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        if (!CanSaveState)
+        {
+            throw new NotSupportedException($"{Name}: {GetType().Name.Split('`')[0]} over {Inner.GetType().Name.Split('`')[0]} cannot save its state.");
+        }
+
+        EnvState.WriteHeader(writer, GetType());
+        WriteStateCore(writer);
+        Inner.SaveState(writer);
+    }
+
+    /// <inheritdoc />
+    public void LoadState(BinaryReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (!CanSaveState)
+        {
+            throw new NotSupportedException($"{Name}: {GetType().Name.Split('`')[0]} cannot restore a saved state.");
+        }
+
+        EnvState.ReadHeader(reader, GetType(), Name);
+        ReadStateCore(reader);
+        Inner.LoadState(reader);
+    }
+
+    /// <summary>Writes this wrapper's own state (none by default).</summary>
+    protected virtual void WriteStateCore(BinaryWriter writer)
+    {
+    }
+
+    /// <summary>Reads what <see cref="WriteStateCore"/> wrote.</summary>
+    protected virtual void ReadStateCore(BinaryReader reader)
+    {
+    }
+
     /// <summary>Disposes the wrapped environment.</summary>
     public virtual void Dispose()
     {
