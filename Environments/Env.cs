@@ -201,7 +201,7 @@ public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv, IResetTracki
         int bad = ObservationSpace.IndexOfViolation(observation);
         if (bad >= 0)
         {
-            throw new InvalidOperationException(
+            throw new InvalidObservationException(
                 $"{Name}: {where} produced an observation outside its observation space {ObservationSpace}: "
                 + $"{ObservationSpace.Explain(observation)}. Fix the environment, or widen its observation space.");
         }
@@ -220,4 +220,20 @@ internal interface IResetTracking
 {
     /// <summary>Whether <c>Reset</c> has been called at least once.</summary>
     bool WasReset { get; }
+}
+
+/// <summary>An environment produced an observation outside its observation space (or NaN). The message names the environment and the element.</summary>
+public sealed class InvalidObservationException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public InvalidObservationException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public InvalidObservationException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
 }

@@ -34,6 +34,31 @@ internal sealed class CardDeck
         rng.Shuffle<int>(_order);
     }
 
+    /// <summary>Writes the shuffled order.</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(_order.Length);
+        foreach (int card in _order)
+        {
+            writer.Write(card);
+        }
+    }
+
+    /// <summary>Reads an order written by <see cref="Write"/>.</summary>
+    public void Read(BinaryReader reader, string owner)
+    {
+        int n = reader.ReadInt32();
+        if (n != _order.Length)
+        {
+            throw new InvalidDataException($"{owner}: the saved deck has {n} cards; this task deals {_order.Length}.");
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            _order[i] = reader.ReadInt32();
+        }
+    }
+
     /// <summary>The suit (0 to 3) of the card dealt <paramref name="k"/>-th (0-based) since the shuffle.</summary>
     public int SuitDealt(int k) => _order[_order.Length - 1 - k] % SuitCount;
 }

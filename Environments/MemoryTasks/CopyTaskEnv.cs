@@ -68,6 +68,34 @@ public sealed class CopyTaskEnv : Env<int>, IRenderable
     public int Bit(int index) => _bits[index];
 
     /// <inheritdoc />
+    public override bool CanSaveState => true;
+
+    /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(_t);
+        writer.Write(_rightAnswers);
+        writer.Write(_bits.Length);
+        writer.Write(_bits);
+        writer.Write(_answers);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        _t = reader.ReadInt32();
+        _rightAnswers = reader.ReadInt32();
+        int length = reader.ReadInt32();
+        if (length != _bits.Length)
+        {
+            throw new InvalidDataException($"{Name}: the saved state is for sequences of {length} bits; this task has {_bits.Length}.");
+        }
+
+        reader.ReadExactly(_bits);
+        reader.ReadExactly(_answers);
+    }
+
+    /// <inheritdoc />
     protected override Info ResetCore(Span<float> observation, EnvOptions? options)
     {
         ResetOptions.RequireNone(options, Name);

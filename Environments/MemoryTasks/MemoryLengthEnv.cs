@@ -70,6 +70,27 @@ public sealed class MemoryLengthEnv : Env<int>, IRenderable
     public int Context => (int)_context;
 
     /// <inheritdoc />
+    public override bool CanSaveState => true;
+
+    /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(_t);
+        writer.Write(_context);
+        writer.Write(_entry);
+        writer.Write(_answer);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        _t = reader.ReadInt32();
+        _context = reader.ReadSingle();
+        _entry = reader.ReadSingle();
+        _answer = reader.ReadInt32();
+    }
+
+    /// <inheritdoc />
     protected override Info ResetCore(Span<float> observation, EnvOptions? options)
     {
         ResetOptions.RequireNone(options, Name);

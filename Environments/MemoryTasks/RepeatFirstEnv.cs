@@ -78,6 +78,31 @@ public sealed class RepeatFirstEnv : Env<int>, IRenderable
     }
 
     /// <inheritdoc />
+    public override bool CanSaveState => true;
+
+    /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        _deck.Write(writer);
+        writer.Write(_dealt);
+        writer.Write(_firstSuit);
+        writer.Write(_lastAction);
+        writer.Write((int)_outcome);
+        writer.Write(_rightAnswers);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        _deck.Read(reader, Name);
+        _dealt = reader.ReadInt32();
+        _firstSuit = reader.ReadInt32();
+        _lastAction = reader.ReadInt32();
+        _outcome = (CardOutcome)reader.ReadInt32();
+        _rightAnswers = reader.ReadInt32();
+    }
+
+    /// <inheritdoc />
     protected override Info ResetCore(Span<float> observation, EnvOptions? options)
     {
         ResetOptions.RequireNone(options, Name);

@@ -139,6 +139,31 @@ public sealed class TMazeEnv : Env<int>, IRenderable
     }
 
     /// <inheritdoc />
+    public override bool CanSaveState => true;
+
+    /// <inheritdoc />
+    protected override void WriteStateCore(BinaryWriter writer)
+    {
+        writer.Write(_x);
+        writer.Write(_steps);
+        writer.Write(_goalIsNorth);
+        writer.Write(_arm);
+        writer.Write(_lastAction);
+        writer.Write(_lastReward);
+    }
+
+    /// <inheritdoc />
+    protected override void ReadStateCore(BinaryReader reader)
+    {
+        _x = reader.ReadInt32();
+        _steps = reader.ReadInt32();
+        _goalIsNorth = reader.ReadBoolean();
+        _arm = reader.ReadInt32();
+        _lastAction = reader.ReadInt32();
+        _lastReward = reader.ReadDouble();
+    }
+
+    /// <inheritdoc />
     protected override Info ResetCore(Span<float> observation, EnvOptions? options)
     {
         ResetOptions.RequireNone(options, Name);

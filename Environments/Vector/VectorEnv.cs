@@ -169,6 +169,10 @@ public abstract class VectorEnv<TAction> : IDisposable
         {
             throw new ArgumentException($"{Name}, environment {index}: {e.Message}", e);
         }
+        catch (InvalidObservationException e)
+        {
+            throw new InvalidObservationException($"{Name}, environment {index}: {e.Message}", e);
+        }
         catch (InvalidOperationException e)
         {
             throw new InvalidOperationException($"{Name}, environment {index}: {e.Message}", e);
@@ -202,6 +206,10 @@ public abstract class VectorEnv<TAction> : IDisposable
         catch (ArgumentException e)
         {
             throw new ArgumentException($"{Name}, environment {index}: {e.Message}", e);
+        }
+        catch (InvalidObservationException e)
+        {
+            throw new InvalidObservationException($"{Name}, environment {index}: {e.Message}", e);
         }
         catch (InvalidOperationException e)
         {

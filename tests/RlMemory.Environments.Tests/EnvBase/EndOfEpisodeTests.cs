@@ -13,7 +13,7 @@ public sealed class EndOfEpisodeTests
         using var env = new ScriptedEnv(space, t => [t == 2 ? 5f : 0.5f]);
         env.Reset();
         env.Step(0);
-        var e = Assert.Throws<InvalidOperationException>(() => env.Step(0));
+        var e = Assert.Throws<InvalidObservationException>(() => env.Step(0));
         Assert.Contains("element 0 is 5, outside [0, 1]", e.Message, StringComparison.Ordinal);
         var again = Assert.Throws<InvalidOperationException>(() => env.Step(0));
         Assert.Contains("call Reset", again.Message, StringComparison.Ordinal);

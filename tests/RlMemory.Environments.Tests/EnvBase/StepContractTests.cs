@@ -160,7 +160,7 @@ public sealed class StepContractTests
         using var env = new ScriptedEnv(new Box(0f, 1f, 3), t => t < 2 ? [0f, 0.5f, 1f] : [0f, 0.5f, 1.5f]);
         env.Reset(new float[3]);
         env.Step(0, new float[3]);
-        var e = Assert.Throws<InvalidOperationException>(() => env.Step(0, new float[3]));
+        var e = Assert.Throws<InvalidObservationException>(() => env.Step(0, new float[3]));
         Assert.StartsWith("ScriptedEnv: Step produced an observation outside its observation space Box(0, 1, (3,), float32)", e.Message, StringComparison.Ordinal);
         Assert.Contains("element 2 is 1.5, outside [0, 1]", e.Message, StringComparison.Ordinal);
     }
@@ -169,7 +169,7 @@ public sealed class StepContractTests
     public void NaNObservationAtReset_IsReported_AndTheEpisodeDoesNotStart()
     {
         using var env = new ScriptedEnv(new Box(float.NegativeInfinity, float.PositiveInfinity, 2), _ => [float.NaN, 0f]);
-        var e = Assert.Throws<InvalidOperationException>(() => env.Reset(new float[2]));
+        var e = Assert.Throws<InvalidObservationException>(() => env.Reset(new float[2]));
         Assert.StartsWith("ScriptedEnv: Reset produced an observation", e.Message, StringComparison.Ordinal);
         Assert.Contains("element 0 is NaN", e.Message, StringComparison.Ordinal);
         Assert.False(env.IsRunning);
@@ -186,7 +186,7 @@ public sealed class StepContractTests
             using IEnv<int> env = EnvRegistry.Make<int>(id);
             env.Reset(seed: 0);
             env.Step(0);
-            var e = Assert.Throws<InvalidOperationException>(() => env.Step(0));
+            var e = Assert.Throws<InvalidObservationException>(() => env.Step(0));
             Assert.StartsWith($"{id}: Step produced", e.Message, StringComparison.Ordinal);
             Assert.Contains("element 0 is 1.2", e.Message, StringComparison.Ordinal);
         }

@@ -29,7 +29,13 @@ public sealed class MemoryTaskAllocationTests
         var actions = new int[8];
         var rng = new NumpyRandom(4);
         vector.Reset(seed: 0);
-        Run(vector, rng, actions, choices, 2_000); // warm-up: JIT, tiering, first autoresets
+        // Warm-up: JIT, tiering, and at least two autoresets per environment, so that no path runs for the first
+        // time while allocations are measured (a 1000-cell T-maze episode lasts up to 2002 steps).
+        int warmEnds = 0;
+        for (int round = 0; round < 40 && warmEnds < 2 * actions.Length; round++)
+        {
+            warmEnds += Run(vector, rng, actions, choices, 1_000);
+        }
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         int ends = Run(vector, rng, actions, choices, 5_000);

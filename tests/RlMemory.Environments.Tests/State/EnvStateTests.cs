@@ -7,7 +7,11 @@ namespace RlMemory.Environments.Tests.State;
 /// <summary>Saving and restoring an environment's complete state continues it bit for bit.</summary>
 public sealed class EnvStateTests
 {
-    public static TheoryData<string> ClassicIds => ["CartPole-v1", "MountainCar-v0", "Acrobot-v1", "Pendulum-v1", "CartPoleNoVel-v1"];
+    public static TheoryData<string> ClassicIds =>
+    [
+        "CartPole-v1", "MountainCar-v0", "Acrobot-v1", "Pendulum-v1", "CartPoleNoVel-v1",
+        "TMaze-v0", "RepeatFirst-v0", "RepeatPrevious-v0", "MemoryLength-v0", "CopyTask-v0",
+    ];
 
     [Theory]
     [MemberData(nameof(ClassicIds))]

@@ -147,7 +147,7 @@ public sealed class VectorEnvContractTests
         var space = new Box(0f, 1f, 1);
         IEnv<int>[] envs = [new ScriptedEnv(space, _ => [0.5f]), new ScriptedEnv(space, _ => [0.5f]), new ScriptedEnv(space, _ => [float.NaN])];
         using VectorEnv<int> vector = Build(mode, envs);
-        var e = Assert.Throws<InvalidOperationException>(() => vector.Reset(seed: 0));
+        var e = Assert.Throws<InvalidObservationException>(() => vector.Reset(seed: 0));
         Assert.StartsWith("ScriptedEnv×3, environment 2: ScriptedEnv: Reset produced an observation outside its observation space", e.Message, StringComparison.Ordinal);
 
         using VectorEnv<int> cartPoles = EnvRegistry.MakeVector<int>("CartPole-v1", 2, mode);
