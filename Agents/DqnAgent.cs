@@ -1,0 +1,128 @@
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Agents;
+
+/// <summary>
+/// A trained DQN agent: a <see cref="QNetwork"/> that acts greedily. Save it with <see cref="Save"/> (weights and the
+/// network's configuration as JSON in one checked file; loading executes no code) and act with <see cref="Act(ReadOnlySpan{float})"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// using var agent = DqnAgent.Load("runs/dqn-cartpole/final_model.rlagent");
+/// int action = agent.Act(observation);
+/// </code>
+/// </example>
+public sealed class DqnAgent : IDisposable
+{
+    /// <summary>The kind recorded in agent files.</summary>
+    public const string Kind = "DqnAgent";
+
+    private const int KindVersion = 1;
+    private readonly bool _ownsNetwork;
+    private BatchedActor? _actor;
+
+    /// <summary>Wraps <paramref name="network"/> (owned and disposed by the agent when <paramref name="ownsNetwork"/>).</summary>
+    public DqnAgent(QNetwork network, string? envId = null, bool ownsNetwork = false)
+    {
+        Network = network ?? throw new ArgumentNullException(nameof(network));
+        EnvId = envId;
+        _ownsNetwork = ownsNetwork;
+    }
+
+    /// <summary>The Q-network.</summary>
+    public QNetwork Network { get; }
+
+    /// <summary>The network's architecture.</summary>
+    public QNetworkConfig Config => Network.Config;
+
+    /// <summary>The environment the agent was trained on, if known.</summary>
+    public string? EnvId { get; }
+
+    /// <summary>The greedy action for one observation.</summary>
+    public int Act(ReadOnlySpan<float> observation)
+    {
+        Span<int> action = stackalloc int[1];
+        Act(observation, action);
+        return action[0];
+    }
+
+    /// <summary>The greedy actions for a batch of observations ([n × obs] floats, n = <paramref name="actions"/>.Length).</summary>
+    public void Act(ReadOnlySpan<float> observations, Span<int> actions)
+    {
+        if (_actor is null || _actor.MaxBatch < actions.Length)
+        {
+            _actor?.Dispose();
+            _actor = new BatchedActor(Network, Math.Max(1, actions.Length), seed: 0);
+        }
+
+        _actor.Greedy(observations, actions);
+    }
+
+    /// <summary>Saves the weights and the configuration to <paramref name="path"/> (atomically).</summary>
+    public void Save(string path)
+    {
+        string metadata = JsonSerializer.Serialize(new AgentMetadata(Config, EnvId));
+        ModuleFile.Save(path, Kind, KindVersion, metadata, ("q", Network));
+    }
+
+    /// <summary>Loads an agent saved by <see cref="Save"/>, building its network from the saved configuration.</summary>
+    /// <exception cref="InvalidDataException">The file is corrupt, truncated or not an agent file.</exception>
+    public static DqnAgent Load(string path, Device? device = null)
+    {
+        AgentMetadata metadata;
+        try
+        {
+            metadata = JsonSerializer.Deserialize<AgentMetadata>(ModuleFile.ReadMetadata(path, Kind))
+                ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
+            metadata.Config.Validate();
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: the agent metadata is invalid: {e.Message}", e);
+        }
+
+        var network = new QNetwork(metadata.Config, device);
+        try
+        {
+            ModuleFile.Load(path, Kind, ("q", network));
+            return new DqnAgent(network, metadata.EnvId, ownsNetwork: true);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Replaces this agent's weights with those saved in <paramref name="path"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not an agent file, or its architecture differs (the message names both).</exception>
+    public void LoadWeights(string path)
+    {
+        var metadata = JsonSerializer.Deserialize<AgentMetadata>(ModuleFile.ReadMetadata(path, Kind));
+        if (metadata is not null && metadata.Config != Config && !SameArchitecture(metadata.Config, Config))
+        {
+            throw new InvalidDataException($"{path} holds a {metadata.Config.Description} agent; this agent is a {Config.Description}.");
+        }
+
+        ModuleFile.Load(path, Kind, ("q", Network));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _actor?.Dispose();
+        if (_ownsNetwork)
+        {
+            Network.Dispose();
+        }
+    }
+
+    private static bool SameArchitecture(QNetworkConfig a, QNetworkConfig b) =>
+        a.ObservationSize == b.ObservationSize && a.ActionCount == b.ActionCount && a.Dueling == b.Dueling && a.HiddenSizes.SequenceEqual(b.HiddenSizes);
+
+    private sealed record AgentMetadata(QNetworkConfig Config, string? EnvId);
+}

@@ -1,0 +1,109 @@
+using RlMemory.Memory.Persistence;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Agents;
+
+/// <summary>
+/// Saves and loads the weights of networks in RlMemory's checked file format (versioned header, JSON metadata,
+/// named tensor sections, checksum; written to a temporary name and renamed). Loading reads numbers only — it never
+/// runs code or instantiates types named by the file — and checks every tensor's name and shape against the target
+/// network before changing it.
+/// </summary>
+public static class ModuleFile
+{
+    /// <summary>Writes the state (parameters and buffers) of each module under its prefix, e.g. <c>online/body.linear0.weight</c>.</summary>
+    public static void Save(string path, string kind, int kindVersion, string metadataJson, params (string Prefix, nn.Module Module)[] modules)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        using var writer = BufferFileWriter.Create(path, kind, kindVersion, metadataJson);
+        foreach (var (prefix, module) in modules)
+        {
+            foreach (var (name, value) in module.state_dict())
+            {
+                using Tensor host = value.detach().cpu().contiguous();
+                writer.WriteSection($"{prefix}/{name}", host, host.dim() == 0 ? 1 : host.shape[0]);
+            }
+        }
+
+        writer.Commit();
+    }
+
+    /// <summary>Opens <paramref name="path"/>, checks its kind, and returns its metadata (the reader is closed).</summary>
+    /// <exception cref="InvalidDataException">The file is corrupt, truncated or of another kind.</exception>
+    public static string ReadMetadata(string path, string kind)
+    {
+        using BufferFileReader reader = Open(path, kind);
+        return reader.MetadataJson;
+    }
+
+    /// <summary>
+    /// Loads the weights of each module from the sections under its prefix. Every tensor of every module is checked
+    /// first (present, same dtype and shape, no extra sections); only then are the weights replaced.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is corrupt, of another kind, or its tensors do not fit the modules (the message names the tensor and both shapes).</exception>
+    public static void Load(string path, string kind, params (string Prefix, nn.Module Module)[] modules)
+    {
+        using BufferFileReader reader = Open(path, kind);
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (prefix, module) in modules)
+        {
+            foreach (var (name, value) in module.state_dict())
+            {
+                string section = $"{prefix}/{name}";
+                expected.Add(section);
+                if (!reader.HasSection(section))
+                {
+                    throw new InvalidDataException($"{path} has no tensor '{section}': it was saved from another architecture than the network it is loaded into.");
+                }
+
+                BufferSection s = reader.Section(section);
+                long[] shape = value.dim() == 0 ? [1] : value.shape;
+                if (s.DType != value.dtype || !s.Shape.SequenceEqual(shape))
+                {
+                    throw new InvalidDataException(
+                        $"{path}: tensor '{section}' is {s.DType} [{string.Join(", ", s.Shape)}] in the file but {value.dtype} [{string.Join(", ", shape)}] in the network: the architectures differ.");
+                }
+            }
+        }
+
+        string? extra = reader.Sections.Select(s => s.Name).FirstOrDefault(n => !expected.Contains(n));
+        if (extra is not null)
+        {
+            throw new InvalidDataException($"{path} holds a tensor '{extra}' that the network does not have: the architectures differ.");
+        }
+
+        using (no_grad())
+        {
+            foreach (var (prefix, module) in modules)
+            {
+                foreach (var (name, value) in module.state_dict())
+                {
+                    using Tensor host = empty(value.dim() == 0 ? [1] : value.shape, value.dtype, CPU);
+                    reader.ReadInto($"{prefix}/{name}", host);
+                    value.copy_(value.dim() == 0 ? host.reshape([]) : host);
+                }
+            }
+        }
+    }
+
+    private static BufferFileReader Open(string path, string kind)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        BufferFileReader reader = BufferFileReader.Open(path);
+        if (reader.Kind != kind)
+        {
+            string found = reader.Kind;
+            reader.Dispose();
+            throw new InvalidDataException($"{path} holds a {found}, not a {kind}.");
+        }
+
+        return reader;
+    }
+}

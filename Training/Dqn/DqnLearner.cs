@@ -1,0 +1,218 @@
+using RlMemory.Agents;
+using RlMemory.Memory;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace RlMemory.Training.Dqn;
+
+/// <summary>
+/// The learning half of DQN: the online and target Q-networks, Adam, and one gradient step on a batch
+/// (vanilla or Double DQN targets, Huber or MSE loss, importance weights for prioritized replay, gradient clipping).
+/// Statistics (loss, mean Q) accumulate on the device and are read only when logged.
+/// </summary>
+internal sealed class DqnLearner : IDisposable
+{
+    private readonly Adam _optimizer;
+    private readonly bool _doubleQ;
+    private readonly bool _huber;
+    private readonly double _maxGradNorm;
+    private readonly Tensor _lossSum;
+    private readonly Tensor _qSum;
+    private int _statCount;
+
+    public DqnLearner(QNetworkConfig network, Device device, double learningRate, bool doubleQ, string loss, double maxGradNorm)
+    {
+        Online = new QNetwork(network, device);
+        Target = new QNetwork(network, device);
+        Target.load_state_dict(Online.state_dict());
+        foreach (var p in Target.parameters())
+        {
+            p.requires_grad = false;
+        }
+
+        Target.eval();
+        _optimizer = optim.Adam(Online.parameters(), lr: learningRate);
+        _doubleQ = doubleQ;
+        _huber = loss == "huber";
+        _maxGradNorm = maxGradNorm;
+        _lossSum = zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
+        _qSum = zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
+    }
+
+    public QNetwork Online { get; }
+
+    public QNetwork Target { get; }
+
+    public long Updates { get; private set; }
+
+    /// <summary>
+    /// One gradient step on <paramref name="batch"/>. Returns the new priorities |δ| (a device tensor the caller
+    /// disposes) when <paramref name="wantPriorities"/>, else null.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">The loss or the gradient norm is not finite; nothing was updated.</exception>
+    public Tensor? Step(TransitionBatch batch, bool wantPriorities, long envStep)
+    {
+        using var scope = NewDisposeScope();
+        Tensor target;
+        using (no_grad())
+        {
+            Tensor nextTarget = Target.forward(batch.NextObservations);
+            Tensor nextQ = _doubleQ
+                ? nextTarget.gather(1, Online.forward(batch.NextObservations).argmax(1, keepdim: true)).squeeze(1)
+                : nextTarget.max(1).values;
+            target = batch.Rewards + batch.Discounts * (1 - batch.Terminated) * nextQ;
+        }
+
+        Tensor q = Online.forward(batch.Observations).gather(1, batch.Actions.unsqueeze(1)).squeeze(1);
+        Tensor elementwise = _huber
+            ? functional.huber_loss(q, target, delta: 1.0, reduction: Reduction.None)
+            : functional.mse_loss(q, target, reduction: Reduction.None);
+        Tensor loss = batch.Weights is null ? elementwise.mean() : (batch.Weights * elementwise).mean();
+
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue))
+        {
+            throw new TrainingDivergedException(envStep, Updates, "loss", lossValue, DescribeNonFinite(batch, q, target));
+        }
+
+        _optimizer.zero_grad();
+        loss.backward();
+        double norm = nn.utils.clip_grad_norm_(Online.parameters(), _maxGradNorm);
+        if (!double.IsFinite(norm))
+        {
+            _optimizer.zero_grad();
+            throw new TrainingDivergedException(envStep, Updates, "gradient norm", norm, "a gradient of the online network is not finite");
+        }
+
+        _optimizer.step();
+        Updates++;
+        using (no_grad())
+        {
+            _lossSum.add_(loss.detach().to(ScalarType.Float64));
+            _qSum.add_(q.detach().mean().to(ScalarType.Float64));
+        }
+
+        _statCount++;
+        if (!wantPriorities)
+        {
+            return null;
+        }
+
+        return (q - target).abs().detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Moves the target network towards the online one: θ' ← τθ + (1 − τ)θ' (τ = 1: copy).</summary>
+    public void UpdateTarget(double tau)
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            foreach (var (t, o) in Target.parameters().Zip(Online.parameters()))
+            {
+                if (tau >= 1)
+                {
+                    t.copy_(o);
+                }
+                else
+                {
+                    t.mul_(1 - tau).add_(o, alpha: tau);
+                }
+            }
+        }
+    }
+
+    /// <summary>Mean loss and mean Q since the last call (NaN when no step ran), then resets the sums.</summary>
+    public (double Loss, double Q) TakeStatistics()
+    {
+        if (_statCount == 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        double loss = _lossSum.item<double>() / _statCount;
+        double q = _qSum.item<double>() / _statCount;
+        _lossSum.zero_();
+        _qSum.zero_();
+        _statCount = 0;
+        return (loss, q);
+    }
+
+    /// <summary>The optimizer's state (Adam moments and step counts) as bytes.</summary>
+    public byte[] OptimizerState()
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            _optimizer.save_state_dict(writer);
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Restores the optimizer's state and the update counter.</summary>
+    public void RestoreOptimizer(byte[] state, long updates)
+    {
+        using var stream = new MemoryStream(state);
+        using var reader = new BinaryReader(stream);
+        _optimizer.load_state_dict(reader);
+        Updates = updates;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Online.Dispose();
+        Target.Dispose();
+        _lossSum.Dispose();
+        _qSum.Dispose();
+    }
+
+    private static string DescribeNonFinite(TransitionBatch batch, Tensor q, Tensor target)
+    {
+        (string Name, Tensor Value)[] tensors =
+        [
+            ("observations", batch.Observations), ("next observations", batch.NextObservations), ("rewards", batch.Rewards),
+            ("Q(s, a) of the online network", q), ("TD targets", target),
+        ];
+        foreach (var (name, value) in tensors)
+        {
+            if (!value.isfinite().all().item<bool>())
+            {
+                return $"the sampled {name} contain NaN or infinity";
+            }
+        }
+
+        return "the loss overflowed";
+    }
+}
+
+/// <summary>
+/// Training stopped because a quantity became NaN or infinite. The message names the environment step, the
+/// gradient step and the quantity; the networks were not updated with it, and a checkpoint of that last good state
+/// is written before this is raised out of the trainer.
+/// </summary>
+public sealed class TrainingDivergedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException(long step, long update, string quantity, double value, string detail)
+        : base($"Training diverged at environment step {step} (gradient step {update}): the {quantity} is {value}; {detail}. Lower the learning rate, clip rewards or check the environment's observations.")
+    {
+        Step = step;
+        Update = update;
+        Quantity = quantity;
+    }
+
+    /// <summary>The environment step.</summary>
+    public long Step { get; }
+
+    /// <summary>The gradient step.</summary>
+    public long Update { get; }
+
+    /// <summary>What became non-finite.</summary>
+    public string Quantity { get; }
+
+    /// <summary>Where the last good state was saved, when it was.</summary>
+    public string? CheckpointPath { get; init; }
+}
