@@ -197,11 +197,24 @@ public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public TrainingDivergedException(long step, long update, string quantity, double value, string detail)
-        : base($"Training diverged at environment step {step} (gradient step {update}): the {quantity} is {value}; {detail}. Lower the learning rate, clip rewards or check the environment's observations.")
+        : base(Describe(step, update, quantity, value, detail, checkpoint: null))
     {
         Step = step;
         Update = update;
         Quantity = quantity;
+        Value = value;
+        Detail = detail;
+    }
+
+    private TrainingDivergedException(TrainingDivergedException original, string? checkpoint)
+        : base(Describe(original.Step, original.Update, original.Quantity, original.Value, original.Detail, checkpoint), original)
+    {
+        Step = original.Step;
+        Update = original.Update;
+        Quantity = original.Quantity;
+        Value = original.Value;
+        Detail = original.Detail;
+        CheckpointPath = checkpoint;
     }
 
     /// <summary>The environment step.</summary>
@@ -210,9 +223,23 @@ public sealed class TrainingDivergedException : Exception
     /// <summary>The gradient step.</summary>
     public long Update { get; }
 
-    /// <summary>What became non-finite.</summary>
+    /// <summary>What became non-finite: <c>loss</c>, <c>gradient norm</c>, <c>observation</c> or <c>transition</c>.</summary>
     public string Quantity { get; }
 
+    /// <summary>The offending value (NaN when it is not a single number).</summary>
+    public double Value { get; }
+
+    /// <summary>Which tensor or environment value was at fault.</summary>
+    public string Detail { get; }
+
     /// <summary>Where the last good state was saved, when it was.</summary>
-    public string? CheckpointPath { get; init; }
+    public string? CheckpointPath { get; }
+
+    /// <summary>The same failure, noting where the last good state was saved.</summary>
+    public TrainingDivergedException WithCheckpoint(string? checkpoint) => new(this, checkpoint);
+
+    private static string Describe(long step, long update, string quantity, double value, string detail, string? checkpoint) =>
+        $"Training stopped at environment step {step} (gradient step {update}): the {quantity} is not finite{(double.IsNaN(value) ? string.Empty : $" ({value})")}; {detail}. "
+        + (checkpoint is null ? string.Empty : $"The last good state is saved in {checkpoint}. ")
+        + "Lower the learning rate, scale or clip the rewards, or check the environment's observations and rewards.";
 }

@@ -206,7 +206,16 @@ public sealed class DqnTrainer : IDisposable
                 _envs.Step(_actions);
 
                 // 3. Remember: the buffer skips the autoreset steps and assembles n-step returns itself.
-                _replay.AddStep(_observations, _actions, _envs.Rewards, _envs.Terminations, _envs.Truncations, _envs.Observations);
+                try
+                {
+                    _replay.AddStep(_observations, _actions, _envs.Rewards, _envs.Terminations, _envs.Truncations, _envs.Observations);
+                }
+                catch (ArgumentException e)
+                {
+                    // A NaN or infinite reward (or observation) from an environment: the learner's state is still good.
+                    _envsNeedReset = true;
+                    throw new TrainingDivergedException(_step + numEnvs, _learner.Updates, "transition", double.NaN, e.Message);
+                }
                 _envs.Observations.CopyTo(_observations, 0);
                 _step += numEnvs;
                 _vectorSteps++;
@@ -281,14 +290,21 @@ public sealed class DqnTrainer : IDisposable
         catch (TrainingDivergedException e)
         {
             string? saved = SaveCheckpointAfterFailure(log, progress);
-            throw new TrainingDivergedException(e.Step, e.Update, e.Quantity, double.NaN, e.Message) { CheckpointPath = saved };
+            throw e.WithCheckpoint(saved);
         }
         catch (InvalidObservationException e)
         {
             // An environment produced an invalid observation (NaN or out of its space): the learner's state is still good.
             _envsNeedReset = true;
             string? saved = SaveCheckpointAfterFailure(log, progress);
-            throw new TrainingDivergedException(_step, _learner.Updates, "observation", double.NaN, e.Message) { CheckpointPath = saved };
+            throw new TrainingDivergedException(_step, _learner.Updates, "observation", double.NaN, e.Message).WithCheckpoint(saved);
+        }
+
+        // The final checkpoint comes first, so that its log position excludes the final evaluation's row: a resumed
+        // run logs as if it had never stopped.
+        if (_checkpoints is not null)
+        {
+            checkpointPath = SaveCheckpoint(log);
         }
 
         EvaluationResult? final = null;
@@ -305,12 +321,11 @@ public sealed class DqnTrainer : IDisposable
             }
         }
 
-        if (_checkpoints is not null)
+        if (_options.RunDirectory is not null)
         {
-            checkpointPath = SaveCheckpoint(log);
-            Agent.Save(Path.Combine(_options.RunDirectory!, "final_model.rlagent"));
+            Agent.Save(Path.Combine(_options.RunDirectory, "final_model.rlagent"));
             LearningCurve.Save(
-                Path.Combine(_options.RunDirectory!, "learning_curve.png"),
+                Path.Combine(_options.RunDirectory, "learning_curve.png"),
                 $"DQN on {_config.Env} (seed {_config.Seed})",
                 _episodes.History,
                 [.. _evaluations.Select(e => (e.Step, e.MeanReturn, e.StdReturn))]);
