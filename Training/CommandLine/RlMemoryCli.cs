@@ -1,0 +1,356 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using RlMemory.Agents;
+using RlMemory.Environments;
+using RlMemory.Environments.Recording;
+using RlMemory.Training.Checkpoints;
+using RlMemory.Training.Configuration;
+using RlMemory.Training.Dqn;
+
+namespace RlMemory.Training.CommandLine;
+
+/// <summary>
+/// The <c>rlmemory</c> command line: <c>train</c>, <c>eval</c>, <c>record</c>, <c>random</c> and <c>list</c>.
+/// Exit codes: 0 success; 1 invalid command line; 2 invalid input (bad preset, key, value, id, file or checkpoint);
+/// 3 training diverged (a NaN or infinite loss, gradient, observation or reward; the last good state is checkpointed);
+/// 4 an I/O failure (e.g. a full disk); 130 interrupted by Ctrl+C or SIGTERM (after writing a checkpoint).
+/// Errors print one line on the error output.
+/// </summary>
+public static class RlMemoryCli
+{
+    /// <summary>Exit code: the command line could not be parsed.</summary>
+    public const int InvalidCommandLine = 1;
+
+    /// <summary>Exit code: the input (preset, key, value, id, file, checkpoint) is invalid.</summary>
+    public const int InvalidInput = 2;
+
+    /// <summary>Exit code: training diverged.</summary>
+    public const int Diverged = 3;
+
+    /// <summary>Exit code: reading or writing files failed.</summary>
+    public const int IoFailure = 4;
+
+    /// <summary>Exit code: interrupted (checkpoint written).</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>The preset <c>rlmemory train</c> uses without an argument.</summary>
+    public const string DefaultPreset = "dqn-cartpole";
+
+    /// <summary>Runs the command line <paramref name="args"/>, writing to <paramref name="output"/> and <paramref name="error"/> (the console by default).</summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
+    {
+        output ??= Console.Out;
+        error ??= Console.Error;
+        var root = new RootCommand("RlMemory: reinforcement learning for .NET with memory at its centre.");
+        root.Subcommands.Add(TrainCommand(output, error, cancellationToken));
+        root.Subcommands.Add(EvalCommand(output, error));
+        root.Subcommands.Add(RecordCommand(output, error));
+        root.Subcommands.Add(RandomCommand(output, error));
+        root.Subcommands.Add(ListCommand(output, error));
+        ParseResult parse = root.Parse(args);
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
+    }
+
+    private static Command TrainCommand(TextWriter output, TextWriter error, CancellationToken external)
+    {
+        var presetArgument = new Argument<string>("preset")
+        {
+            Description = "A preset name (see `rlmemory list presets`) or a YAML file.",
+            DefaultValueFactory = _ => DefaultPreset,
+        };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the run (overrides the preset's)." };
+        var steps = new Option<long?>("--steps") { Description = "Total environment steps (overrides n_timesteps)." };
+        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N." };
+        var outDir = new Option<string?>("--out") { Description = "Run folder for logs, checkpoints and models (default: runs/<preset>-seed<seed>)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
+        var set = new Option<string[]>("--set") { Description = "Override a key: --set learning_rate=1e-3 (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
+        var command = new Command("train", "Train an agent from a preset or a YAML file.") { presetArgument, seed, steps, device, outDir, resume, set, quiet };
+        command.SetAction(parse => Guard(error, () =>
+        {
+            Preset preset = Presets.Load(parse.GetValue(presetArgument)!);
+            if (preset.Algo != DqnTrainer.Algo)
+            {
+                throw new ConfigException($"{preset.Source}: algo '{preset.Algo}' is not available; available: {DqnTrainer.Algo}.");
+            }
+
+            DqnConfig config = DqnConfig.Schema.Apply(new DqnConfig(), preset.Values, preset.Source);
+            foreach (string assignment in parse.GetValue(set) ?? [])
+            {
+                config = DqnConfig.Schema.ApplyOverride(config, assignment);
+            }
+
+            config = parse.GetValue(seed) is int s ? DqnConfig.Schema.ApplyOverride(config, $"seed={s}") : config;
+            config = parse.GetValue(steps) is long n ? DqnConfig.Schema.ApplyOverride(config, $"n_timesteps={n}") : config;
+            config = parse.GetValue(device) is string d ? DqnConfig.Schema.ApplyOverride(config, $"device={d}") : config;
+
+            bool resuming = parse.GetValue(resume);
+            string runDirectory = parse.GetValue(outDir) ?? Path.Combine("runs", $"{preset.Name}-seed{config.Seed}");
+            if (!resuming && parse.GetValue(outDir) is null)
+            {
+                runDirectory = FreshFolder(runDirectory);
+            }
+            else if (!resuming && new CheckpointStore(runDirectory).Latest is not null)
+            {
+                throw new ConfigException($"{runDirectory} already holds a run; pass --resume to continue it, or choose another --out.");
+            }
+
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
+            using var signals = new SignalHandlers(cancel);
+            using var trainer = new DqnTrainer(config, new TrainerOptions
+            {
+                RunDirectory = runDirectory,
+                ResumeFrom = resuming ? runDirectory : null,
+                Quiet = parse.GetValue(quiet),
+                Output = ReferenceEquals(output, Console.Out) ? null : output,
+            });
+            output.WriteLine(resuming
+                ? $"Resuming {runDirectory} at step {trainer.Step:N0} of {trainer.Config.TotalTimesteps:N0}."
+                : $"Training DQN on {config.Env} (seed {config.Seed}, {config.TotalTimesteps:N0} steps); run folder {runDirectory}.");
+            TrainingResult result = trainer.Learn(cancel.Token);
+            if (result.Interrupted)
+            {
+                output.WriteLine($"Interrupted at step {result.Steps:N0}; checkpoint {result.CheckpointPath}. Resume with: rlmemory train {parse.GetValue(presetArgument)} --out {runDirectory} --resume");
+                return Interrupted;
+            }
+
+            EvaluationResult final = result.FinalEvaluation!;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Final evaluation: mean return {final.MeanReturn:0.##} ± {final.StdReturn:0.##} over {final.Returns.Count} episodes at step {result.Steps:N0} ({result.Seconds:0.0} s, {result.StepsPerSecond:N0} steps/s{(result.StoppedEarly ? ", stopped early" : string.Empty)})."));
+            output.WriteLine($"Models, logs (progress.csv, tensorboard/) and learning_curve.png are in {runDirectory}.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command EvalCommand(TextWriter output, TextWriter error)
+    {
+        var source = new Argument<string>("agent") { Description = "An agent file (.rlagent) or a run folder (its best model, else its final model)." };
+        var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to play.", DefaultValueFactory = _ => 10 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => 10_000 };
+        var env = new Option<string?>("--env") { Description = "Environment id (default: the one the agent was trained on)." };
+        var command = new Command("eval", "Play deterministic (greedy) episodes with a trained agent and print the returns.") { source, episodes, seed, env };
+        command.SetAction(parse => Guard(error, () =>
+        {
+            int n = Positive(parse.GetValue(episodes), "--episodes");
+            using DqnAgent agent = DqnAgent.Load(ResolveAgent(parse.GetValue(source)!));
+            string id = parse.GetValue(env) ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
+            using var evaluator = new Evaluator(() => EnvRegistry.Make<int>(id), n, NonNegative(parse.GetValue(seed), "--seed"));
+            EvaluationResult r = evaluator.Run(0, (obs, actions) => agent.Act(obs, actions));
+            for (int k = 0; k < r.Returns.Count; k++)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"episode {k + 1}: return {r.Returns[k]:0.###}, length {r.Lengths[k]}"));
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{id}: mean return {r.MeanReturn:0.##} ± {r.StdReturn:0.##} over {n} episodes"));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command RecordCommand(TextWriter output, TextWriter error)
+    {
+        var source = new Argument<string>("agent") { Description = "An agent file (.rlagent) or a run folder." };
+        var gif = new Option<string?>("--gif") { Description = "Write an animated GIF to this path." };
+        var mp4 = new Option<string?>("--mp4") { Description = "Write an MP4 video to this path (needs ffmpeg)." };
+        var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to record, one after another.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode.", DefaultValueFactory = _ => 10_000 };
+        var env = new Option<string?>("--env") { Description = "Environment id (default: the one the agent was trained on)." };
+        var command = new Command("record", "Record episodes of a trained agent to a GIF or an MP4.") { source, gif, mp4, episodes, seed, env };
+        command.SetAction(parse => Guard(error, () =>
+        {
+            string? gifPath = parse.GetValue(gif);
+            string? mp4Path = parse.GetValue(mp4);
+            if ((gifPath is null) == (mp4Path is null))
+            {
+                throw new ConfigException("record needs exactly one of --gif <file.gif> or --mp4 <file.mp4>.");
+            }
+
+            using DqnAgent agent = DqnAgent.Load(ResolveAgent(parse.GetValue(source)!));
+            string id = parse.GetValue(env) ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
+            using IEnv<int> environment = EnvRegistry.Make<int>(id);
+            RecordingResult result = EpisodeRecorder.Record(
+                environment, obs => agent.Act(obs), gifPath ?? mp4Path!, Positive(parse.GetValue(episodes), "--episodes"), NonNegative(parse.GetValue(seed), "--seed"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Wrote {result.Path}: {result.FrameCount} frames of {result.Width}×{result.Height} at {result.Fps} fps; returns {string.Join(", ", result.Episodes.Select(e => e.Return.ToString("0.##", CultureInfo.InvariantCulture)))}."));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command RandomCommand(TextWriter output, TextWriter error)
+    {
+        var env = new Argument<string>("env") { Description = "The environment id (see `rlmemory list envs`).", DefaultValueFactory = _ => "CartPole-v1" };
+        var episodes = new Option<int>("--episodes", "-n") { Description = "Number of episodes to play.", DefaultValueFactory = _ => 1 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k) and of the random actions.", DefaultValueFactory = _ => 0 };
+        var command = new Command("random", "Play episodes with uniformly random actions and print their returns.") { env, episodes, seed };
+        command.SetAction(parse => Guard(error, () =>
+        {
+            string id = parse.GetValue(env)!;
+            int n = Positive(parse.GetValue(episodes), "--episodes");
+            int s = NonNegative(parse.GetValue(seed), "--seed");
+            using IEnv environment = EnvRegistry.Make(id);
+            var results = RandomAgent.Play(environment, n, s);
+            for (int k = 0; k < results.Count; k++)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{id} random agent, episode {k + 1} (seed {s + k}): return {results[k].Return:0.###}, length {results[k].Length}"));
+            }
+
+            if (results.Count > 1)
+            {
+                double mean = results.Average(r => r.Return);
+                double sd = Math.Sqrt(results.Sum(r => (r.Return - mean) * (r.Return - mean)) / results.Count);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mean return over {results.Count} episodes: {mean:0.###} ± {sd:0.###}"));
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command ListCommand(TextWriter output, TextWriter error)
+    {
+        var what = new Argument<string>("what") { Description = "envs or presets." };
+        what.AcceptOnlyFromAmong("envs", "presets");
+        var command = new Command("list", "List the registered environments or the shipped presets.") { what };
+        command.SetAction(parse => Guard(error, () =>
+        {
+            if (parse.GetValue(what) == "presets")
+            {
+                foreach (Preset p in Presets.All)
+                {
+                    output.WriteLine($"{p.Name,-24} {p.Algo,-5} {p.Description}");
+                }
+
+                return 0;
+            }
+
+            foreach (EnvSpec spec in EnvRegistry.All)
+            {
+                string limit = spec.MaxEpisodeSteps is int m ? m.ToString(CultureInfo.InvariantCulture) : "-";
+                string threshold = spec.RewardThreshold is double t ? t.ToString(CultureInfo.InvariantCulture) : "-";
+                string actions = spec.ActionType == typeof(int) ? "discrete" : "continuous";
+                output.WriteLine($"{spec.Id,-22} {actions,-10} max steps {limit,-5} solved at {threshold,-6} {spec.Description}");
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Runs a command body, turning errors a user can cause into one line and an exit code.</summary>
+    private static int Guard(TextWriter error, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (TrainingDivergedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return Diverged;
+        }
+        catch (CheckpointException e) when (e.InnerException is IOException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return IoFailure;
+        }
+        catch (Exception e) when (e is ConfigException or CheckpointException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or InvalidOperationException)
+        {
+            error.WriteLine($"error: {OneLine(e)}");
+            return InvalidInput;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: {e.Message}");
+            return IoFailure;
+        }
+    }
+
+    private static string OneLine(Exception e)
+    {
+        string message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : e.Message;
+        return message.ReplaceLineEndings(" ");
+    }
+
+    private static string ResolveAgent(string source)
+    {
+        if (File.Exists(source))
+        {
+            return source;
+        }
+
+        if (Directory.Exists(source))
+        {
+            foreach (string name in new[] { "best_model.rlagent", "final_model.rlagent" })
+            {
+                string path = Path.Combine(source, name);
+                if (File.Exists(path))
+                {
+                    return path;
+                }
+            }
+
+            throw new FileNotFoundException($"{source} holds no best_model.rlagent or final_model.rlagent; train first, or pass an agent file.");
+        }
+
+        throw new FileNotFoundException($"No agent file or run folder at '{source}'.");
+    }
+
+    private static string FreshFolder(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return folder;
+        }
+
+        for (int k = 2; ; k++)
+        {
+            string candidate = $"{folder}-{k}";
+            if (!Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+    }
+
+    private static int Positive(int value, string option) =>
+        value >= 1 ? value : throw new ConfigException($"{option} must be at least 1, got {value}.");
+
+    private static int NonNegative(int value, string option) =>
+        value >= 0 ? value : throw new ConfigException($"{option} must be non-negative, got {value}.");
+
+    /// <summary>Cancels training on Ctrl+C and SIGTERM (the trainer then checkpoints and returns).</summary>
+    private sealed class SignalHandlers : IDisposable
+    {
+        private readonly CancellationTokenSource _cancel;
+        private readonly PosixSignalRegistration? _sigterm;
+
+        public SignalHandlers(CancellationTokenSource cancel)
+        {
+            _cancel = cancel;
+            Console.CancelKeyPress += OnCancelKeyPress;
+            if (!OperatingSystem.IsWindows())
+            {
+                _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+                {
+                    context.Cancel = true;
+                    _cancel.Cancel();
+                });
+            }
+        }
+
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= OnCancelKeyPress;
+            _sigterm?.Dispose();
+        }
+
+        private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+        {
+            e.Cancel = true;
+            _cancel.Cancel();
+        }
+    }
+}

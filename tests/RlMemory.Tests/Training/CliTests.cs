@@ -1,0 +1,99 @@
+using RlMemory.Training.CommandLine;
+
+namespace RlMemory.Tests.Training;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-cli-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args) => Run(CancellationToken.None, args);
+
+    private static (int Code, string Output, string Error) Run(CancellationToken token, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = RlMemoryCli.Run(args, output, error, token);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void TrainThenEvalThenRecord_WorkEndToEnd()
+    {
+        string run = Path.Combine(_dir, "run");
+        var train = Run("train", "dqn-cartpole", "--steps", "2000", "--out", run, "--quiet", "--set", "learning_starts=500", "--set", "eval_episodes=2");
+        Assert.True(train.Code == 0, train.Error);
+        Assert.Contains("Final evaluation: mean return", train.Output, StringComparison.Ordinal);
+        Assert.Contains("over 2 episodes at step 2,000", train.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(run, "final_model.rlagent")));
+
+        var eval = Run("eval", run, "--episodes", "3");
+        Assert.Equal(0, eval.Code);
+        Assert.Contains("CartPole-v1: mean return", eval.Output, StringComparison.Ordinal);
+        Assert.Equal(4, eval.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        string gif = Path.Combine(_dir, "play.gif");
+        var record = Run("record", Path.Combine(run, "final_model.rlagent"), "--gif", gif);
+        Assert.Equal(0, record.Code);
+        Assert.True(new FileInfo(gif).Length > 1000);
+        Assert.Contains("frames of 600×400", record.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cancellation_CheckpointsAndExitsWith130_AndResumeContinues()
+    {
+        string run = Path.Combine(_dir, "run");
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var first = Run(cancel.Token, "train", "--steps", "3000", "--out", run, "--quiet");
+        Assert.Equal(RlMemoryCli.Interrupted, first.Code);
+        Assert.Contains("Interrupted at step 1; checkpoint", first.Output, StringComparison.Ordinal);
+        Assert.Contains("--resume", first.Output, StringComparison.Ordinal);
+
+        var again = Run("train", "--steps", "3000", "--out", run, "--quiet");
+        Assert.Equal(RlMemoryCli.InvalidInput, again.Code);
+        Assert.Contains("already holds a run; pass --resume", again.Error, StringComparison.Ordinal);
+
+        var resumed = Run("train", "--steps", "1500", "--out", run, "--resume", "--quiet", "--set", "learning_starts=500");
+        Assert.True(resumed.Code == 0, resumed.Error);
+        Assert.Contains("Resuming", resumed.Output, StringComparison.Ordinal);
+        Assert.Contains("at step 3,000", resumed.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "train", "no-such-preset" }, "No preset named 'no-such-preset'")]
+    [InlineData(new[] { "train", "--set", "gama=0.9" }, "unknown dqn key 'gama'. Did you mean 'gamma'?")]
+    [InlineData(new[] { "train", "--set", "gamma=1.5" }, "gamma = '1.5' is out of range: must be a number in [0, 1].")]
+    [InlineData(new[] { "train", "--device", "cuda" }, "CUDA is not available")]
+    [InlineData(new[] { "eval", "/no/such/run" }, "No agent file or run folder at '/no/such/run'")]
+    [InlineData(new[] { "random", "CartPol-v1" }, "Did you mean 'CartPole-v1'")]
+    [InlineData(new[] { "random", "--episodes", "0" }, "--episodes must be at least 1, got 0.")]
+    public void BadInput_ExitsWith2_AndOneLineNamingTheProblem(string[] args, string expected)
+    {
+        var r = Run(args);
+        Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
+        Assert.Contains(expected, r.Error, StringComparison.Ordinal);
+        Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void ListAndHelp_Work()
+    {
+        var presets = Run("list", "presets");
+        Assert.Equal(0, presets.Code);
+        Assert.Contains("dqn-cartpole ", presets.Output, StringComparison.Ordinal);
+        var envs = Run("list", "envs");
+        Assert.Contains("TMaze-v0", envs.Output, StringComparison.Ordinal);
+        var help = Run("train", "--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains("--resume", help.Output, StringComparison.Ordinal);
+        Assert.Equal(RlMemoryCli.InvalidCommandLine, Run("list", "agents").Code);
+    }
+}
