@@ -1,5 +1,6 @@
 using RlMemory.Agents;
 using RlMemory.Memory;
+using RlMemory.Training.Optimization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ namespace RlMemory.Training.Dqn;
 /// </summary>
 internal sealed class DqnLearner : IDisposable
 {
-    private readonly Adam _optimizer;
+    private readonly FlatAdam _optimizer;
     private readonly bool _doubleQ;
     private readonly bool _huber;
     private readonly double _maxGradNorm;
@@ -33,7 +34,7 @@ internal sealed class DqnLearner : IDisposable
         }
 
         Target.eval();
-        _optimizer = optim.Adam(Online.parameters(), lr: learningRate);
+        _optimizer = new FlatAdam(Online.parameters(), learningRate);
         _doubleQ = doubleQ;
         _huber = loss == "huber";
         _maxGradNorm = maxGradNorm;
@@ -77,16 +78,16 @@ internal sealed class DqnLearner : IDisposable
             throw new TrainingDivergedException(envStep, Updates, "loss", lossValue, DescribeNonFinite(batch, q, target));
         }
 
-        _optimizer.zero_grad();
+        _optimizer.ZeroGrad();
         loss.backward();
-        double norm = nn.utils.clip_grad_norm_(Online.parameters(), _maxGradNorm);
+        double norm = _optimizer.ClipGradNorm(_maxGradNorm);
         if (!double.IsFinite(norm))
         {
-            _optimizer.zero_grad();
+            _optimizer.ZeroGrad();
             throw new TrainingDivergedException(envStep, Updates, "gradient norm", norm, "a gradient of the online network is not finite");
         }
 
-        _optimizer.step();
+        _optimizer.Step();
         Updates++;
         using (no_grad())
         {
@@ -140,23 +141,12 @@ internal sealed class DqnLearner : IDisposable
     }
 
     /// <summary>The optimizer's state (Adam moments and step counts) as bytes.</summary>
-    public byte[] OptimizerState()
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            _optimizer.save_state_dict(writer);
-        }
-
-        return stream.ToArray();
-    }
+    public byte[] OptimizerState() => _optimizer.GetState();
 
     /// <summary>Restores the optimizer's state and the update counter.</summary>
     public void RestoreOptimizer(byte[] state, long updates)
     {
-        using var stream = new MemoryStream(state);
-        using var reader = new BinaryReader(stream);
-        _optimizer.load_state_dict(reader);
+        _optimizer.SetState(state);
         Updates = updates;
     }
 

@@ -1,0 +1,204 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace RlMemory.Training.Optimization;
+
+/// <summary>
+/// Adam (Kingma and Ba 2015) over parameters that live in one flat buffer: the constructor moves every parameter's
+/// data and gradient into views of two contiguous tensors, so that a step, zeroing the gradients and clipping their
+/// norm are a handful of tensor operations instead of about ten per parameter tensor. The update is PyTorch's
+/// (non-fused) Adam, operation for operation; on the CPU it matches TorchSharp's <c>optim.Adam</c> bit for bit.
+/// </summary>
+/// <remarks>
+/// Small networks train several times faster this way: each tensor operation costs about a microsecond of dispatch,
+/// which dominates the arithmetic of a 256-wide MLP. Moving the module to another device after construction breaks the
+/// aliasing; build the optimizer on the module's final device.
+/// </remarks>
+public sealed class FlatAdam : IDisposable
+{
+    private readonly Parameter[] _parameters;
+    private readonly Tensor _values;
+    private readonly Tensor _gradients;
+    private readonly Tensor _firstMoment;
+    private readonly Tensor _secondMoment;
+    private readonly double _beta1;
+    private readonly double _beta2;
+    private readonly double _epsilon;
+
+    /// <summary>Takes over <paramref name="parameters"/> (all of one dtype and device).</summary>
+    public FlatAdam(IEnumerable<Parameter> parameters, double learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _parameters = [.. parameters];
+        if (_parameters.Length == 0)
+        {
+            throw new ArgumentException("FlatAdam needs at least one parameter.", nameof(parameters));
+        }
+
+        if (!(learningRate > 0) || !double.IsFinite(learningRate) || !(beta1 is >= 0 and < 1) || !(beta2 is >= 0 and < 1) || !(epsilon > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(learningRate), $"FlatAdam: need learning rate > 0, betas in [0, 1) and epsilon > 0; got {learningRate}, ({beta1}, {beta2}), {epsilon}.");
+        }
+
+        Parameter first = _parameters[0];
+        if (_parameters.Any(p => p.dtype != first.dtype || p.device_type != first.device_type || p.device_index != first.device_index))
+        {
+            throw new ArgumentException("FlatAdam: all parameters must share a dtype and a device.", nameof(parameters));
+        }
+
+        long total = _parameters.Sum(p => p.numel());
+        _values = zeros([total], first.dtype, first.device).DetachFromDisposeScope();
+        _gradients = zeros([total], first.dtype, first.device).DetachFromDisposeScope();
+        _firstMoment = zeros([total], first.dtype, first.device).DetachFromDisposeScope();
+        _secondMoment = zeros([total], first.dtype, first.device).DetachFromDisposeScope();
+        long offset = 0;
+        using (no_grad())
+        {
+            foreach (Parameter p in _parameters)
+            {
+                long n = p.numel();
+                Tensor value = _values.narrow(0, offset, n).view(p.shape);
+                value.copy_(p);
+                p.set_(value);
+                p.grad = _gradients.narrow(0, offset, n).view(p.shape);
+                offset += n;
+            }
+        }
+
+        LearningRate = learningRate;
+        _beta1 = beta1;
+        _beta2 = beta2;
+        _epsilon = epsilon;
+    }
+
+    /// <summary>The step size α.</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>Steps taken (for the bias corrections).</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>The number of scalar parameters.</summary>
+    public long Count => _values.numel();
+
+    /// <summary>Sets every gradient to zero (one operation).</summary>
+    public void ZeroGrad() => _gradients.zero_();
+
+    /// <summary>
+    /// Scales the gradients so their global L2 norm is at most <paramref name="maxNorm"/> (as
+    /// <c>clip_grad_norm_</c>: coefficient max / (norm + 1e-6), only when below 1) and returns the norm before clipping.
+    /// </summary>
+    public double ClipGradNorm(double maxNorm)
+    {
+        using var scope = NewDisposeScope();
+        double norm = _gradients.norm().item<float>();
+        double coefficient = maxNorm / (norm + 1e-6);
+        if (coefficient < 1 && double.IsFinite(norm))
+        {
+            _gradients.mul_(coefficient);
+        }
+
+        return norm;
+    }
+
+    /// <summary>One Adam update from the current gradients.</summary>
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            Steps++;
+            _firstMoment.mul_(_beta1).add_(_gradients, alpha: 1 - _beta1);
+            _secondMoment.mul_(_beta2).addcmul_(_gradients, _gradients, value: 1 - _beta2);
+            double biasCorrection1 = 1 - Math.Pow(_beta1, Steps);
+            double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, Steps));
+            Tensor denominator = (_secondMoment.sqrt() / biasCorrection2Sqrt).add_(_epsilon);
+            _values.addcdiv_(_firstMoment, denominator, value: -LearningRate / biasCorrection1);
+        }
+    }
+
+    /// <summary>The optimizer's state (step count and both moments) as bytes, for checkpoints.</summary>
+    public byte[] GetState()
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write("FlatAdam/1");
+            writer.Write(Steps);
+            writer.Write(_values.numel());
+            WriteFloats(writer, _firstMoment);
+            WriteFloats(writer, _secondMoment);
+        }
+
+        return stream.ToArray();
+    }
+
+    /// <summary>Restores a state from <see cref="GetState"/> of an optimizer over the same number of parameters.</summary>
+    /// <exception cref="InvalidDataException">The state is malformed or for another parameter count.</exception>
+    public void SetState(byte[] state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        using var reader = new BinaryReader(new MemoryStream(state));
+        try
+        {
+            if (reader.ReadString() != "FlatAdam/1")
+            {
+                throw new InvalidDataException("The optimizer state is not a FlatAdam/1 state.");
+            }
+
+            long steps = reader.ReadInt64();
+            long count = reader.ReadInt64();
+            if (count != _values.numel() || steps < 0)
+            {
+                throw new InvalidDataException($"The optimizer state is for {count} parameters; this optimizer has {_values.numel()}.");
+            }
+
+            float[] first = ReadFloats(reader, count);
+            float[] second = ReadFloats(reader, count);
+            using (no_grad())
+            {
+                using Tensor a = tensor(first, [count]);
+                using Tensor b = tensor(second, [count]);
+                _firstMoment.copy_(a);
+                _secondMoment.copy_(b);
+            }
+
+            Steps = steps;
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("The optimizer state is truncated.", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // The parameters keep their storage (they are views into it); only these handles are released.
+        _values.Dispose();
+        _gradients.Dispose();
+        _firstMoment.Dispose();
+        _secondMoment.Dispose();
+    }
+
+    private static void WriteFloats(BinaryWriter writer, Tensor t)
+    {
+        using Tensor host = t.detach().cpu().to(ScalarType.Float32).contiguous();
+        writer.Write(MemoryMarshal.Cast<byte, float>(host.bytes).Length);
+        writer.Write(host.bytes);
+    }
+
+    private static float[] ReadFloats(BinaryReader reader, long count)
+    {
+        int n = reader.ReadInt32();
+        if (n != count)
+        {
+            throw new InvalidDataException($"The optimizer state holds {n} values where {count} are expected.");
+        }
+
+        var values = new float[n];
+        reader.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
+}
