@@ -8,8 +8,7 @@ using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 
 // rl-baselines3-zoo's CartPole hyperparameters ship as the "dqn-cartpole" preset.
-Preset preset = Presets.Load("dqn-cartpole");
-DqnConfig config = DqnConfig.Schema.Apply(new DqnConfig(), preset.Values, preset.Source) with { Seed = 0 };
+DqnConfig config = DqnConfig.FromPreset("dqn-cartpole", "seed=0");
 
 using var trainer = new DqnTrainer(config);
 var result = trainer.Learn();

@@ -111,6 +111,28 @@ public sealed record DqnConfig
     /// <summary>Environment steps between log rows (progress.csv, TensorBoard scalars).</summary>
     public int LogInterval { get; init; } = 1000;
 
+    /// <summary>
+    /// The configuration of a shipped preset (e.g. <c>dqn-cartpole</c>) or a YAML file, with optional
+    /// <c>key=value</c> overrides.
+    /// </summary>
+    /// <exception cref="ConfigException">Unknown preset or file, a key that is not DQN's, or a value out of range.</exception>
+    public static DqnConfig FromPreset(string nameOrPath, params string[] overrides)
+    {
+        Preset preset = Presets.Load(nameOrPath);
+        if (preset.Algo != "dqn")
+        {
+            throw new ConfigException($"{preset.Source} is a '{preset.Algo}' configuration, not 'dqn'.");
+        }
+
+        DqnConfig config = Schema.Apply(new DqnConfig(), preset.Values, preset.Source);
+        foreach (string assignment in overrides)
+        {
+            config = Schema.ApplyOverride(config, assignment);
+        }
+
+        return config;
+    }
+
     /// <summary>The keys of a DQN configuration, their checks and their descriptions.</summary>
     public static ConfigSchema<DqnConfig> Schema { get; } = new ConfigSchema<DqnConfig>("dqn")
         .Add("env", "environment id", c => c.Env, (c, v) => c with { Env = v }, v => string.IsNullOrWhiteSpace(v) ? "must be a registered environment id" : null)

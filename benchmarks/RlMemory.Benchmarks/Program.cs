@@ -1,10 +1,12 @@
 using BenchmarkDotNet.Running;
 using RlMemory.Benchmarks.Memory;
+using RlMemory.Benchmarks.Training;
 
 // Run all suites:  dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*'
 // Run one suite:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*EnvStep*'
 // Replay memory:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-memory
 // Replay save/load: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-persistence
+// DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N]
 switch (args.FirstOrDefault())
 {
     case "replay-memory":
@@ -12,6 +14,9 @@ switch (args.FirstOrDefault())
         break;
     case "replay-persistence":
         ReplayMeasurements.Persistence();
+        break;
+    case "dqn-results":
+        TrainingResults.Dqn(args[1..]);
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

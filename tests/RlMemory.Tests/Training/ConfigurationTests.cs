@@ -124,4 +124,20 @@ public sealed class ConfigurationTests
         var missing = Assert.Throws<ConfigException>(() => Presets.Load("/nonexistent/dir/x.yaml"));
         Assert.Contains("Cannot read the configuration file '/nonexistent/dir/x.yaml'", missing.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void EveryKey_IsDocumentedInTrainingMd()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "RlMemory.sln")))
+        {
+            root = Path.GetDirectoryName(root) ?? throw new DirectoryNotFoundException("RlMemory.sln not found above the test folder.");
+        }
+
+        string doc = File.ReadAllText(Path.Combine(root, "docs", "training.md"));
+        foreach (string key in DqnConfig.Schema.Keys)
+        {
+            Assert.Contains($"| `{key}` |", doc, StringComparison.Ordinal);
+        }
+    }
 }
