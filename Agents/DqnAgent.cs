@@ -63,7 +63,7 @@ public sealed class DqnAgent : IDisposable
     /// <summary>Saves the weights and the configuration to <paramref name="path"/> (atomically).</summary>
     public void Save(string path)
     {
-        string metadata = JsonSerializer.Serialize(new AgentMetadata(Config, EnvId));
+        string metadata = JsonSerializer.Serialize(new AgentMetadata(Config, EnvId), AgentsJsonContext.Default.AgentMetadata);
         ModuleFile.Save(path, Kind, KindVersion, metadata, ("q", Network));
     }
 
@@ -74,7 +74,7 @@ public sealed class DqnAgent : IDisposable
         AgentMetadata metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<AgentMetadata>(ModuleFile.ReadMetadata(path, Kind))
+            metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.AgentMetadata)
                 ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
             metadata.Config.Validate();
         }
@@ -102,7 +102,7 @@ public sealed class DqnAgent : IDisposable
     /// <exception cref="InvalidDataException">The file is not an agent file, or its architecture differs (the message names both).</exception>
     public void LoadWeights(string path)
     {
-        var metadata = JsonSerializer.Deserialize<AgentMetadata>(ModuleFile.ReadMetadata(path, Kind));
+        var metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.AgentMetadata);
         if (metadata is not null && metadata.Config != Config && !SameArchitecture(metadata.Config, Config))
         {
             throw new InvalidDataException($"{path} holds a {metadata.Config.Description} agent; this agent is a {Config.Description}.");
@@ -124,5 +124,5 @@ public sealed class DqnAgent : IDisposable
     private static bool SameArchitecture(QNetworkConfig a, QNetworkConfig b) =>
         a.ObservationSize == b.ObservationSize && a.ActionCount == b.ActionCount && a.Dueling == b.Dueling && a.HiddenSizes.SequenceEqual(b.HiddenSizes);
 
-    private sealed record AgentMetadata(QNetworkConfig Config, string? EnvId);
+    internal sealed record AgentMetadata(QNetworkConfig Config, string? EnvId);
 }

@@ -211,7 +211,7 @@ public sealed class PrioritizedReplayBuffer : ITransitionSink, IDisposable
             MaxPriority = state.MaxPriority,
             RandomAlgorithm = state.RandomAlgorithm,
         };
-        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata));
+        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata, MemoryJsonContext.Default.PrioritizedMetadata));
         _storage.WriteSections(writer);
         writer.WriteSection<double>("priorities", state.Priorities, state.Priorities.Length);
         writer.WriteSection<byte>("sampler_random_state", state.RandomState, state.RandomState.Length);
@@ -238,7 +238,7 @@ public sealed class PrioritizedReplayBuffer : ITransitionSink, IDisposable
         SavedMetadata metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<SavedMetadata>(reader.MetadataJson) ?? throw new InvalidDataException($"{reader.Path}: the metadata is empty.");
+            metadata = JsonSerializer.Deserialize(reader.MetadataJson, MemoryJsonContext.Default.PrioritizedMetadata) ?? throw new InvalidDataException($"{reader.Path}: the metadata is empty.");
         }
         catch (JsonException e)
         {

@@ -40,8 +40,6 @@ public sealed class UniformReplayBuffer : ITransitionSink, IDisposable
     /// <summary>The file name inside the directory given to <see cref="Save"/> and <see cref="Load(string, Device?)"/>.</summary>
     public const string FileName = "replay-buffer.rlmb";
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
-
     private readonly TransitionStorage _storage;
     private readonly NStepAssembler? _nStep;
     private readonly StorageSink? _nStepSink;
@@ -225,7 +223,7 @@ public sealed class UniformReplayBuffer : ITransitionSink, IDisposable
             Storage = _storage.CaptureState(),
             GeneratorDeviceType = Device.type.ToString(),
         };
-        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata, JsonOptions));
+        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata, MemoryJsonContext.Default.UniformMetadata));
         _storage.WriteSections(writer);
         using (Tensor state = _generator.get_state())
         {
@@ -280,7 +278,7 @@ public sealed class UniformReplayBuffer : ITransitionSink, IDisposable
         SavedMetadata metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<SavedMetadata>(reader.MetadataJson, JsonOptions)
+            metadata = JsonSerializer.Deserialize(reader.MetadataJson, MemoryJsonContext.Default.UniformMetadata)
                 ?? throw new InvalidDataException($"{reader.Path}: the metadata is empty.");
         }
         catch (JsonException e)

@@ -434,14 +434,14 @@ public sealed class DqnTrainer : IDisposable
             ["envs_saved"] = saveEnvs,
             ["observations"] = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_observations.AsSpan())),
             ["actor_generator"] = Convert.ToBase64String(_actor.GetGeneratorState()),
-            ["episodes"] = System.Text.Json.JsonSerializer.SerializeToNode(_episodes.GetState()),
+            ["episodes"] = JsonSerializer.SerializeToNode(_episodes.GetState(), TrainingJsonContext.Default.EpisodeTrackerState),
             ["evaluations"] = new JsonArray([.. _evaluations.Select(e => (JsonNode)new JsonObject
             {
                 ["step"] = e.Step,
                 ["returns"] = new JsonArray([.. e.Returns.Select(r => (JsonNode)r)]),
                 ["lengths"] = new JsonArray([.. e.Lengths.Select(l => (JsonNode)l)]),
             })]),
-            ["log"] = log is null ? null : System.Text.Json.JsonSerializer.SerializeToNode(log.Position),
+            ["log"] = log is null ? null : JsonSerializer.SerializeToNode(log.Position, TrainingJsonContext.Default.LogPosition),
         };
 
         return _checkpoints.Save(_step, Algo, state, folder =>
@@ -474,7 +474,7 @@ public sealed class DqnTrainer : IDisposable
         _nextCheckpoint = (long)s["next_checkpoint"]!;
         _bestMeanReturn = s["best_mean_return"] is JsonNode best ? (double)best : double.NegativeInfinity;
         _actor.SetGeneratorState(Convert.FromBase64String((string)s["actor_generator"]!));
-        _episodes.SetState(s["episodes"].Deserialize<EpisodeTrackerState>()!);
+        _episodes.SetState(s["episodes"].Deserialize(TrainingJsonContext.Default.EpisodeTrackerState)!);
         foreach (JsonNode? e in s["evaluations"]!.AsArray())
         {
             _evaluations.Add(new EvaluationResult(
@@ -501,7 +501,7 @@ public sealed class DqnTrainer : IDisposable
             _envsNeedReset = true;
         }
 
-        return s["log"] is JsonNode logNode ? logNode.Deserialize<LogPosition>() : null;
+        return s["log"] is JsonNode logNode ? logNode.Deserialize(TrainingJsonContext.Default.LogPosition) : null;
     }
 
     private static DqnConfig Validate(DqnConfig config)

@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace RlMemory.Agents;
+
+/// <summary>Source-generated JSON metadata for agent files (no reflection-based serialization needed).</summary>
+[JsonSerializable(typeof(DqnAgent.AgentMetadata))]
+internal sealed partial class AgentsJsonContext : JsonSerializerContext
+{
+}

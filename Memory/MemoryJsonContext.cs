@@ -1,0 +1,13 @@
+using System.Text.Json.Serialization;
+
+namespace RlMemory.Memory;
+
+/// <summary>
+/// Source-generated JSON metadata for the files this assembly writes, so saving and loading work without
+/// reflection-based serialization (trimmed and AOT applications, file-based programs).
+/// </summary>
+[JsonSerializable(typeof(UniformReplayBuffer.SavedMetadata), TypeInfoPropertyName = "UniformMetadata")]
+[JsonSerializable(typeof(PrioritizedReplayBuffer.SavedMetadata), TypeInfoPropertyName = "PrioritizedMetadata")]
+internal sealed partial class MemoryJsonContext : JsonSerializerContext
+{
+}
