@@ -37,6 +37,19 @@ public sealed class CheckpointStore
     /// <summary>How many checkpoints are kept.</summary>
     public int Keep { get; }
 
+    private readonly List<string> _warnings = [];
+
+    /// <summary>
+    /// Problems that did not stop a save (an old or temporary folder that could not be deleted), oldest first; the
+    /// caller reports and clears them with <see cref="TakeWarnings"/>.
+    /// </summary>
+    public IReadOnlyList<string> TakeWarnings()
+    {
+        var warnings = _warnings.ToList();
+        _warnings.Clear();
+        return warnings;
+    }
+
     /// <summary>The committed checkpoints, oldest first.</summary>
     public IReadOnlyList<string> List() =>
         System.IO.Directory.Exists(Directory)
@@ -245,7 +258,7 @@ public sealed class CheckpointStore
         }
     }
 
-    private static void TryDelete(string folder)
+    private void TryDelete(string folder)
     {
         try
         {
@@ -254,9 +267,10 @@ public sealed class CheckpointStore
                 System.IO.Directory.Delete(folder, recursive: true);
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A leftover temporary folder is harmless: it is never read (its name holds ".tmp") and the next save replaces it.
+            // Not fatal (a leftover folder is never read as a checkpoint), but the user should know.
+            _warnings.Add($"Could not delete {folder}: {e.Message}");
         }
     }
 }

@@ -67,6 +67,7 @@ public sealed class DqnTrainer : IDisposable
     private long _nextCheckpoint;
     private double _bestMeanReturn = double.NegativeInfinity;
     private bool _envsNeedReset;
+    private IProgressSink? _progress;
 
     /// <summary>Builds everything a run needs (and, with <see cref="TrainerOptions.ResumeFrom"/>, restores a checkpoint).</summary>
     /// <exception cref="ConfigException">The configuration is invalid or inconsistent.</exception>
@@ -168,6 +169,7 @@ public sealed class DqnTrainer : IDisposable
 
     private TrainingResult Run(IProgressSink progress, CancellationToken cancellationToken)
     {
+        _progress = progress;
         using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns, _options.TensorBoard, _resumeLog);
         if (_options.RunDirectory is not null)
         {
@@ -444,7 +446,7 @@ public sealed class DqnTrainer : IDisposable
             ["log"] = log is null ? null : JsonSerializer.SerializeToNode(log.Position, TrainingJsonContext.Default.LogPosition),
         };
 
-        return _checkpoints.Save(_step, Algo, state, folder =>
+        string saved = _checkpoints.Save(_step, Algo, state, folder =>
         {
             ModuleFile.Save(Path.Combine(folder, "networks.rlmb"), NetworksKind, 1, "{}", ("online", _learner.Online), ("target", _learner.Target));
             File.WriteAllBytes(Path.Combine(folder, "optimizer.bin"), _learner.OptimizerState());
@@ -458,6 +460,12 @@ public sealed class DqnTrainer : IDisposable
                 }
             }
         });
+        foreach (string warning in _checkpoints.TakeWarnings())
+        {
+            _progress?.Message($"warning: {warning}");
+        }
+
+        return saved;
     }
 
     private LogPosition? Restore(Checkpoint checkpoint)
