@@ -223,10 +223,17 @@ public sealed class RolloutBuffer : IDisposable
     {
         ThrowIfDisposed();
         ThrowIfFull();
-        using var scope = torch.NewDisposeScope();
-        TensorInput v = Prepare("Add", nameof(values), values);
-        TensorInput l = Prepare("Add", nameof(logProbs), logProbs);
-        AddCore(observations, actions, default, discreteCall: true, rewards, terminated, truncated, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
+        DisposeScope? scope = null;     // opened only when a tensor must be converted
+        try
+        {
+            TensorInput v = Prepare("Add", nameof(values), values, ref scope);
+            TensorInput l = Prepare("Add", nameof(logProbs), logProbs, ref scope);
+            AddCore(observations, actions, default, discreteCall: true, rewards, terminated, truncated, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
+        }
+        finally
+        {
+            scope?.Dispose();
+        }
     }
 
     /// <summary>Adds one step with continuous actions, taking values and log-probabilities as tensors (see the discrete overload).</summary>
@@ -236,10 +243,17 @@ public sealed class RolloutBuffer : IDisposable
     {
         ThrowIfDisposed();
         ThrowIfFull();
-        using var scope = torch.NewDisposeScope();
-        TensorInput v = Prepare("Add", nameof(values), values);
-        TensorInput l = Prepare("Add", nameof(logProbs), logProbs);
-        AddCore(observations, default, actions, discreteCall: false, rewards, terminated, truncated, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
+        DisposeScope? scope = null;     // opened only when a tensor must be converted
+        try
+        {
+            TensorInput v = Prepare("Add", nameof(values), values, ref scope);
+            TensorInput l = Prepare("Add", nameof(logProbs), logProbs, ref scope);
+            AddCore(observations, default, actions, discreteCall: false, rewards, terminated, truncated, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
+        }
+        finally
+        {
+            scope?.Dispose();
+        }
     }
 
     // ---------------------------------------------------------------- GAE
@@ -296,7 +310,8 @@ public sealed class RolloutBuffer : IDisposable
         ThrowIfDisposed();
         ThrowIfNotFull("ComputeReturnsAndAdvantages");
         using var scope = torch.NewDisposeScope();
-        TensorInput input = Prepare("ComputeReturnsAndAdvantages", nameof(lastValues), lastValues);
+        DisposeScope? inner = scope;
+        TensorInput input = Prepare("ComputeReturnsAndAdvantages", nameof(lastValues), lastValues, ref inner);
         if (input.Device is null)
         {
             ComputeReturnsAndAdvantages(input.Host);
@@ -652,12 +667,15 @@ public sealed class RolloutBuffer : IDisposable
         _version++;
     }
 
-    /// <summary>Checks a policy tensor (shape [N] or [N, 1], floating, finite) and makes it readable: host memory on the CPU, a float32 [N] device tensor elsewhere.</summary>
-    private unsafe TensorInput Prepare(string call, string argument, Tensor values)
+    /// <summary>
+    /// Checks a policy tensor (shape [N] or [N, 1], floating, finite) and makes it readable: host memory on the CPU, a
+    /// float32 [N] device tensor elsewhere. Tensors it creates go into <paramref name="scope"/>, opened on first need.
+    /// </summary>
+    private unsafe TensorInput Prepare(string call, string argument, Tensor values, ref DisposeScope? scope)
     {
         ArgumentNullException.ThrowIfNull(values, argument);
         int n = _numEnvs;
-        bool shapeOk = values.numel() == n && (values.dim() == 1 || (values.dim() == 2 && values.shape[1] == 1));
+        bool shapeOk = values.numel() == n && (values.dim() == 1 || (values.dim() == 2 && values.size(1) == 1));
         if (!shapeOk)
         {
             throw new ArgumentException($"{Name}: {call} needs {argument} of shape [{n}] (or [{n}, 1]), one per environment; got shape [{string.Join(", ", values.shape)}].", argument);
@@ -671,10 +689,17 @@ public sealed class RolloutBuffer : IDisposable
         if (values.device_type == DeviceType.CPU && !_forceStaging)
         {
             // Read in place when possible (no tensor operation); otherwise convert inside the caller's scope.
-            Tensor host = values.dtype == ScalarType.Float32 && values.is_contiguous() ? values : values.detach().to(ScalarType.Float32).contiguous();
+            Tensor host = values;
+            if (values.dtype != ScalarType.Float32 || !values.is_contiguous())
+            {
+                scope ??= torch.NewDisposeScope();
+                host = values.detach().to(ScalarType.Float32).contiguous();
+            }
+
             return new TensorInput(new ReadOnlySpan<float>(TensorMemory.Address(host), n), null);
         }
 
+        scope ??= torch.NewDisposeScope();
         Tensor flat = values.detach().reshape(n).to(ScalarType.Float32);
         if (!flat.isfinite().all().item<bool>())
         {

@@ -11,16 +11,18 @@ internal sealed unsafe class RolloutStateStore : IDisposable
 {
     private readonly Tensor[] _parts;
     private readonly long[] _rowSizes;
-    private readonly bool _forceStaging;
+    private readonly long[] _stepBytes;
+    private readonly nint[] _addresses;
     private bool _disposed;
 
     public RolloutStateStore(RecurrentStateSpec spec, int numSteps, int numEnvs, Device device, bool forceStaging)
     {
         Spec = spec;
         NumEnvs = numEnvs;
-        _forceStaging = forceStaging;
         _parts = new Tensor[spec.Parts.Count];
         _rowSizes = [.. spec.Parts.Select(p => p.RowSize)];
+        _stepBytes = new long[_parts.Length];
+        _addresses = new nint[_parts.Length];
         long entries = (long)numSteps * numEnvs;
         try
         {
@@ -28,6 +30,8 @@ internal sealed unsafe class RolloutStateStore : IDisposable
             {
                 RecurrentStatePart part = spec.Parts[i];
                 _parts[i] = TensorMemory.Persistent([entries, .. part.Shape], part.DType, device, zero: true);
+                _stepBytes[i] = part.RowSize * _parts[i].element_size() * numEnvs;
+                _addresses[i] = !forceStaging && _stepBytes[i] > 0 && TensorMemory.IsHostAccessible(_parts[i]) ? (nint)TensorMemory.Address(_parts[i]) : 0;
             }
         }
         catch
@@ -92,23 +96,22 @@ internal sealed unsafe class RolloutStateStore : IDisposable
         for (int i = 0; i < _parts.Length; i++)
         {
             Tensor source = state.Tensors[i];
-            Tensor target = _parts[i];
-            long rowBytes = _rowSizes[i] * target.element_size();
-            long bytes = rowBytes * NumEnvs;
+            long bytes = _stepBytes[i];
             if (bytes == 0)
             {
                 continue;
             }
 
-            if (!_forceStaging && TensorMemory.IsHostAccessible(target) && TensorMemory.IsHostAccessible(source) && source.dtype == target.dtype)
+            // The layout was checked, so a host-accessible source has the part's dtype and N rows.
+            if (_addresses[i] != 0 && TensorMemory.IsHostAccessible(source))
             {
-                byte* to = TensorMemory.Address(target) + (long)step * bytes;
+                byte* to = (byte*)_addresses[i] + (long)step * bytes;
                 Buffer.MemoryCopy(TensorMemory.Address(source), to, bytes, bytes);
                 continue;
             }
 
             using var scope = torch.NewDisposeScope();
-            target.narrow(0, (long)step * NumEnvs, NumEnvs).copy_(source);
+            _parts[i].narrow(0, (long)step * NumEnvs, NumEnvs).copy_(source.detach());
         }
     }
 

@@ -91,6 +91,34 @@ public sealed class RolloutBufferLeakTests
     }
 
     [Fact]
+    public void TensorOverload_WithContiguousFloat32CpuTensors_ReadsThemInPlace_WithoutAllocating()
+    {
+        using var buffer = new RolloutBuffer(new RolloutBufferOptions { NumSteps = 8, NumEnvs = 4, ObservationShape = [3] });
+        RolloutStep step = new RolloutStream(4, 3, seed: 2).Next();
+        using Tensor values = torch.ones(4);
+        using Tensor logProbs = torch.zeros(4, 1);
+        void Rollout()
+        {
+            buffer.Clear();
+            for (int t = 0; t < 8; t++)
+            {
+                buffer.Add(step.Observations, step.DiscreteActions, step.Rewards, step.Terminated, step.Truncated, values, logProbs);
+            }
+        }
+
+        Rollout();
+        long live = Live;
+        long bytes = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            Rollout();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - bytes);
+        Assert.Equal(live, Live);
+    }
+
+    [Fact]
     public void Minibatches_DisposedOrAbandoned_LeaveNoTensorBehind()
     {
         RecurrentStateSpec spec = RolloutAssert.LstmSpec();
