@@ -37,8 +37,12 @@ public sealed class RolloutBufferLeakTests
 
         try
         {
-            Rollout();
-            buffer.ComputeReturnsAndAdvantages(last);
+            for (int i = 0; i < 5; i++)
+            {
+                Rollout();
+                buffer.ComputeReturnsAndAdvantages(last);
+            }
+
             long live = Live;
             long bytes = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 20; i++)
@@ -106,7 +110,11 @@ public sealed class RolloutBufferLeakTests
             }
         }
 
-        Rollout();
+        for (int i = 0; i < 20; i++)
+        {
+            Rollout();
+        }
+
         long live = Live;
         long bytes = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 10; i++)
