@@ -8,6 +8,7 @@ namespace RlMemory.Memory;
 /// </summary>
 [JsonSerializable(typeof(UniformReplayBuffer.SavedMetadata), TypeInfoPropertyName = "UniformMetadata")]
 [JsonSerializable(typeof(PrioritizedReplayBuffer.SavedMetadata), TypeInfoPropertyName = "PrioritizedMetadata")]
+[JsonSerializable(typeof(SavedRolloutMetadata), TypeInfoPropertyName = "RolloutMetadata")]
 internal sealed partial class MemoryJsonContext : JsonSerializerContext
 {
 }

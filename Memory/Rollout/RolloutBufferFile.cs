@@ -14,8 +14,6 @@ namespace RlMemory.Memory;
 /// </summary>
 internal static class RolloutBufferFile
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
-
     public static void Save(RolloutBuffer buffer, string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -28,7 +26,7 @@ internal static class RolloutBufferFile
             Width = buffer.Table.Width,
             GeneratorAlgorithm = Xoshiro256StarStar.Algorithm,
         };
-        using var writer = BufferFileWriter.Create(Path.Combine(directory, RolloutBuffer.FileName), RolloutBuffer.Kind, RolloutBuffer.KindVersion, JsonSerializer.Serialize(metadata, JsonOptions));
+        using var writer = BufferFileWriter.Create(Path.Combine(directory, RolloutBuffer.FileName), RolloutBuffer.Kind, RolloutBuffer.KindVersion, JsonSerializer.Serialize(metadata, MemoryJsonContext.Default.RolloutMetadata));
         writer.WriteSection("table", buffer.Table.Tensor, entries);
         writer.WriteSection("rewards", buffer.Rewards[..entries], entries);
         writer.WriteSection("terminated", buffer.Terminated[..entries], entries);
@@ -67,7 +65,7 @@ internal static class RolloutBufferFile
         SavedRolloutMetadata metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<SavedRolloutMetadata>(reader.MetadataJson, JsonOptions)
+            metadata = JsonSerializer.Deserialize(reader.MetadataJson, MemoryJsonContext.Default.RolloutMetadata)
                 ?? throw new InvalidDataException($"{file}: the metadata is empty.");
         }
         catch (JsonException e)
