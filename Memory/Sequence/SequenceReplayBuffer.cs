@@ -1,0 +1,806 @@
+using System.Globalization;
+using System.Text.Json;
+using RlMemory.Memory.Persistence;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Memory;
+
+/// <summary>
+/// Sequence replay for recurrent agents (R2D2, Kapturowski et al. 2019): it cuts each environment's stream into
+/// fixed-length, overlapping sequences (burn-in + learning part), stores each with the actor's recurrent state before
+/// its first step, and samples batches of sequences uniformly or by priority. Storage is preallocated on a torch
+/// device; sampling draws indices on the device and returns device tensors.
+/// </summary>
+/// <remarks>
+/// <para>The actor loop:</para>
+/// <code>
+/// vec.Observations.CopyTo(obs, 0);
+/// (actions, nextState) = actor.Act(obs, state);           // state: the RecurrentState before this step
+/// vec.Step(actions);
+/// buffer.AddStep(obs, actions, vec.Rewards, vec.Terminations, vec.Truncations, vec.Observations, state);
+/// state = nextState.ResetRows(ended);                     // reset the rows whose episode ended
+/// </code>
+/// <para><b>Cutting.</b> Sequences of an episode start at its steps 0, s, 2s, … (s = <see cref="SequenceReplayOptions.Stride"/>)
+/// and are stored when they hold T steps. At an episode end every sequence not yet full is stored padded (mask 0), its
+/// slot after the last valid step holding the final observation; sequences with fewer valid steps than
+/// <see cref="SequenceReplayOptions.MinSequenceLength"/> are dropped. The stored initial state of a sequence is the
+/// row of <c>stateBeforeStep</c> passed at its first step; the buffer keeps only those rows (at most ⌈T / s⌉ per
+/// environment), never the state of every step.</para>
+/// <para><b>Autoreset.</b> Gymnasium 1.x NEXT_STEP autoreset: after an environment's episode ended, its next entry is
+/// the reset pseudo-step, which is skipped (its values, state row included, are neither stored nor checked). Call
+/// <see cref="BeginNewEpisodes"/> after resetting the vector environment yourself.</para>
+/// <para><b>Bad input</b> is refused with an exception that names the buffer, the argument, the index and the value; a
+/// refused call changes nothing (contents, partial sequences, priorities, generators).</para>
+/// <para>Not thread-safe: use one buffer from one thread at a time.</para>
+/// </remarks>
+public sealed class SequenceReplayBuffer : IDisposable
+{
+    /// <summary>The kind recorded in saved files.</summary>
+    public const string Kind = "SequenceReplayBuffer";
+
+    /// <summary>The version of the saved metadata and sections of this kind.</summary>
+    public const int KindVersion = 1;
+
+    /// <summary>The file name inside the directory given to <see cref="Save"/> and <see cref="Load(string, Device?)"/>.</summary>
+    public const string FileName = "sequence-replay.rlmb";
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    private readonly SequenceLayout _layout;
+    private readonly SequenceCutter _cutter;
+    private readonly SequenceStorage _storage;
+    private readonly Generator _generator;
+    private readonly IPrioritySampler? _sampler;
+    private readonly SequenceEmission[] _emissions;
+    private readonly int[] _snapshotEnvs;
+    private readonly int[] _snapshotRows;
+    private int[] _slotScratch = [];
+    private double[] _priorityScratch = [];
+    private bool _disposed;
+
+    /// <summary>Builds an empty buffer, allocating all its storage on the device.</summary>
+    /// <exception cref="ArgumentException">The options break a rule between fields (see <see cref="SequenceReplayOptions.Validate"/>).</exception>
+    public SequenceReplayBuffer(SequenceReplayOptions options)
+        : this(options, forceDevicePath: false)
+    {
+    }
+
+    /// <param name="options">What to store.</param>
+    /// <param name="forceDevicePath">Write through CPU staging tensors and copy states with tensor operations even on
+    /// the CPU, and use the <see cref="DevicePrioritySampler"/> (the paths taken on other devices); for tests.</param>
+    internal SequenceReplayBuffer(SequenceReplayOptions options, bool forceDevicePath)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        ForceDevicePath = forceDevicePath;
+        _layout = new SequenceLayout(options);
+        Name = $"{Kind}(capacity {options.Capacity}, T {options.BurnIn}+{options.LearningLength}, overlap {options.Overlap}, obs [{SequenceReplayOptions.ShapeText(options.ObservationShape)}]"
+            + (_layout.ObservationsInTable ? "" : " uint8")
+            + (_layout.Discrete ? "" : $", actions {options.Action}")
+            + (options.Prioritized ? ", prioritized" : "") + ")";
+        _cutter = new SequenceCutter(_layout);
+        _emissions = new SequenceEmission[_cutter.MaxEmissions];
+        _snapshotEnvs = new int[_layout.NumEnvs];
+        _snapshotRows = new int[_layout.NumEnvs];
+        _storage = new SequenceStorage(options, _layout, Name, forceDevicePath);
+        try
+        {
+            _generator = new Generator(options.Seed, _storage.Device);
+            if (options.Prioritized)
+            {
+                ulong seed = SamplerSeed(options.Seed);
+                _sampler = _storage.Device.type == DeviceType.CPU && !forceDevicePath
+                    ? new ManagedPrioritySampler(options.Capacity, options.Priority, seed, _storage.Device)
+                    : new DevicePrioritySampler(options.Capacity, options.Priority, seed, _storage.Device);
+            }
+        }
+        catch
+        {
+            _generator?.Dispose();
+            _storage.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The options the buffer was built from.</summary>
+    public SequenceReplayOptions Options { get; }
+
+    /// <summary>A name for messages, e.g. <c>SequenceReplayBuffer(capacity 10000, T 40+40, overlap 40, obs [4])</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The device of the storage and of sampled batches.</summary>
+    public Device Device => _storage.Device;
+
+    /// <summary>The number of sequences the buffer holds when full.</summary>
+    public int Capacity => _storage.Capacity;
+
+    /// <summary>The number of stored sequences (that can be sampled).</summary>
+    public int Count => _storage.Count;
+
+    /// <summary>Bytes of tensor storage on the device (sequences, initial states, state snapshots).</summary>
+    public long StorageBytes => _storage.TensorBytes;
+
+    /// <summary>Whether the buffer was built to take the device paths on the CPU (tests).</summary>
+    internal bool ForceDevicePath { get; }
+
+    /// <summary>The storage (tests in this assembly).</summary>
+    internal SequenceStorage Storage => _storage;
+
+    /// <summary>The stream cutter (tests in this assembly).</summary>
+    internal SequenceCutter Cutter => _cutter;
+
+    /// <summary>The priority sampler of a prioritized buffer (tests in this assembly).</summary>
+    internal IPrioritySampler? Sampler => _sampler;
+
+    /// <summary>
+    /// Stores one step of N environments with discrete actions. <paramref name="observations"/> are the observations
+    /// the actions were chosen from, <paramref name="nextObservations"/> what the step returned (N × observation size
+    /// floats each); the other spans hold one value per environment. <paramref name="stateBeforeStep"/> is the actor's
+    /// recurrent state before this step (<c>[N, ..]</c> per part, any device); the buffer copies the rows of the
+    /// environments that start a sequence at this step and keeps no reference to it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad input: wrong lengths, the wrong kind of action, NaN or infinite values,
+    /// a state of another layout or row count. The buffer is unchanged.</exception>
+    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, RecurrentState stateBeforeStep)
+    {
+        RequireActionKind(discrete: true);
+        AddStepCore(new SequenceStepInput(observations, actions, default, rewards, terminated, truncated, nextObservations), stateBeforeStep);
+    }
+
+    /// <summary>Stores one step of N environments with continuous actions (N × d floats); otherwise as the discrete overload.</summary>
+    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
+    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, RecurrentState stateBeforeStep)
+    {
+        RequireActionKind(discrete: false);
+        AddStepCore(new SequenceStepInput(observations, default, actions, rewards, terminated, truncated, nextObservations), stateBeforeStep);
+    }
+
+    /// <summary>
+    /// Tells the buffer that the vector environment was reset outside <c>AddStep</c> (e.g. <c>vec.Reset()</c>). The
+    /// partial sequences are flushed, not dropped: each open sequence with at least
+    /// <see cref="SequenceReplayOptions.MinSequenceLength"/> valid steps is stored padded, its last step with the flags
+    /// the environment reported (normally neither terminated nor truncated, so a learner bootstraps from the last next
+    /// observation, as after a truncation). The next step of every environment starts a new episode and a new sequence.
+    /// </summary>
+    public void BeginNewEpisodes()
+    {
+        ThrowIfDisposed();
+        int count = _cutter.Flush(_emissions);
+        Store(count);
+    }
+
+    /// <summary>
+    /// Draws <paramref name="batchSize"/> stored sequences with replacement, on the device: uniformly (with the
+    /// buffer's own generator) or, for a prioritized buffer, in proportion to <c>(p + ε)^α</c> with importance-sampling
+    /// weights <c>(p_min / p_i)^β</c>. The caller owns the batch: dispose it, or sample inside a dispose scope.
+    /// </summary>
+    /// <param name="batchSize">The number of sequences, in [1, <see cref="Count"/>].</param>
+    /// <param name="beta">The importance-sampling exponent β in [0, 1] of a prioritized buffer (see <see cref="LinearBetaSchedule"/>); a uniform buffer ignores it.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is not positive, or <paramref name="beta"/> is outside [0, 1].</exception>
+    /// <exception cref="InvalidOperationException">The buffer is empty or holds fewer than <paramref name="batchSize"/> sequences.</exception>
+    public SequenceBatch Sample(int batchSize, double beta = 0)
+    {
+        ThrowIfDisposed();
+        if (batchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{Name}: the batch size must be at least 1, got {batchSize}.");
+        }
+
+        if (!(beta is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Name}: beta must be in [0, 1], got {TransitionChecks.Text(beta)}.");
+        }
+
+        int count = _storage.Count;
+        if (count == 0)
+        {
+            throw new InvalidOperationException($"{Name}: cannot sample {batchSize} sequences from an empty buffer; add steps until a sequence is complete (or an episode ends) first.");
+        }
+
+        if (batchSize > count)
+        {
+            throw new InvalidOperationException($"{Name}: cannot sample {batchSize} sequences: the buffer holds {count}. Sample at most Count sequences, or wait until it holds enough.");
+        }
+
+        Tensor indices;
+        Tensor? weights = null;
+        if (_sampler is null)
+        {
+            indices = torch.randint(0, count, [batchSize], ScalarType.Int64, Device, generator: _generator);
+        }
+        else
+        {
+            PrioritySample sample = _sampler.Sample(batchSize, beta);
+            indices = sample.Indices;
+            weights = sample.Weights;
+        }
+
+        try
+        {
+            return _storage.Gather(indices, weights);
+        }
+        catch
+        {
+            indices.Dispose();
+            weights?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Sets the priority of each sampled sequence from its TD errors over the learning part:
+    /// <c>p = η · max_t |δ_t| + (1 − η) · mean_t |δ_t|</c> over the steps where <paramref name="mask"/> is 1 (R2D2's mix;
+    /// 0 when no learning step is valid), stored as <c>(p + ε)^α</c>. The whole batch is checked first; if anything is
+    /// invalid, nothing changes. Repeated indices keep the last value (on a GPU, one of them).
+    /// </summary>
+    /// <param name="indices"><see cref="SequenceBatch.Indices"/>: int64 or int32 <c>[B]</c>, stored slots.</param>
+    /// <param name="tdErrors">Signed TD errors of the learning steps, floating point <c>[B, L]</c> (any device).</param>
+    /// <param name="mask">The learning part of the mask, <c>[B, L]</c> of 0/1 (float or bool):
+    /// <c>batch.Mask.narrow(1, batch.BurnIn, batch.LearningLength)</c>. TD errors where it is 0 are ignored.</param>
+    /// <exception cref="InvalidOperationException">The buffer is not prioritized.</exception>
+    /// <exception cref="ArgumentException">Wrong shapes or types, a NaN or infinite TD error at a valid step, or a mask value other than 0 and 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [0, <see cref="Capacity"/>) or names a slot that holds no sequence, or a priority overflows.</exception>
+    public void UpdatePriorities(Tensor indices, Tensor tdErrors, Tensor mask)
+    {
+        ThrowIfDisposed();
+        string owner = $"{Name}.UpdatePriorities";
+        if (_sampler is null)
+        {
+            throw new InvalidOperationException($"{owner}: the buffer samples uniformly and keeps no priorities; build it with Prioritized = true.");
+        }
+
+        ArgumentNullException.ThrowIfNull(indices);
+        PrioritySamplerArguments.CheckVector(owner, nameof(indices), indices);
+        PrioritySamplerArguments.CheckSlotType(owner, indices);
+        int b = (int)indices.shape[0];
+        Span<int> slots = Scratch(ref _slotScratch, b);
+        Span<double> priorities = Scratch(ref _priorityScratch, b);
+        SequencePriorities.Compute(owner, tdErrors, mask, Options.Eta, b, _layout.LearningLength, priorities);
+        PrioritySamplerArguments.CopySlots(owner, indices, slots, Capacity);
+        int count = _storage.Count;
+        for (int i = 0; i < b; i++)
+        {
+            if (slots[i] >= count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(indices), slots[i], $"{owner}: index {slots[i]} (position {i} in the batch) holds no sequence; the buffer holds slots [0, {count}). Nothing was changed.");
+            }
+        }
+
+        try
+        {
+            _sampler.UpdatePriorities(slots, priorities);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ArgumentOutOfRangeException($"{owner}: {e.Message}", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- persistence
+
+    /// <summary>
+    /// Saves the buffer (options, stored sequences and initial states, ring cursors, each environment's partial
+    /// sequences and state snapshots, priorities, generator states) to
+    /// <c><paramref name="directory"/>/sequence-replay.rlmb</c>, creating the directory if needed. The file is written
+    /// under a temporary name, flushed to disk and renamed, so an older save stays intact until the new one is complete.
+    /// </summary>
+    public void Save(string directory)
+    {
+        ThrowIfDisposed();
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        PrioritySamplerState? samplerState = _sampler?.ExportState();
+        var metadata = new SavedSequenceMetadata
+        {
+            Options = SavedSequenceOptions.From(Options),
+            Storage = _storage.CaptureState(),
+            Cutter = _cutter.CaptureState(),
+            GeneratorDeviceType = Device.type.ToString(),
+            Sampler = samplerState is null ? null : new SavedSamplerInfo { MaxPriority = samplerState.MaxPriority, Alpha = samplerState.Alpha, RandomAlgorithm = samplerState.RandomAlgorithm },
+        };
+        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata, JsonOptions));
+        _storage.WriteSections(writer);
+        _cutter.WriteSections(writer);
+        using (Tensor state = _generator.get_state())
+        {
+            writer.WriteSection("generator_state", state);
+        }
+
+        if (samplerState is not null)
+        {
+            writer.WriteSection<double>("priorities", samplerState.Priorities, samplerState.Priorities.Length);
+            writer.WriteSection<byte>("sampler_random_state", samplerState.RandomState, samplerState.RandomState.Length);
+        }
+
+        writer.Commit();
+    }
+
+    /// <summary>
+    /// Loads a buffer saved by <see cref="Save"/> from <paramref name="directory"/> onto <paramref name="device"/>
+    /// (default: the CPU). The file is verified in full (length, checksum, kind, version, options, cursors, every
+    /// section's type and shape, lengths, partial sequences, priorities) before any tensor is allocated; a bad file is
+    /// refused with an <see cref="InvalidDataException"/> naming it and what is wrong, and nothing is half-loaded.
+    /// </summary>
+    /// <remarks>
+    /// Generators continue their saved streams when the device type matches the one saved (so the same samples follow).
+    /// On another device type (the CPU and CUDA generators differ, and a prioritized buffer uses another sampler there),
+    /// the uniform generator is seeded from a hash of its saved state and the priority sampler keeps its own seeded
+    /// generator: deterministic, but a different stream. Priorities are always restored.
+    /// </remarks>
+    /// <exception cref="FileNotFoundException">No saved buffer in the directory.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupted, of another kind or inconsistent.</exception>
+    public static SequenceReplayBuffer Load(string directory, Device? device = null) => LoadCore(directory, device, expected: null, forceDevicePath: false);
+
+    /// <summary>
+    /// Loads a buffer like <see cref="Load(string, Device?)"/>, onto <paramref name="expected"/>'s device, and refuses
+    /// a file saved with other options (capacity, sequence lengths, overlap, observation shape or storage, action,
+    /// environments, state layout, prioritization, α, ε, η, minimum length; the seed is not compared): the message
+    /// names the file, the field, the saved value and the expected one.
+    /// </summary>
+    public static SequenceReplayBuffer Load(string directory, SequenceReplayOptions expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        return LoadCore(directory, expected.Device, expected, forceDevicePath: false);
+    }
+
+    internal static SequenceReplayBuffer LoadCore(string directory, Device? device, SequenceReplayOptions? expected, bool forceDevicePath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        using BufferFileReader reader = BufferFileReader.Open(Path.Combine(directory, FileName));
+        string file = reader.Path;
+        if (reader.Kind != Kind)
+        {
+            throw new InvalidDataException($"{file} holds a {reader.Kind}, not a {Kind}.");
+        }
+
+        if (reader.KindVersion < 1 || reader.KindVersion > KindVersion)
+        {
+            throw new InvalidDataException($"{file} holds a {Kind} of layout version {reader.KindVersion}; this build reads version {KindVersion}.");
+        }
+
+        SavedSequenceMetadata metadata;
+        try
+        {
+            metadata = JsonSerializer.Deserialize<SavedSequenceMetadata>(reader.MetadataJson, JsonOptions)
+                ?? throw new InvalidDataException($"{file}: the metadata is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{file}: the metadata is not valid: {e.Message}", e);
+        }
+
+        if (metadata.Options is null || metadata.Storage is null || metadata.Cutter is null || metadata.GeneratorDeviceType is null)
+        {
+            throw new InvalidDataException($"{file}: the metadata lacks options, storage cursors, per-environment state or generator device.");
+        }
+
+        SequenceReplayOptions saved;
+        try
+        {
+            saved = metadata.Options.ToOptions(device);
+            saved.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{file}: the saved options are invalid: {e.Message}", e);
+        }
+
+        if (expected is not null)
+        {
+            CheckExpected(file, saved, expected);
+        }
+
+        var layout = new SequenceLayout(saved);
+        int[] lengths = SequenceStorage.CheckSaved(reader, saved, layout, metadata.Storage);
+        SavedWindows windows = SequenceCutter.ReadSaved(reader, layout, metadata.Cutter);
+        BufferSection generatorState = reader.Section("generator_state");
+        if (generatorState.DType != ScalarType.Byte || generatorState.Shape.Count != 1)
+        {
+            throw new InvalidDataException($"{file}: section 'generator_state' is {generatorState}, expected uint8 [n].");
+        }
+
+        PrioritySamplerState? samplerState = saved.Prioritized ? ReadSamplerState(reader, saved, metadata.Sampler, metadata.Storage.Size) : null;
+
+        // Everything checked: now allocate and read. A failure from here on (an I/O error) disposes the new buffer.
+        var buffer = new SequenceReplayBuffer(saved, forceDevicePath);
+        try
+        {
+            buffer._storage.ReadSections(reader, metadata.Storage, lengths);
+            buffer._cutter.Restore(windows);
+            using Tensor state = torch.empty([generatorState.Shape[0]], ScalarType.Byte, torch.CPU);
+            reader.ReadInto("generator_state", state);
+            bool sameDeviceType = metadata.GeneratorDeviceType == buffer.Device.type.ToString();
+            if (sameDeviceType)
+            {
+                try
+                {
+                    buffer._generator.set_state(state);
+                }
+                catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
+                {
+                    throw new InvalidDataException($"{file}: the saved generator state was refused by torch: {e.Message}", e);
+                }
+            }
+            else
+            {
+                buffer._generator.manual_seed(SeedFrom(state));
+            }
+
+            if (samplerState is not null)
+            {
+                IPrioritySampler sampler = buffer._sampler!;
+                PrioritySamplerState current = sampler.ExportState();
+                if (samplerState.RandomAlgorithm != current.RandomAlgorithm)
+                {
+                    samplerState = samplerState with { RandomAlgorithm = current.RandomAlgorithm, RandomState = current.RandomState };
+                }
+
+                try
+                {
+                    sampler.ImportState(samplerState);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new InvalidDataException($"{file}: the saved priorities were refused: {e.Message}", e);
+                }
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Disposes the storage, the generator and the sampler.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _storage.Dispose();
+        _generator.Dispose();
+        _sampler?.Dispose();
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    // ---------------------------------------------------------------- adding
+
+    private void AddStepCore(in SequenceStepInput input, RecurrentState state)
+    {
+        ThrowIfDisposed();
+        const string call = "AddStep";
+        int n = _layout.NumEnvs;
+        int os = _layout.ObservationSize;
+        TransitionChecks.Length(Name, call, "observations", input.Observations.Length, n, os, "env");
+        TransitionChecks.Length(Name, call, "nextObservations", input.NextObservations.Length, n, os, "env");
+        TransitionChecks.Length(Name, call, "actions", _layout.Discrete ? input.DiscreteActions.Length : input.ContinuousActions.Length, n, _layout.ActionDimension, "env");
+        TransitionChecks.Length(Name, call, "rewards", input.Rewards.Length, n, 1, "env");
+        TransitionChecks.Length(Name, call, "terminated", input.Terminated.Length, n, 1, "env");
+        TransitionChecks.Length(Name, call, "truncated", input.Truncated.Length, n, 1, "env");
+        _storage.States.CheckLayout(state, n, call, "stateBeforeStep");
+
+        // Pseudo-steps are neither stored nor checked.
+        ReadOnlySpan<bool> skip = _cutter.PreviousEnded;
+        TransitionChecks.Rewards(Name, call, "rewards", input.Rewards, skip, "env");
+        if (_layout.Discrete)
+        {
+            TransitionChecks.DiscreteActions(Name, call, "actions", input.DiscreteActions, skip, "env");
+        }
+        else
+        {
+            TransitionChecks.ContinuousActions(Name, call, "actions", input.ContinuousActions, _layout.ActionDimension, skip, "env");
+        }
+
+        TransitionChecks.Observations(Name, call, "observations", input.Observations, os, Options.ObservationStorage, skip, "env");
+        TransitionChecks.Observations(Name, call, "nextObservations", input.NextObservations, os, Options.ObservationStorage, skip, "env");
+
+        int starting = 0;
+        for (int e = 0; e < n; e++)
+        {
+            if (_cutter.StartsSequence(e))
+            {
+                _snapshotEnvs[starting] = e;
+                _snapshotRows[starting] = _cutter.SnapshotRow(e, _cutter.EpisodeSteps[e]);
+                starting++;
+            }
+        }
+
+        _storage.States.CheckFinite(state, _snapshotEnvs.AsSpan(0, starting), call, "stateBeforeStep");
+
+        // Everything checked: keep the state rows of the sequences that start now, then cut and store.
+        _storage.States.Snapshot(state, _snapshotEnvs.AsSpan(0, starting), _snapshotRows.AsSpan(0, starting));
+        int count = _cutter.Advance(input, _emissions);
+        Store(count);
+    }
+
+    private void Store(int count)
+    {
+        ReadOnlySpan<int> slots = _storage.Write(_emissions.AsSpan(0, count), _cutter);
+        if (_sampler is not null && !slots.IsEmpty)
+        {
+            _sampler.AddAtMaxPriority(slots);
+        }
+    }
+
+    private void RequireActionKind(bool discrete)
+    {
+        ThrowIfDisposed();
+        if (discrete != _layout.Discrete)
+        {
+            throw new ArgumentException(discrete
+                ? $"{Name}: AddStep got integer actions, but the buffer stores continuous actions of dimension {_layout.ActionDimension}; pass them as ReadOnlySpan<float> (N × {_layout.ActionDimension})."
+                : $"{Name}: AddStep got float actions, but the buffer stores discrete actions; pass them as ReadOnlySpan<int>.", "actions");
+        }
+    }
+
+    // ---------------------------------------------------------------- persistence helpers
+
+    private static PrioritySamplerState ReadSamplerState(BufferFileReader reader, SequenceReplayOptions options, SavedSamplerInfo? info, int size)
+    {
+        string file = reader.Path;
+        if (info?.RandomAlgorithm is null)
+        {
+            throw new InvalidDataException($"{file}: the metadata of a prioritized buffer lacks the sampler's state.");
+        }
+
+        reader.Expect("priorities", ScalarType.Float64, options.Capacity);
+        BufferSection random = reader.Section("sampler_random_state");
+        if (random.DType != ScalarType.Byte || random.Shape.Count != 1)
+        {
+            throw new InvalidDataException($"{file}: section 'sampler_random_state' is {random}, expected uint8 [n].");
+        }
+
+        var state = new PrioritySamplerState
+        {
+            Priorities = reader.ReadArray<double>("priorities"),
+            MaxPriority = info.MaxPriority,
+            Alpha = info.Alpha,
+            RandomAlgorithm = info.RandomAlgorithm,
+            RandomState = reader.ReadArray<byte>("sampler_random_state"),
+        };
+        try
+        {
+            PrioritySamplerArguments.CheckState(Kind, state, options.Capacity, options.Priority, state.RandomAlgorithm, float32: false);
+            if (state.RandomAlgorithm == Xoshiro256StarStar.Algorithm)
+            {
+                Xoshiro256StarStar.CheckState(Kind, state.RandomState);
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{file}: the saved priorities are not valid: {e.Message}", e);
+        }
+
+        for (int i = 0; i < state.Priorities.Length; i++)
+        {
+            if ((state.Priorities[i] > 0) != (i < size))
+            {
+                throw new InvalidDataException($"{file}: inconsistent buffer state: slot {i} has priority {TransitionChecks.Text(state.Priorities[i])}, but the buffer holds slots [0, {size}) (stored sequences have priorities > 0, other slots 0).");
+            }
+        }
+
+        return state;
+    }
+
+    private static void CheckExpected(string path, SequenceReplayOptions saved, SequenceReplayOptions expected)
+    {
+        void Same<T>(string field, T savedValue, T expectedValue, Func<T, string> show)
+        {
+            if (!EqualityComparer<T>.Default.Equals(savedValue, expectedValue))
+            {
+                throw new InvalidDataException($"{path} was saved with {field} {show(savedValue)}, but {show(expectedValue)} is expected; load it without expected options, or build the buffer with the saved ones.");
+            }
+        }
+
+        static string Int(int v) => v.ToString(CultureInfo.InvariantCulture);
+        Same("ObservationShape", $"[{SequenceReplayOptions.ShapeText(saved.ObservationShape)}]", $"[{SequenceReplayOptions.ShapeText(expected.ObservationShape)}]", s => s);
+        Same("ObservationStorage", saved.ObservationStorage, expected.ObservationStorage, s => s.ToString());
+        Same("Action", saved.Action, expected.Action, a => a.ToString());
+        Same("NumEnvs", saved.NumEnvs, expected.NumEnvs, Int);
+        Same("Capacity", saved.Capacity, expected.Capacity, Int);
+        Same("BurnIn", saved.BurnIn, expected.BurnIn, Int);
+        Same("LearningLength", saved.LearningLength, expected.LearningLength, Int);
+        Same("Overlap", saved.Overlap, expected.Overlap, Int);
+        Same("MinSequenceLength", saved.MinSequenceLength, expected.MinSequenceLength, Int);
+        Same("StateSpec", saved.StateSpec, expected.StateSpec, s => s.ToString());
+        Same("Prioritized", saved.Prioritized, expected.Prioritized, v => v.ToString());
+        if (saved.Prioritized)
+        {
+            Same("Priority", saved.Priority, expected.Priority, p => p.ToString());
+            Same("Eta", saved.Eta, expected.Eta, TransitionChecks.Text);
+        }
+    }
+
+    /// <summary>A 63-bit seed from generator state bytes (FNV-1a).</summary>
+    private static long SeedFrom(Tensor state)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in state.data<byte>())
+        {
+            h = (h ^ b) * 1099511628211UL;
+        }
+
+        return (long)(h >> 1);
+    }
+
+    /// <summary>The priority sampler's seed: distinct from the uniform generator's (SplitMix64 of the buffer's seed).</summary>
+    private static ulong SamplerSeed(ulong seed)
+    {
+        ulong z = seed + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private static Span<T> Scratch<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new T[Math.Max(length, 2 * buffer.Length)];
+        }
+
+        return buffer.AsSpan(0, length);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, Name);
+
+    /// <summary>The metadata of a saved sequence buffer.</summary>
+    internal sealed record SavedSequenceMetadata
+    {
+        public SavedSequenceOptions? Options { get; init; }
+
+        public SequenceStorageState? Storage { get; init; }
+
+        public SequenceCutterState? Cutter { get; init; }
+
+        public string? GeneratorDeviceType { get; init; }
+
+        public SavedSamplerInfo? Sampler { get; init; }
+    }
+
+    /// <summary>The sampler's scalar state (its arrays are sections).</summary>
+    internal sealed record SavedSamplerInfo
+    {
+        public double MaxPriority { get; init; }
+
+        public double Alpha { get; init; }
+
+        public string? RandomAlgorithm { get; init; }
+    }
+}
+
+/// <summary>The sequence options as saved (everything but the device, which is chosen at load time).</summary>
+internal sealed record SavedSequenceOptions
+{
+    public int Capacity { get; init; }
+
+    public int BurnIn { get; init; }
+
+    public int LearningLength { get; init; }
+
+    public int Overlap { get; init; }
+
+    public int[] ObservationShape { get; init; } = [];
+
+    public string ObservationStorage { get; init; } = "";
+
+    public string ActionKind { get; init; } = "";
+
+    public int ActionDimension { get; init; }
+
+    public int NumEnvs { get; init; }
+
+    public SavedStatePart[] StateParts { get; init; } = [];
+
+    public ulong Seed { get; init; }
+
+    public bool Prioritized { get; init; }
+
+    public double Alpha { get; init; }
+
+    public double Epsilon { get; init; }
+
+    public double Eta { get; init; }
+
+    public int MinSequenceLength { get; init; }
+
+    public static SavedSequenceOptions From(SequenceReplayOptions o) => new()
+    {
+        Capacity = o.Capacity,
+        BurnIn = o.BurnIn,
+        LearningLength = o.LearningLength,
+        Overlap = o.Overlap,
+        ObservationShape = [.. o.ObservationShape],
+        ObservationStorage = o.ObservationStorage.ToString(),
+        ActionKind = o.Action.Kind.ToString(),
+        ActionDimension = o.Action.Dimension,
+        NumEnvs = o.NumEnvs,
+        StateParts = [.. o.StateSpec.Parts.Select(p => new SavedStatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) })],
+        Seed = o.Seed,
+        Prioritized = o.Prioritized,
+        Alpha = o.Priority.Alpha,
+        Epsilon = o.Priority.Epsilon,
+        Eta = o.Eta,
+        MinSequenceLength = o.MinSequenceLength,
+    };
+
+    /// <summary>The options on <paramref name="device"/>; invalid values throw <see cref="ArgumentException"/>.</summary>
+    public SequenceReplayOptions ToOptions(Device? device)
+    {
+        if (!Enum.TryParse(ObservationStorage, out ObservationStorage storage) || !Enum.IsDefined(storage))
+        {
+            throw new ArgumentException($"unknown observation storage '{ObservationStorage}'");
+        }
+
+        ActionSpec action = ActionKind switch
+        {
+            nameof(Memory.ActionKind.Discrete) => ActionSpec.Discrete,
+            nameof(Memory.ActionKind.Continuous) => ActionSpec.Continuous(ActionDimension),
+            _ => throw new ArgumentException($"unknown action kind '{ActionKind}'"),
+        };
+
+        if (StateParts is null)
+        {
+            throw new ArgumentException("no recurrent state parts");
+        }
+
+        var parts = new List<RecurrentStatePart>(StateParts.Length);
+        foreach (SavedStatePart part in StateParts)
+        {
+            if (part?.Name is null || part.Shape is null)
+            {
+                throw new ArgumentException("a recurrent state part without a name or shape");
+            }
+
+            ScalarType dtype = part.DType switch
+            {
+                "uint8" => ScalarType.Byte,
+                "bool" => ScalarType.Bool,
+                "int32" => ScalarType.Int32,
+                "int64" => ScalarType.Int64,
+                "float32" => ScalarType.Float32,
+                "float64" => ScalarType.Float64,
+                _ => throw new ArgumentException($"unknown recurrent state type '{part.DType}' of part '{part.Name}'"),
+            };
+            parts.Add(new RecurrentStatePart(part.Name, [.. part.Shape], dtype));
+        }
+
+        return new SequenceReplayOptions
+        {
+            Capacity = Capacity,
+            BurnIn = BurnIn,
+            LearningLength = LearningLength,
+            Overlap = Overlap,
+            ObservationShape = ObservationShape ?? throw new ArgumentException("no observation shape"),
+            ObservationStorage = storage,
+            Action = action,
+            NumEnvs = NumEnvs,
+            StateSpec = new RecurrentStateSpec(parts),
+            Device = device,
+            Seed = Seed,
+            Prioritized = Prioritized,
+            Priority = new PriorityOptions { Alpha = Alpha, Epsilon = Epsilon },
+            Eta = Eta,
+            MinSequenceLength = MinSequenceLength,
+        };
+    }
+}
+
+/// <summary>One recurrent-state part as saved.</summary>
+internal sealed record SavedStatePart
+{
+    public string? Name { get; init; }
+
+    public long[]? Shape { get; init; }
+
+    public string? DType { get; init; }
+}
