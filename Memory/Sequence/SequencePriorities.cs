@@ -15,6 +15,7 @@ internal static class SequencePriorities
     /// synchronization). TD errors at masked steps are ignored (they may be anything, NaN included).
     /// </summary>
     /// <exception cref="ArgumentException">Wrong shapes or types, a NaN or infinite TD error at a valid step, or a mask value other than 0 and 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A priority overflows to infinity.</exception>
     public static void Compute(string owner, Tensor tdErrors, Tensor mask, double eta, int batchSize, int learningLength, Span<double> destination)
     {
         ArgumentNullException.ThrowIfNull(tdErrors);
@@ -50,6 +51,11 @@ internal static class SequencePriorities
             if (values[b] < 0)
             {
                 throw Explain(owner, delta, m, b, learningLength);
+            }
+
+            if (!double.IsFinite(values[b]))
+            {
+                throw new ArgumentOutOfRangeException("tdErrors", values[b], $"{owner}: the priority η·max|δ| + (1 − η)·mean|δ| of row {b} overflows to {TransitionChecks.Text(values[b])}; the TD errors are too large. Nothing was changed.");
             }
         }
 

@@ -276,6 +276,10 @@ public sealed class SequenceReplayBuffer : IDisposable
         {
             throw new ArgumentOutOfRangeException($"{owner}: {e.Message}", e);
         }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{owner}: {e.Message}", e);
+        }
     }
 
     // ---------------------------------------------------------------- persistence
@@ -651,7 +655,14 @@ public sealed class SequenceReplayBuffer : IDisposable
         return buffer.AsSpan(0, length);
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, Name);
+    private void ThrowIfDisposed()
+    {
+        // ObjectDisposedException.ThrowIf(bool, object) would name the type of its argument (System.String), not the buffer.
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(Name, $"{Name} was disposed.");
+        }
+    }
 
     /// <summary>The metadata of a saved sequence buffer.</summary>
     internal sealed record SavedSequenceMetadata

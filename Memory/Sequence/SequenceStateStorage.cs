@@ -25,6 +25,7 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
     private readonly byte*[] _snapshotAddresses;
     private readonly byte*[] _storedAddresses;
     private readonly long[] _rowBytes;
+    private readonly int[] _rowSizes;
     private bool _disposed;
 
     public SequenceStateStorage(string owner, RecurrentStateSpec spec, int snapshotRows, int capacity, Device device, bool forceDevicePath)
@@ -38,6 +39,7 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
         _snapshotAddresses = new byte*[parts];
         _storedAddresses = new byte*[parts];
         _rowBytes = new long[parts];
+        _rowSizes = new int[parts];
         try
         {
             for (int i = 0; i < parts; i++)
@@ -46,7 +48,9 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
                 // Snapshots start zeroed so that a saved file holds no uninitialized bytes.
                 _snapshots[i] = TensorMemory.Persistent([snapshotRows, .. part.Shape], part.DType, device, zero: true);
                 _stored[i] = TensorMemory.Persistent([capacity, .. part.Shape], part.DType, device, zero: false);
-                _rowBytes[i] = part.RowSize * _snapshots[i].element_size();
+                // RecurrentStatePart.RowSize enumerates the shape (it allocates): computed once here.
+                _rowSizes[i] = (int)part.RowSize;
+                _rowBytes[i] = _rowSizes[i] * _snapshots[i].element_size();
             }
 
             _direct = !forceDevicePath && device.type == DeviceType.CPU;
@@ -118,7 +122,7 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
             }
 
             Tensor source = tensors[i];
-            int rowSize = (int)part.RowSize;
+            int rowSize = _rowSizes[i];
             if (TensorMemory.IsHostAccessible(source))
             {
                 byte* address = TensorMemory.Address(source);
@@ -340,5 +344,11 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
     private ArgumentException NonFinite(string call, string argument, RecurrentStatePart part, int env, int element, double value) =>
         new($"{_owner}: {call}: {argument} part '{part.Name}' of env {env} (element {element}) is {TransitionChecks.Text(value)}; recurrent states must be finite.", argument);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, _owner);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(_owner, $"{_owner} was disposed.");
+        }
+    }
 }

@@ -93,7 +93,7 @@ internal sealed class SequenceStorage : IDisposable
     /// </summary>
     public ReadOnlySpan<int> Write(ReadOnlySpan<SequenceEmission> emissions, SequenceCutter cutter)
     {
-        ObjectDisposedException.ThrowIf(_disposed, Name);
+        ThrowIfDisposed();
         int count = emissions.Length;
         int first = Math.Max(0, count - Capacity);
         int written = count - first;
@@ -147,7 +147,7 @@ internal sealed class SequenceStorage : IDisposable
     /// </summary>
     public SequenceBatch Gather(Tensor indices, Tensor? weights)
     {
-        ObjectDisposedException.ThrowIf(_disposed, Name);
+        ThrowIfDisposed();
         long b = indices.shape[0];
         int t = _layout.Length;
         var created = new List<Tensor>(10);
@@ -227,7 +227,7 @@ internal sealed class SequenceStorage : IDisposable
     /// <summary>Writes the used rows of each tensor, the valid lengths and the snapshots as sections.</summary>
     public void WriteSections(BufferFileWriter writer)
     {
-        ObjectDisposedException.ThrowIf(_disposed, Name);
+        ThrowIfDisposed();
         writer.WriteSection("table", _table, _size);
         if (_observationBytes is not null)
         {
@@ -282,7 +282,7 @@ internal sealed class SequenceStorage : IDisposable
     /// <summary>Reads the sections checked by <see cref="CheckSaved"/> and restores the cursors.</summary>
     public void ReadSections(BufferFileReader reader, SequenceStorageState state, int[] lengths)
     {
-        ObjectDisposedException.ThrowIf(_disposed, Name);
+        ThrowIfDisposed();
         reader.ReadInto("table", _table);
         if (_observationBytes is not null)
         {
@@ -300,7 +300,7 @@ internal sealed class SequenceStorage : IDisposable
     /// <summary>Every stored sequence, read back from the device (slow: for tests and tools).</summary>
     public List<StoredSequence> Enumerate()
     {
-        ObjectDisposedException.ThrowIf(_disposed, Name);
+        ThrowIfDisposed();
         var result = new List<StoredSequence>(_size);
         if (_size == 0)
         {
@@ -340,6 +340,14 @@ internal sealed class SequenceStorage : IDisposable
         }
 
         return result;
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(Name, $"{Name} was disposed.");
+        }
     }
 
     private static T[] ToHost<T>(Tensor t, long rows)
