@@ -11,12 +11,14 @@ internal static class SequencePriorities
 {
     /// <summary>
     /// Checks <paramref name="tdErrors"/> and <paramref name="mask"/> (<c>[B, L]</c>, any device) and writes the B
-    /// priorities to <paramref name="destination"/>. Runs on the tensors' device and copies B values back (one
-    /// synchronization). TD errors at masked steps are ignored (they may be anything, NaN included).
+    /// priorities to <paramref name="destination"/>. CPU tensors of float32/float64 (mask also bool) are read and
+    /// computed on the host; others are computed on their device, and B values are copied back (one synchronization).
+    /// TD errors at masked steps are ignored (they may be anything, NaN included).
     /// </summary>
+    /// Pass <c>allowHostPath: false</c> to force the tensor path (tests compare the two).
     /// <exception cref="ArgumentException">Wrong shapes or types, a NaN or infinite TD error at a valid step, or a mask value other than 0 and 1.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A priority overflows to infinity.</exception>
-    public static void Compute(string owner, Tensor tdErrors, Tensor mask, double eta, int batchSize, int learningLength, Span<double> destination)
+    public static void Compute(string owner, Tensor tdErrors, Tensor mask, double eta, int batchSize, int learningLength, Span<double> destination, bool allowHostPath = true)
     {
         ArgumentNullException.ThrowIfNull(tdErrors);
         ArgumentNullException.ThrowIfNull(mask);
@@ -34,6 +36,13 @@ internal static class SequencePriorities
 
         using DisposeScope scope = NewDisposeScope();
         using IDisposable noGrad = torch.no_grad();
+        if (allowHostPath && tdErrors.device_type == DeviceType.CPU && mask.device_type == DeviceType.CPU
+            && tdErrors.dtype is ScalarType.Float32 or ScalarType.Float64 && mask.dtype is ScalarType.Float32 or ScalarType.Float64 or ScalarType.Bool)
+        {
+            ComputeOnHost(owner, tdErrors.detach().contiguous(), mask.detach().contiguous(), eta, batchSize, learningLength, destination);
+            return;
+        }
+
         Tensor delta = tdErrors.detach().to(ScalarType.Float64);
         Tensor m = mask.detach().to(delta.device);
         Tensor valid = m.to(ScalarType.Bool);
@@ -55,11 +64,70 @@ internal static class SequencePriorities
 
             if (!double.IsFinite(values[b]))
             {
-                throw new ArgumentOutOfRangeException("tdErrors", values[b], $"{owner}: the priority η·max|δ| + (1 − η)·mean|δ| of row {b} overflows to {TransitionChecks.Text(values[b])}; the TD errors are too large. Nothing was changed.");
+                throw Overflow(owner, b, values[b]);
             }
         }
 
         values.CopyTo(destination);
+    }
+
+    /// <summary>The host path of <see cref="Compute"/>: reads contiguous CPU tensors directly (no tensor operation).</summary>
+    private static void ComputeOnHost(string owner, Tensor tdErrors, Tensor mask, double eta, int batchSize, int learningLength, Span<double> destination)
+    {
+        ReadOnlySpan<byte> tdBytes = tdErrors.bytes;
+        ReadOnlySpan<byte> maskBytes = mask.bytes;
+        bool tdDouble = tdErrors.dtype == ScalarType.Float64;
+        ScalarType maskType = mask.dtype;
+        int overflow = -1;
+        for (int b = 0; b < batchSize; b++)
+        {
+            double max = 0;
+            double sum = 0;
+            int count = 0;
+            for (int t = 0; t < learningLength; t++)
+            {
+                int i = (b * learningLength) + t;
+                double m = maskType switch
+                {
+                    ScalarType.Bool => maskBytes[i] != 0 ? 1 : 0,
+                    ScalarType.Float32 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(maskBytes)[i],
+                    _ => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(maskBytes)[i],
+                };
+                if (m is not (0.0 or 1.0))
+                {
+                    throw MaskError(owner, b, t, m);
+                }
+
+                if (m == 0)
+                {
+                    continue;
+                }
+
+                double d = tdDouble ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(tdBytes)[i] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tdBytes)[i];
+                if (!double.IsFinite(d))
+                {
+                    throw TdError(owner, b, t, d);
+                }
+
+                double a = Math.Abs(d);
+                max = Math.Max(max, a);
+                sum += a;
+                count++;
+            }
+
+            double p = count == 0 ? 0 : (eta * max) + ((1 - eta) * (sum / count));
+            if (!double.IsFinite(p) && overflow < 0)
+            {
+                overflow = b;
+            }
+
+            destination[b] = p;
+        }
+
+        if (overflow >= 0)
+        {
+            throw Overflow(owner, overflow, destination[overflow]);
+        }
     }
 
     /// <summary>The priority of one sequence from host values (the reference the tests and docs use).</summary>
@@ -99,15 +167,24 @@ internal static class SequencePriorities
         {
             if (m[t] is not (0.0 or 1.0))
             {
-                return new ArgumentException($"{owner}: mask[{row}, {t}] = {TransitionChecks.Text(m[t])}; mask values must be 0 or 1. Nothing was changed.", "mask");
+                return MaskError(owner, row, t, m[t]);
             }
 
             if (m[t] == 1 && !double.IsFinite(d[t]))
             {
-                return new ArgumentException($"{owner}: tdErrors[{row}, {t}] is {TransitionChecks.Text(d[t])} at a valid step; TD errors must be finite. Nothing was changed.", "tdErrors");
+                return TdError(owner, row, t, d[t]);
             }
         }
 
         return new ArgumentException($"{owner}: row {row} of tdErrors or mask is not valid. Nothing was changed.", "tdErrors");
     }
+
+    private static ArgumentException MaskError(string owner, int row, int t, double value) =>
+        new($"{owner}: mask[{row}, {t}] = {TransitionChecks.Text(value)}; mask values must be 0 or 1. Nothing was changed.", "mask");
+
+    private static ArgumentException TdError(string owner, int row, int t, double value) =>
+        new($"{owner}: tdErrors[{row}, {t}] is {TransitionChecks.Text(value)} at a valid step; TD errors must be finite. Nothing was changed.", "tdErrors");
+
+    private static ArgumentOutOfRangeException Overflow(string owner, int row, double value) =>
+        new("tdErrors", value, $"{owner}: the priority η·max|δ| + (1 − η)·mean|δ| of row {row} overflows to {TransitionChecks.Text(value)}; the TD errors are too large. Nothing was changed.");
 }

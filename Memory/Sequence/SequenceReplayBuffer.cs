@@ -257,7 +257,7 @@ public sealed class SequenceReplayBuffer : IDisposable
         int b = (int)indices.shape[0];
         Span<int> slots = Scratch(ref _slotScratch, b);
         Span<double> priorities = Scratch(ref _priorityScratch, b);
-        SequencePriorities.Compute(owner, tdErrors, mask, Options.Eta, b, _layout.LearningLength, priorities);
+        SequencePriorities.Compute(owner, tdErrors, mask, Options.Eta, b, _layout.LearningLength, priorities, allowHostPath: !ForceDevicePath);
         PrioritySamplerArguments.CopySlots(owner, indices, slots, Capacity);
         int count = _storage.Count;
         for (int i = 0; i < b; i++)

@@ -315,4 +315,29 @@ public sealed class SequenceBadInputTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => buffer.BeginNewEpisodes());
         buffer.Dispose();
     }
+
+    [Theory]
+    [InlineData("nan", "tdErrors[1, 1] is NaN at a valid step")]
+    [InlineData("mask-value", "mask[1, 0] = 2; mask values must be 0 or 1")]
+    [InlineData("overflow", "of row 0 overflows to +infinity")]
+    public void UpdatePriorities_ComputedWithTensors_RefusesWithTheSameMessages(string kind, string message)
+    {
+        SequenceReplayOptions options = Options(prioritized: true);
+        using var buffer = new SequenceReplayBuffer(options, forceDevicePath: true);
+        var driver = new SequenceDriver(new ScriptedVectorEnv(0, [(100, EpisodeEnd.Terminated)], [(3, EpisodeEnd.Terminated)]), options);
+        for (int g = 0; g < 6; g++)
+        {
+            driver.Step(buffer);
+        }
+
+        string before = SequenceAssert.Fingerprint(buffer);
+        using var scope = NewDisposeScope();
+        Tensor indices = tensor(new long[] { 0, 1 });
+        Tensor td = kind == "overflow" ? full(2, 2, double.MaxValue, ScalarType.Float64) : tensor(new float[] { 1, 2, 3, kind == "nan" ? float.NaN : 4 }, [2, 2]);
+        Tensor mask = tensor(new float[] { 1, 1, kind == "mask-value" ? 2 : 1, 1 }, [2, 2]);
+        Exception e = Assert.ThrowsAny<ArgumentException>(() => buffer.UpdatePriorities(indices, td, mask));
+        Assert.Contains(BufferName, e.Message);
+        Assert.Contains(message, e.Message);
+        Assert.Equal(before, SequenceAssert.Fingerprint(buffer));
+    }
 }

@@ -316,4 +316,37 @@ public sealed class SequenceSamplingTests
             Assert.Equal(p + 1e-6, sampler.PriorityOf((int)slot), 5);
         }
     }
+
+    [Theory]
+    [InlineData(ScalarType.Float32, ScalarType.Float32)]
+    [InlineData(ScalarType.Float64, ScalarType.Bool)]
+    [InlineData(ScalarType.Float32, ScalarType.Float64)]
+    public void PriorityComputation_OnTheHostAndWithTensors_Agree(ScalarType tdType, ScalarType maskType)
+    {
+        var random = new Random(17);
+        const int b = 32;
+        const int l = 7;
+        double[] td = new double[b * l];
+        bool[] valid = new bool[b * l];
+        for (int i = 0; i < td.Length; i++)
+        {
+            valid[i] = i / l % 5 != 0 && random.NextDouble() < 0.7;   // every fifth row has no valid step
+            td[i] = valid[i] ? (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-3, 4)) : double.NaN;
+        }
+
+        using var scope = NewDisposeScope();
+        Tensor tdTensor = tensor(td, [b, l]).to(tdType);
+        Tensor maskTensor = tensor(valid, [b, l]).to(maskType);
+        double[] host = new double[b];
+        double[] device = new double[b];
+        SequencePriorities.Compute("test", tdTensor, maskTensor, 0.9, b, l, host, allowHostPath: true);
+        SequencePriorities.Compute("test", tdTensor, maskTensor, 0.9, b, l, device, allowHostPath: false);
+        double[] rounded = [.. td.Select(x => tdType == ScalarType.Float32 ? (double)(float)x : x)];
+        for (int r = 0; r < b; r++)
+        {
+            double expected = SequencePriorities.Of(rounded.AsSpan(r * l, l), valid.AsSpan(r * l, l), 0.9);
+            Assert.Equal(expected, host[r], 12);
+            Assert.Equal(expected, device[r], 12);
+        }
+    }
 }
