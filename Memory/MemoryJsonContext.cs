@@ -9,6 +9,7 @@ namespace RlMemory.Memory;
 [JsonSerializable(typeof(UniformReplayBuffer.SavedMetadata), TypeInfoPropertyName = "UniformMetadata")]
 [JsonSerializable(typeof(PrioritizedReplayBuffer.SavedMetadata), TypeInfoPropertyName = "PrioritizedMetadata")]
 [JsonSerializable(typeof(SavedRolloutMetadata), TypeInfoPropertyName = "RolloutMetadata")]
+[JsonSerializable(typeof(SequenceReplayBuffer.SavedSequenceMetadata), TypeInfoPropertyName = "SequenceMetadata")]
 internal sealed partial class MemoryJsonContext : JsonSerializerContext
 {
 }

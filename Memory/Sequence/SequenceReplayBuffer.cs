@@ -45,8 +45,6 @@ public sealed class SequenceReplayBuffer : IDisposable
     /// <summary>The file name inside the directory given to <see cref="Save"/> and <see cref="Load(string, Device?)"/>.</summary>
     public const string FileName = "sequence-replay.rlmb";
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
-
     private readonly SequenceLayout _layout;
     private readonly SequenceCutter _cutter;
     private readonly SequenceStorage _storage;
@@ -303,7 +301,7 @@ public sealed class SequenceReplayBuffer : IDisposable
             GeneratorDeviceType = Device.type.ToString(),
             Sampler = samplerState is null ? null : new SavedSamplerInfo { MaxPriority = samplerState.MaxPriority, Alpha = samplerState.Alpha, RandomAlgorithm = samplerState.RandomAlgorithm },
         };
-        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata, JsonOptions));
+        using var writer = BufferFileWriter.Create(Path.Combine(directory, FileName), Kind, KindVersion, JsonSerializer.Serialize(metadata, MemoryJsonContext.Default.SequenceMetadata));
         _storage.WriteSections(writer);
         _cutter.WriteSections(writer);
         using (Tensor state = _generator.get_state())
@@ -366,7 +364,7 @@ public sealed class SequenceReplayBuffer : IDisposable
         SavedSequenceMetadata metadata;
         try
         {
-            metadata = JsonSerializer.Deserialize<SavedSequenceMetadata>(reader.MetadataJson, JsonOptions)
+            metadata = JsonSerializer.Deserialize(reader.MetadataJson, MemoryJsonContext.Default.SequenceMetadata)
                 ?? throw new InvalidDataException($"{file}: the metadata is empty.");
         }
         catch (JsonException e)
@@ -710,7 +708,7 @@ internal sealed record SavedSequenceOptions
 
     public int NumEnvs { get; init; }
 
-    public SavedStatePart[] StateParts { get; init; } = [];
+    public StatePart[] StateParts { get; init; } = [];
 
     public ulong Seed { get; init; }
 
@@ -735,7 +733,7 @@ internal sealed record SavedSequenceOptions
         ActionKind = o.Action.Kind.ToString(),
         ActionDimension = o.Action.Dimension,
         NumEnvs = o.NumEnvs,
-        StateParts = [.. o.StateSpec.Parts.Select(p => new SavedStatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) })],
+        StateParts = [.. o.StateSpec.Parts.Select(p => new StatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) })],
         Seed = o.Seed,
         Prioritized = o.Prioritized,
         Alpha = o.Priority.Alpha,
@@ -765,7 +763,7 @@ internal sealed record SavedSequenceOptions
         }
 
         var parts = new List<RecurrentStatePart>(StateParts.Length);
-        foreach (SavedStatePart part in StateParts)
+        foreach (StatePart part in StateParts)
         {
             if (part?.Name is null || part.Shape is null)
             {
@@ -804,14 +802,14 @@ internal sealed record SavedSequenceOptions
             MinSequenceLength = MinSequenceLength,
         };
     }
-}
 
-/// <summary>One recurrent-state part as saved.</summary>
-internal sealed record SavedStatePart
-{
-    public string? Name { get; init; }
+    /// <summary>One recurrent-state part as saved.</summary>
+    internal sealed record StatePart
+    {
+        public string? Name { get; init; }
 
-    public long[]? Shape { get; init; }
+        public long[]? Shape { get; init; }
 
-    public string? DType { get; init; }
+        public string? DType { get; init; }
+    }
 }

@@ -46,13 +46,20 @@ public sealed class SequenceLeakTests
         }
 
         long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        long bytes = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2000; i++)
+        // The minimum over a few runs: a one-off runtime allocation (tiering, a timer) does not fail the test; a
+        // per-step one still does.
+        long allocated = long.MaxValue;
+        for (int run = 0; run < 3; run++)
         {
-            Step();
+            long bytes = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                Step();
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - bytes);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - bytes;
         Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         Assert.Equal(0, allocated);
         Assert.Equal(200, buffer.Count);
