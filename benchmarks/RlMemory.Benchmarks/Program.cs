@@ -4,6 +4,7 @@ using RlMemory.Benchmarks.Training;
 
 // Run all suites:  dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*'
 // Run one suite:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*EnvStep*'
+// Sequence replay: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*SequenceSample*' '*SequenceAddStep*'
 // Replay memory:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-memory
 // Replay save/load: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-persistence
 // DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N]
