@@ -31,6 +31,7 @@ internal sealed class SequenceCutter
     private readonly float[] _next;
     private readonly bool[] _previousEnded;
     private readonly long[] _episodeSteps;
+    private readonly bool[] _beginsEpisode;
 
     public SequenceCutter(SequenceLayout layout)
     {
@@ -47,6 +48,7 @@ internal sealed class SequenceCutter
         _next = new float[n * _os];
         _previousEnded = new bool[n];
         _episodeSteps = new long[n];
+        _beginsEpisode = new bool[n];
     }
 
     /// <summary>The most emissions one <see cref="Advance"/> or <see cref="Flush"/> can produce (N · K).</summary>
@@ -57,6 +59,24 @@ internal sealed class SequenceCutter
 
     /// <summary>The real steps of each environment's current episode so far (the index of its next real step).</summary>
     public ReadOnlySpan<long> EpisodeSteps => _episodeSteps;
+
+    /// <summary>
+    /// Whether each environment's next entry is the first step of an episode: its last entry was a pseudo-step, or
+    /// nothing was added since the start or the last <see cref="Flush"/>. (Right after an episode's last step the next
+    /// entry is the pseudo-step, not a first step.)
+    /// </summary>
+    public ReadOnlySpan<bool> NextStepBeginsEpisode
+    {
+        get
+        {
+            for (int e = 0; e < _beginsEpisode.Length; e++)
+            {
+                _beginsEpisode[e] = !_previousEnded[e] && _episodeSteps[e] == 0;
+            }
+
+            return _beginsEpisode;
+        }
+    }
 
     /// <summary>Whether environment <paramref name="env"/>'s next real step starts a sequence (so its state must be kept).</summary>
     public bool StartsSequence(int env) => !_previousEnded[env] && _episodeSteps[env] % _layout.Stride == 0;

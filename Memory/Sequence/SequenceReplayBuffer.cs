@@ -16,10 +16,11 @@ namespace RlMemory.Memory;
 /// <para>The actor loop:</para>
 /// <code>
 /// vec.Observations.CopyTo(obs, 0);
-/// (actions, nextState) = actor.Act(obs, state);           // state: the RecurrentState before this step
+/// (actions, next) = actor.Act(obs, state);                // state: the RecurrentState before this step
 /// vec.Step(actions);
 /// buffer.AddStep(obs, actions, vec.Rewards, vec.Terminations, vec.Truncations, vec.Observations, state);
-/// state = nextState.ResetRows(ended);                     // reset the rows whose episode ended
+/// using (Tensor reset = torch.tensor(buffer.NextStepBeginsEpisode.ToArray()))
+///     state = next.ResetRows(reset);                      // the reset state starts each new episode
 /// </code>
 /// <para><b>Cutting.</b> Sequences of an episode start at its steps 0, s, 2s, … (s = <see cref="SequenceReplayOptions.Stride"/>)
 /// and are stored when they hold T steps. At an episode end every sequence not yet full is stored padded (mask 0), its
@@ -116,6 +117,22 @@ public sealed class SequenceReplayBuffer : IDisposable
 
     /// <summary>The number of stored sequences (that can be sampled).</summary>
     public int Count => _storage.Count;
+
+    /// <summary>
+    /// One flag per environment: whether its next step begins an episode, i.e. its last entry was an autoreset
+    /// pseudo-step (or nothing was added since the buffer was built or <see cref="BeginNewEpisodes"/>). A recurrent actor
+    /// resets those rows of its state before the next step, and only those, so that a new episode's first sequence
+    /// starts from the reset state. Right after an episode's last step the flag is still false: the next entry is the
+    /// pseudo-step. The span is valid until the next call on the buffer.
+    /// </summary>
+    public ReadOnlySpan<bool> NextStepBeginsEpisode
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _cutter.NextStepBeginsEpisode;
+        }
+    }
 
     /// <summary>Bytes of tensor storage on the device (sequences, initial states, state snapshots).</summary>
     public long StorageBytes => _storage.TensorBytes;

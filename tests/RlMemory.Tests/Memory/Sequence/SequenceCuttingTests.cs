@@ -328,4 +328,25 @@ public sealed class SequenceCuttingTests
         Assert.Equal([1.0, 4.0], stored[1].InitialState[0]);
         Assert.Equal([-2.0, -5.0], stored[2].InitialState[1]);
     }
+
+    [Fact]
+    public void NextStepBeginsEpisode_IsSetAfterThePseudoStep_NotRightAfterTheEpisodesLastStep()
+    {
+        SequenceReplayOptions options = Options(numEnvs: 2);
+        // Env 0: an episode of 2 steps, then endless; env 1 endless.
+        var env = new ScriptedVectorEnv(0, [(2, EpisodeEnd.Terminated)], []);
+        using var buffer = new SequenceReplayBuffer(options);
+        var driver = new SequenceDriver(env, options);
+        Assert.Equal([true, true], buffer.NextStepBeginsEpisode.ToArray());
+        driver.Step(buffer);                                                  // step 0
+        Assert.Equal([false, false], buffer.NextStepBeginsEpisode.ToArray());
+        driver.Step(buffer);                                                  // env 0's last step: next is its pseudo-step
+        Assert.Equal([false, false], buffer.NextStepBeginsEpisode.ToArray());
+        driver.Step(buffer);                                                  // env 0's pseudo-step
+        Assert.Equal([true, false], buffer.NextStepBeginsEpisode.ToArray());
+        driver.Step(buffer);                                                  // env 0's new episode
+        Assert.Equal([false, false], buffer.NextStepBeginsEpisode.ToArray());
+        driver.ResetOutOfBand(buffer);
+        Assert.Equal([true, true], buffer.NextStepBeginsEpisode.ToArray());
+    }
 }
