@@ -330,7 +330,14 @@ public sealed class PrioritizedReplayBuffer : ITransitionSink, IDisposable
     void ITransitionSink.AddTransitions(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, ReadOnlySpan<double> discounts) =>
         AddTransitions(observations, actions, rewards, terminated, truncated, nextObservations, discounts);
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, Name);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            // ThrowIf(bool, object) would name the string's type, not the buffer.
+            throw new ObjectDisposedException(Name, $"{Name} was disposed; create or load a new buffer.");
+        }
+    }
 
     /// <summary>Writes into the storage and gives every newly written slot the maximal priority.</summary>
     private sealed class PrioritySink(TransitionStorage storage, IPrioritySampler sampler) : ITransitionSink

@@ -8,8 +8,8 @@ namespace RlMemory.Memory;
 /// <param name="DType">The element type.</param>
 public sealed record RecurrentStatePart(string Name, IReadOnlyList<long> Shape, ScalarType DType)
 {
-    /// <summary>Elements in one row.</summary>
-    public long RowSize => Shape.Aggregate(1L, (a, b) => a * b);
+    /// <summary>Elements in one row (computed once: hot paths read it per step).</summary>
+    public long RowSize { get; } = Shape.Aggregate(1L, (a, b) => a * b);
 
     /// <summary>e.g. <c>h [256] Float32</c>.</summary>
     public override string ToString() => $"{Name} [{string.Join(", ", Shape)}] {DType}";
@@ -22,6 +22,11 @@ public sealed record RecurrentStateSpec
     public RecurrentStateSpec(IReadOnlyList<RecurrentStatePart> parts)
     {
         ArgumentNullException.ThrowIfNull(parts);
+        if (parts.Count == 0)
+        {
+            throw new ArgumentException("RecurrentStateSpec: a recurrent state needs at least one part (a feed-forward policy has no state at all).", nameof(parts));
+        }
+
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var part in parts)
         {

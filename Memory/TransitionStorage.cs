@@ -925,7 +925,14 @@ internal sealed class TransitionStorage : IDisposable
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, Name);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            // ThrowIf(bool, object) would name the string's type, not the buffer.
+            throw new ObjectDisposedException(Name, $"{Name} was disposed; create or load a new buffer.");
+        }
+    }
 
     // ---------------------------------------------------------------- gather helpers
 

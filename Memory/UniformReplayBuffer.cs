@@ -434,7 +434,14 @@ public sealed class UniformReplayBuffer : ITransitionSink, IDisposable
         return (long)(h >> 1);
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, Name);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            // ThrowIf(bool, object) would name the string's type, not the buffer.
+            throw new ObjectDisposedException(Name, $"{Name} was disposed; create or load a new buffer.");
+        }
+    }
 
     /// <summary>Lets the n-step assembler write into the storage.</summary>
     private sealed class StorageSink(TransitionStorage storage) : ITransitionSink

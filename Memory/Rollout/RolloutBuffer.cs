@@ -921,7 +921,14 @@ public sealed class RolloutBuffer : IDisposable
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, Name);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            // ThrowIf(bool, object) would name the string's type, not the buffer.
+            throw new ObjectDisposedException(Name, $"{Name} was disposed; create or load a new buffer.");
+        }
+    }
 
     /// <summary>A policy output made readable: host values, or a float32 [N] tensor on another device.</summary>
     private readonly ref struct TensorInput(ReadOnlySpan<float> host, Tensor? device)
