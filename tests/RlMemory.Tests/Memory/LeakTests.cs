@@ -45,14 +45,21 @@ public sealed class LeakTests
             Step();
         }
 
+        // A per-step allocation shows in every round; a one-off runtime allocation on this thread (a tier-up of the
+        // JIT, a type load) can land in one round, so the smallest of three rounds is what is asserted.
         long tensors = Tensor.TotalCount;
-        long bytesBefore = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 2000; i++)
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
         {
-            Step();
+            long bytesBefore = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                Step();
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - bytesBefore);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - bytesBefore;
         Assert.Equal(tensors, Tensor.TotalCount);
         Assert.Equal(0, allocated);
     }

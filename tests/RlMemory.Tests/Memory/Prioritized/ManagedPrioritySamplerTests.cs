@@ -17,14 +17,21 @@ public sealed class ManagedPrioritySamplerTests
         sampler.Sample(0.5, slots, weights); // warm up the scratch buffers
         sampler.UpdatePriorities(slots, magnitudes);
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
+        // The smallest of three rounds: a per-call allocation shows in each, a one-off runtime allocation in one.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
         {
-            sampler.Sample(0.5, slots, weights);
-            sampler.UpdatePriorities(slots, magnitudes);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                sampler.Sample(0.5, slots, weights);
+                sampler.UpdatePriorities(slots, magnitudes);
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
