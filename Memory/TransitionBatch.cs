@@ -62,6 +62,25 @@ public sealed class TransitionBatch : IDisposable
     /// <summary>float32 <c>[B]</c> importance-sampling weights of a prioritized buffer; null for uniform sampling.</summary>
     public Tensor? Weights { get; }
 
+    /// <summary>
+    /// Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="length"/>) as a batch of views (no
+    /// copy): a large sample split into the minibatches of consecutive gradient steps.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The rows are not inside the batch.</exception>
+    public TransitionBatch Slice(int start, int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (start < 0 || length < 1 || (long)start + length > Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), $"TransitionBatch.Slice: rows [{start}, {(long)start + length}) are not inside a batch of {Size}.");
+        }
+
+        return new TransitionBatch(
+            Observations.narrow(0, start, length), Actions.narrow(0, start, length), Rewards.narrow(0, start, length),
+            NextObservations.narrow(0, start, length), Terminated.narrow(0, start, length), Truncated.narrow(0, start, length),
+            Discounts.narrow(0, start, length), Indices.narrow(0, start, length), Weights?.narrow(0, start, length));
+    }
+
     /// <summary>Disposes every tensor of the batch (safe to call twice).</summary>
     public void Dispose()
     {

@@ -288,6 +288,49 @@ public sealed class UniformReplayBufferTests
         Assert.Equal(1, one.Size);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SampleMany_DrawsBatchesOfStoredTransitionsUniformly_AndSlicesAreViewsOfItsRows(bool memorySaving)
+    {
+        using var buffer = new UniformReplayBuffer(Options(capacity: 64, numEnvs: 1, memorySaving));
+        for (int i = 0; i < 20; i++)
+        {
+            // Observation i, next observation i + 0.5: each sampled row names the transition it came from.
+            buffer.AddStep([i, 0, 0, 0], [i % 2], [i], [false], [false], [i + 1, 0, 0, 0]);
+        }
+
+        using var scope = NewDisposeScope();
+        TransitionBatch all = buffer.Sample(8, batches: 500);
+        Assert.Equal(4000, all.Size);
+        float[] obs = all.Observations.select(1, 0).data<float>().ToArray();
+        float[] next = all.NextObservations.select(1, 0).data<float>().ToArray();
+        float[] rewards = all.Rewards.data<float>().ToArray();
+        for (int r = 0; r < obs.Length; r++)
+        {
+            Assert.Equal(obs[r] + 1, next[r]);
+            Assert.Equal(obs[r], rewards[r]);
+        }
+
+        // Uniform over the stored transitions (memory-saving mode keeps all 20 too: none lacks its next observation).
+        int[] counts = new int[20];
+        foreach (float o in obs)
+        {
+            counts[(int)o]++;
+        }
+
+        double chiSquare = counts.Sum(c => (c - 200.0) * (c - 200.0) / 200.0);
+        Assert.True(chiSquare < 43.8, $"χ² = {chiSquare} over 19 degrees of freedom (p = 0.001 at 43.8); counts {string.Join(", ", counts)}");
+
+        TransitionBatch third = all.Slice(16, 8);
+        Assert.Equal(8, third.Size);
+        Assert.Equal(obs[16..24], third.Observations.select(1, 0).data<float>().ToArray());
+        Assert.Equal(all.Indices.narrow(0, 16, 8).data<long>().ToArray(), third.Indices.data<long>().ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => all.Slice(3996, 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Sample(8, batches: 0));
+        Assert.Throws<InvalidOperationException>(() => buffer.Sample(21, batches: 2)); // each minibatch still needs that many stored
+    }
+
     [Fact]
     public void DisposedBuffer_RefusesUse()
     {
