@@ -4,7 +4,7 @@ namespace RlMemory.Training.Configuration;
 /// Every setting of a DQN run (vanilla, Double, dueling, n-step, prioritized), with the meanings and defaults of
 /// Stable-Baselines3's DQN where both have the setting. The YAML keys are in <see cref="Schema"/>.
 /// </summary>
-public sealed record DqnConfig
+public sealed record DqnConfig : IRunConfig
 {
     /// <summary>Environment id.</summary>
     public string Env { get; init; } = "CartPole-v1";
@@ -102,7 +102,10 @@ public sealed record DqnConfig
     /// <summary>Torch device: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
     public string Device { get; init; } = "cpu";
 
-    /// <summary>Torch intra-op threads (oversubscribing the cores makes small-network training many times slower).</summary>
+    /// <summary>
+    /// Torch intra-op threads for the gradient steps (acting uses one). Two suit a 256-wide MLP on two or more cores;
+    /// more than the machine's cores makes training many times slower.
+    /// </summary>
     public int TorchThreads { get; init; } = 1;
 
     /// <summary>Environment steps between checkpoints (0 = only at the end and on interruption).</summary>
@@ -167,7 +170,7 @@ public sealed record DqnConfig
         .Add("stop_at_return", "stop when the mean evaluation return reaches this (null: never)", c => c.StopAtReturn, (c, v) => c with { StopAtReturn = v }, v => v is null || double.IsFinite(v.Value) ? null : "must be a finite number or null")
         .Add("seed", "seed of everything random", c => c.Seed, (c, v) => c with { Seed = v }, Allowed.AtLeast(0))
         .Add("device", "cpu, cuda or cuda:N", c => c.Device, (c, v) => c with { Device = v }, v => v == "cpu" || v == "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v.AsSpan(5), out int i) && i >= 0) ? null : "must be cpu, cuda or cuda:N")
-        .Add("torch_threads", "torch intra-op threads", c => c.TorchThreads, (c, v) => c with { TorchThreads = v }, Allowed.Between(1, 256))
+        .Add("torch_threads", "torch intra-op threads for learning (acting uses 1)", c => c.TorchThreads, (c, v) => c with { TorchThreads = v }, Allowed.Between(1, 256))
         .Add("checkpoint_freq", "environment steps between checkpoints (0: at the end only)", c => c.CheckpointFreq, (c, v) => c with { CheckpointFreq = v }, Allowed.AtLeast(0L))
         .Add("log_interval", "environment steps between log rows", c => c.LogInterval, (c, v) => c with { LogInterval = v }, Allowed.AtLeast(1));
 }

@@ -19,8 +19,9 @@ internal sealed class DqnLearner : IDisposable
     private readonly bool _doubleQ;
     private readonly bool _huber;
     private readonly double _maxGradNorm;
-    private readonly Tensor _lossSum;
     private readonly Tensor _qSum;
+    private double _lossTotal;
+    private long _qCount;
     private int _statCount;
 
     public DqnLearner(QNetworkConfig network, Device device, double learningRate, bool doubleQ, string loss, double maxGradNorm)
@@ -38,7 +39,6 @@ internal sealed class DqnLearner : IDisposable
         _doubleQ = doubleQ;
         _huber = loss == "huber";
         _maxGradNorm = maxGradNorm;
-        _lossSum = zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
         _qSum = zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
     }
 
@@ -50,27 +50,43 @@ internal sealed class DqnLearner : IDisposable
 
     /// <summary>
     /// One gradient step on <paramref name="batch"/>. Returns the new priorities |δ| (a device tensor the caller
-    /// disposes) when <paramref name="wantPriorities"/>, else null.
+    /// disposes) when <paramref name="wantPriorities"/>, else null. <paramref name="precomputed"/> is the batch's rows of
+    /// <see cref="Precompute"/> over a larger sample, when the caller drew one for several steps.
     /// </summary>
     /// <exception cref="TrainingDivergedException">The loss or the gradient norm is not finite; nothing was updated.</exception>
-    public Tensor? Step(TransitionBatch batch, bool wantPriorities, long envStep)
+    public Tensor? Step(TransitionBatch batch, bool wantPriorities, long envStep, Tensor? precomputed = null)
     {
         using var scope = NewDisposeScope();
         Tensor target;
-        using (no_grad())
+        if (precomputed is not null && !_doubleQ)
         {
-            Tensor nextTarget = Target.forward(batch.NextObservations);
-            Tensor nextQ = _doubleQ
-                ? nextTarget.gather(1, Online.forward(batch.NextObservations).argmax(1, keepdim: true)).squeeze(1)
-                : nextTarget.max(1).values;
-            target = batch.Rewards + batch.Discounts * (1 - batch.Terminated) * nextQ;
+            target = precomputed;
+        }
+        else
+        {
+            using (no_grad())
+            {
+                Tensor nextTarget = precomputed ?? Target.forward(batch.NextObservations);
+                Tensor nextQ = _doubleQ
+                    ? nextTarget.gather(1, Online.forward(batch.NextObservations).argmax(1, keepdim: true)).squeeze(1)
+                    : nextTarget.max(1).values;
+                target = TdTargets(batch, nextQ);
+            }
         }
 
         Tensor q = Online.forward(batch.Observations).gather(1, batch.Actions.unsqueeze(1)).squeeze(1);
-        Tensor elementwise = _huber
-            ? functional.huber_loss(q, target, delta: 1.0, reduction: Reduction.None)
-            : functional.mse_loss(q, target, reduction: Reduction.None);
-        Tensor loss = batch.Weights is null ? elementwise.mean() : (batch.Weights * elementwise).mean();
+        Tensor loss;
+        if (batch.Weights is null)
+        {
+            loss = _huber ? functional.huber_loss(q, target, delta: 1.0) : functional.mse_loss(q, target);
+        }
+        else
+        {
+            Tensor elementwise = _huber
+                ? functional.huber_loss(q, target, delta: 1.0, reduction: Reduction.None)
+                : functional.mse_loss(q, target, reduction: Reduction.None);
+            loss = (batch.Weights * elementwise).mean();
+        }
 
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue))
@@ -91,10 +107,11 @@ internal sealed class DqnLearner : IDisposable
         Updates++;
         using (no_grad())
         {
-            _lossSum.add_(loss.detach().to(ScalarType.Float64));
-            _qSum.add_(q.detach().mean().to(ScalarType.Float64));
+            _qSum.add_(q.sum());
         }
 
+        _lossTotal += lossValue;
+        _qCount += q.shape[0];
         _statCount++;
         if (!wantPriorities)
         {
@@ -105,6 +122,23 @@ internal sealed class DqnLearner : IDisposable
     }
 
     /// <summary>Moves the target network towards the online one: θ' ← τθ + (1 − τ)θ' (τ = 1: copy).</summary>
+    /// <summary>
+    /// What the target network contributes to a batch, for a phase of steps in which the target network does not
+    /// change: the TD targets y = r + γⁿ(1 − terminated)·max Q'(s', ·) for DQN, the target network's Q-values of the
+    /// next observations for Double DQN (which picks the action with the online network at each step).
+    /// </summary>
+    public Tensor Precompute(TransitionBatch batch)
+    {
+        using (no_grad())
+        {
+            Tensor nextTarget = Target.forward(batch.NextObservations);
+            return _doubleQ ? nextTarget : TdTargets(batch, nextTarget.max(1).values);
+        }
+    }
+
+    private static Tensor TdTargets(TransitionBatch batch, Tensor nextQ) =>
+        batch.Rewards + (batch.Discounts * (1 - batch.Terminated) * nextQ);
+
     public void UpdateTarget(double tau)
     {
         using var scope = NewDisposeScope();
@@ -132,10 +166,11 @@ internal sealed class DqnLearner : IDisposable
             return (double.NaN, double.NaN);
         }
 
-        double loss = _lossSum.item<double>() / _statCount;
-        double q = _qSum.item<double>() / _statCount;
-        _lossSum.zero_();
+        double loss = _lossTotal / _statCount;
+        double q = _qSum.item<double>() / _qCount;
+        _lossTotal = 0;
         _qSum.zero_();
+        _qCount = 0;
         _statCount = 0;
         return (loss, q);
     }
@@ -155,7 +190,6 @@ internal sealed class DqnLearner : IDisposable
         _optimizer.Dispose();
         Online.Dispose();
         Target.Dispose();
-        _lossSum.Dispose();
         _qSum.Dispose();
     }
 

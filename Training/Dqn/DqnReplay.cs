@@ -55,6 +55,9 @@ internal sealed class DqnReplay : IDisposable
     public TransitionBatch Sample(int batchSize, double beta) =>
         _uniform is not null ? _uniform.Sample(batchSize) : _prioritized!.Sample(batchSize, beta);
 
+    public TransitionBatch SampleUniform(int batchSize, int batches) =>
+        _uniform?.Sample(batchSize, batches) ?? throw new InvalidOperationException("Drawing many minibatches at once needs uniform replay.");
+
     public void UpdatePriorities(Tensor indices, Tensor tdErrorMagnitudes) => _prioritized?.UpdatePriorities(indices, tdErrorMagnitudes);
 
     public void BeginNewEpisodes()

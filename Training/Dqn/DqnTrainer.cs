@@ -26,12 +26,18 @@ namespace RlMemory.Training.Dqn;
 /// trainer.Agent.Save("cartpole.rlagent");
 /// </code>
 /// </example>
-public sealed class DqnTrainer : IDisposable
+public sealed class DqnTrainer : ITrainer
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "dqn";
 
     private const string NetworksKind = "DqnNetworks";
+
+    /// <summary>
+    /// Torch threads while acting and evaluating: one small forward pass per vector step, where handing work to a
+    /// second thread costs more than it saves. Learning uses <see cref="DqnConfig.TorchThreads"/>.
+    /// </summary>
+    private const int ActingThreads = 1;
 
     private static readonly string[] Columns =
     [
@@ -85,7 +91,7 @@ public sealed class DqnTrainer : IDisposable
         }
 
         _config = Validate(config);
-        torch.set_num_threads(_config.TorchThreads);
+        torch.set_num_threads(ActingThreads);
         _device = TorchDevices.Parse(_config.Device);
         torch.manual_seed(_config.Seed);
 
@@ -131,6 +137,15 @@ public sealed class DqnTrainer : IDisposable
             _resumeLog = Restore(checkpoint);
         }
     }
+
+    /// <inheritdoc />
+    string ITrainer.Algo => Algo;
+
+    /// <inheritdoc />
+    public string EnvId => _config.Env;
+
+    /// <inheritdoc />
+    public long TotalTimesteps => _config.TotalTimesteps;
 
     /// <summary>The run's configuration (for a resumed run, the checkpoint's).</summary>
     public DqnConfig Config => _config;
@@ -237,10 +252,9 @@ public sealed class DqnTrainer : IDisposable
                         callback.OnRolloutEnd(context());
                     }
 
-                    for (int g = 0; g < _gradientSteps; g++)
-                    {
-                        TrainOnce();
-                    }
+                    torch.set_num_threads(_config.TorchThreads);
+                    Train();
+                    torch.set_num_threads(ActingThreads);
                 }
 
                 // 6. Evaluate, log, checkpoint, call back.
@@ -342,6 +356,36 @@ public sealed class DqnTrainer : IDisposable
         return new TrainingResult(
             _step, _episodes.Episodes, final, _bestMeanReturn, stoppedEarly, interrupted, seconds,
             (_step - startStep) / Math.Max(seconds, 1e-9), checkpointPath);
+    }
+
+    /// <summary>
+    /// The gradient steps of one training phase. Neither the replay contents nor the target network change during
+    /// the phase (both change with environment steps), so with uniform replay the minibatches of all steps are drawn
+    /// at once and the target network evaluates all their next observations in one large forward pass, which uses the
+    /// cores far better than many small ones. Prioritized replay changes its priorities after every step, so it
+    /// samples step by step.
+    /// </summary>
+    private void Train()
+    {
+        if (_replay.Prioritized || _gradientSteps == 1)
+        {
+            for (int g = 0; g < _gradientSteps; g++)
+            {
+                TrainOnce();
+            }
+
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        int batchSize = _config.BatchSize;
+        TransitionBatch all = _replay.SampleUniform(batchSize, _gradientSteps);
+        Tensor precomputed = _learner.Precompute(all);
+        for (int g = 0; g < _gradientSteps; g++)
+        {
+            using var stepScope = NewDisposeScope();
+            _learner.Step(all.Slice(g * batchSize, batchSize), wantPriorities: false, _step, precomputed.narrow(0, g * batchSize, batchSize));
+        }
     }
 
     private void TrainOnce()

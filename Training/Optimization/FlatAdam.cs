@@ -9,12 +9,19 @@ namespace RlMemory.Training.Optimization;
 /// Adam (Kingma and Ba 2015) over parameters that live in one flat buffer: the constructor moves every parameter's
 /// data and gradient into views of two contiguous tensors, so that a step, zeroing the gradients and clipping their
 /// norm are a handful of tensor operations instead of about ten per parameter tensor. The update is PyTorch's
-/// (non-fused) Adam, operation for operation; on the CPU it matches TorchSharp's <c>optim.Adam</c> bit for bit.
+/// Adam: <c>m ← β₁m + (1−β₁)g</c>, <c>v ← β₂v + (1−β₂)g²</c>,
+/// <c>θ ← θ − α/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)</c>, as PyTorch's Adam computes it.
 /// </summary>
 /// <remarks>
 /// Small networks train several times faster this way: each tensor operation costs about a microsecond of dispatch,
 /// which dominates the arithmetic of a 256-wide MLP. Moving the module to another device after construction breaks the
 /// aliasing; build the optimizer on the module's final device.
+/// <para>
+/// On the CPU with float32 parameters the step, the gradient norm and the clipping run as single SIMD passes over the
+/// flat buffers (about a fifth of the time of the eight tensor operations); the result agrees with PyTorch's Adam to
+/// float32 rounding (fused multiply-adds round once where PyTorch rounds twice). Other devices and dtypes use the
+/// tensor operations, which on the CPU match TorchSharp's <c>optim.Adam</c> bit for bit.
+/// </para>
 /// </remarks>
 public sealed class FlatAdam : IDisposable
 {
@@ -26,6 +33,7 @@ public sealed class FlatAdam : IDisposable
     private readonly double _beta1;
     private readonly double _beta2;
     private readonly double _epsilon;
+    private readonly bool _fused;
 
     /// <summary>Takes over <paramref name="parameters"/> (all of one dtype and device).</summary>
     public FlatAdam(IEnumerable<Parameter> parameters, double learningRate, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
@@ -67,6 +75,7 @@ public sealed class FlatAdam : IDisposable
             }
         }
 
+        _fused = first.device_type == DeviceType.CPU && first.dtype == ScalarType.Float32;
         LearningRate = learningRate;
         _beta1 = beta1;
         _beta2 = beta2;
@@ -91,6 +100,19 @@ public sealed class FlatAdam : IDisposable
     /// </summary>
     public double ClipGradNorm(double maxNorm)
     {
+        if (_fused)
+        {
+            Span<float> g = Floats(_gradients);
+            double fusedNorm = Math.Sqrt(AdamKernel.SumOfSquares(g));
+            double scale = maxNorm / (fusedNorm + 1e-6);
+            if (scale < 1 && double.IsFinite(fusedNorm))
+            {
+                AdamKernel.Scale(g, (float)scale);
+            }
+
+            return fusedNorm;
+        }
+
         using var scope = NewDisposeScope();
         double norm = _gradients.norm().item<float>();
         double coefficient = maxNorm / (norm + 1e-6);
@@ -105,6 +127,16 @@ public sealed class FlatAdam : IDisposable
     /// <summary>One Adam update from the current gradients.</summary>
     public void Step()
     {
+        if (_fused)
+        {
+            Steps++;
+            AdamKernel.Step(
+                Floats(_values), Floats(_gradients), Floats(_firstMoment), Floats(_secondMoment),
+                (float)_beta1, (float)_beta2, (float)_epsilon,
+                (float)(-LearningRate / (1 - Math.Pow(_beta1, Steps))), (float)Math.Sqrt(1 - Math.Pow(_beta2, Steps)));
+            return;
+        }
+
         using var scope = NewDisposeScope();
         using (no_grad())
         {
@@ -181,6 +213,9 @@ public sealed class FlatAdam : IDisposable
         _firstMoment.Dispose();
         _secondMoment.Dispose();
     }
+
+    /// <summary>The floats of a contiguous CPU float32 tensor, without a tensor operation.</summary>
+    private static Span<float> Floats(Tensor t) => MemoryMarshal.Cast<byte, float>(t.bytes);
 
     private static void WriteFloats(BinaryWriter writer, Tensor t)
     {
