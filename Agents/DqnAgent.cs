@@ -14,7 +14,7 @@ namespace RlMemory.Agents;
 /// int action = agent.Act(observation);
 /// </code>
 /// </example>
-public sealed class DqnAgent : IDisposable
+public sealed class DqnAgent : IAgent
 {
     /// <summary>The kind recorded in agent files.</summary>
     public const string Kind = "DqnAgent";
@@ -33,6 +33,9 @@ public sealed class DqnAgent : IDisposable
 
     /// <summary>The Q-network.</summary>
     public QNetwork Network { get; }
+
+    /// <inheritdoc />
+    string IAgent.Kind => Kind;
 
     /// <summary>The network's architecture.</summary>
     public QNetworkConfig Config => Network.Config;
@@ -58,6 +61,13 @@ public sealed class DqnAgent : IDisposable
         }
 
         _actor.Greedy(observations, actions);
+    }
+
+    /// <inheritdoc />
+    public IEpisodeActor Begin(int environments)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(environments, 1);
+        return new GreedyActor(this, environments);
     }
 
     /// <summary>Saves the weights and the configuration to <paramref name="path"/> (atomically).</summary>
@@ -123,6 +133,38 @@ public sealed class DqnAgent : IDisposable
 
     private static bool SameArchitecture(QNetworkConfig a, QNetworkConfig b) =>
         a.ObservationSize == b.ObservationSize && a.ActionCount == b.ActionCount && a.Dueling == b.Dueling && a.HiddenSizes.SequenceEqual(b.HiddenSizes);
+
+    /// <summary>A feed-forward agent carries no state: rows only count.</summary>
+    private sealed class GreedyActor(DqnAgent agent, int environments) : IEpisodeActor
+    {
+        public int Environments { get; } = environments;
+
+        public void Act(ReadOnlySpan<float> observations, ReadOnlySpan<int> rows, Span<int> actions)
+        {
+            if (rows.Length != actions.Length)
+            {
+                throw new ArgumentException($"DqnAgent: {rows.Length} rows but {actions.Length} actions.", nameof(actions));
+            }
+
+            foreach (int row in rows)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegative(row, nameof(rows));
+                ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Environments, nameof(rows));
+            }
+
+            agent.Act(observations, actions);
+        }
+
+        public void Reset(int row)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(row);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Environments);
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 
     internal sealed record AgentMetadata(QNetworkConfig Config, string? EnvId);
 }

@@ -43,6 +43,15 @@ public static class ModuleFile
         return reader.MetadataJson;
     }
 
+    /// <summary>Opens <paramref name="path"/> and returns the kind written in its header (the reader is closed).</summary>
+    /// <exception cref="InvalidDataException">The file is corrupt, truncated or not an RlMemory file.</exception>
+    public static string ReadKind(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using BufferFileReader reader = BufferFileReader.Open(path);
+        return reader.Kind;
+    }
+
     /// <summary>
     /// Loads the weights of each module from the sections under its prefix. Every tensor of every module is checked
     /// first (present, same dtype and shape, no extra sections); only then are the weights replaced.

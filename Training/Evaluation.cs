@@ -1,3 +1,4 @@
+using RlMemory.Agents;
 using RlMemory.Environments;
 
 namespace RlMemory.Training;
@@ -69,6 +70,35 @@ public sealed class Evaluator : IDisposable
     public EvaluationResult Run(long step, BatchPolicy act, int maxSteps = 1_000_000)
     {
         ArgumentNullException.ThrowIfNull(act);
+        return Play(step, (observations, _, actions) => act(observations, actions), maxSteps);
+    }
+
+    /// <summary>
+    /// Plays one episode per environment with an agent's <paramref name="actor"/> (started for <see cref="Episodes"/>
+    /// environments; row i is environment i). Every row is reset first, so one actor can serve many evaluations; a
+    /// recurrent actor carries each episode's state from its first step to its last.
+    /// </summary>
+    /// <exception cref="ArgumentException">The actor was started for another number of environments.</exception>
+    public EvaluationResult Run(long step, IEpisodeActor actor, int maxSteps = 1_000_000)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        if (actor.Environments != _envs.Length)
+        {
+            throw new ArgumentException($"Evaluator: the actor was started for {actor.Environments} environments; this evaluator plays {_envs.Length} episodes.", nameof(actor));
+        }
+
+        for (int i = 0; i < _envs.Length; i++)
+        {
+            actor.Reset(i);
+        }
+
+        return Play(step, actor.Act, maxSteps);
+    }
+
+    private delegate void RowPolicy(ReadOnlySpan<float> observations, ReadOnlySpan<int> rows, Span<int> actions);
+
+    private EvaluationResult Play(long step, RowPolicy act, int maxSteps)
+    {
         int n = _envs.Length;
         var returns = new double[n];
         var lengths = new int[n];
@@ -98,7 +128,7 @@ public sealed class Evaluator : IDisposable
                 }
             }
 
-            act(_observations.AsSpan(0, count * _observationSize), actions.AsSpan(0, count));
+            act(_observations.AsSpan(0, count * _observationSize), active.AsSpan(0, count), actions.AsSpan(0, count));
 
             // The compacted observations are consumed: each episode writes its next one into its own slot.
             for (int k = 0; k < count; k++)

@@ -47,6 +47,12 @@ public static class EpisodeRecorder
     /// <param name="episodes">How many episodes to play, at least 1.</param>
     /// <param name="seed">Seed of the first episode (episode k is reset with <c>seed + k</c>), or null to continue the environment's generator.</param>
     /// <param name="options">Frame rate, frame size, length cap, ffmpeg path.</param>
+    /// <param name="episodeStarting">Called with the episode's index (0, 1, ...) before each episode's reset: a recurrent policy forgets its state there.</param>
+    /// <param name="composeFrame">
+    /// Turns each picture into the frame written (for example, the picture with a panel beside it); null writes the
+    /// picture itself. It receives the environment's picture (a frame reused between calls) and must return frames of
+    /// one size, fixed by the first; the frame it returns is copied or consumed before the next call.
+    /// </param>
     /// <returns>What was written.</returns>
     /// <exception cref="ArgumentException">The extension is not .gif or .mp4, or an argument is out of range.</exception>
     /// <exception cref="InvalidOperationException">The environment cannot render, or .mp4 is asked for and ffmpeg is not on PATH.</exception>
@@ -57,7 +63,9 @@ public static class EpisodeRecorder
         string outputPath,
         int episodes = 1,
         int? seed = null,
-        RecordingOptions? options = null)
+        RecordingOptions? options = null,
+        Action<int>? episodeStarting = null,
+        Func<RgbFrame, RgbFrame>? composeFrame = null)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(policy);
@@ -79,42 +87,58 @@ public static class EpisodeRecorder
         int fps = options.Fps ?? renderable.RenderFps;
 
         using var capture = new FrameCapture(renderable, options.Scale);
-        using VideoWriter writer = VideoWriter.Create(format, path, capture.Frame.Width, capture.Frame.Height, fps, ffmpeg);
-        var observation = new float[env.ObservationSpace.Size];
-        var played = new List<EpisodeStatistics>(episodes);
-        bool full = false, done = false;
-        for (int k = 0; k < episodes && !full; k++)
+        VideoWriter? writer = null;
+        try
         {
-            long start = Stopwatch.GetTimestamp();
-            env.Reset(observation, seed is int first ? first + k : null);
-            writer.Append(capture.Capture());
-            full = IsFull(writer, options);
-            double episodeReturn = 0;
-            int length = 0;
-            done = false;
-            while (!done && !full)
+            // The writer is created with the first frame, whose size a composeFrame may change.
+            void Append(RgbFrame picture)
             {
-                StepResult result = env.Step(policy(observation), observation);
-                episodeReturn += result.Reward;
-                length++;
-                done = result.Done;
-                writer.Append(capture.Capture());
-                full = IsFull(writer, options);
+                RgbFrame frame = composeFrame is null ? picture : composeFrame(picture) ?? throw new InvalidOperationException("EpisodeRecorder.Record: composeFrame returned null.");
+                writer ??= VideoWriter.Create(format, path, frame.Width, frame.Height, fps, ffmpeg);
+                writer.Append(frame);
             }
 
-            played.Add(new EpisodeStatistics(episodeReturn, length, Stopwatch.GetElapsedTime(start).TotalSeconds));
-        }
+            var observation = new float[env.ObservationSpace.Size];
+            var played = new List<EpisodeStatistics>(episodes);
+            bool full = false, done = false;
+            for (int k = 0; k < episodes && !full; k++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                episodeStarting?.Invoke(k);
+                env.Reset(observation, seed is int first ? first + k : null);
+                Append(capture.Capture());
+                full = IsFull(writer!, options);
+                double episodeReturn = 0;
+                int length = 0;
+                done = false;
+                while (!done && !full)
+                {
+                    StepResult result = env.Step(policy(observation), observation);
+                    episodeReturn += result.Reward;
+                    length++;
+                    done = result.Done;
+                    Append(capture.Capture());
+                    full = IsFull(writer!, options);
+                }
 
-        writer.Commit();
-        bool stoppedEarly = full && !(done && played.Count == episodes);
-        int width = capture.Frame.Width, height = capture.Frame.Height;
-        if (format == VideoFormats.Mp4)
+                played.Add(new EpisodeStatistics(episodeReturn, length, Stopwatch.GetElapsedTime(start).TotalSeconds));
+            }
+
+            writer!.Commit();
+            bool stoppedEarly = full && !(done && played.Count == episodes);
+            int width = writer.Width, height = writer.Height;
+            if (format == VideoFormats.Mp4)
+            {
+                width += width % 2;
+                height += height % 2;
+            }
+
+            return new RecordingResult(path, format, writer.FrameCount, width, height, fps, played, stoppedEarly);
+        }
+        finally
         {
-            width += width % 2;
-            height += height % 2;
+            writer?.Dispose();
         }
-
-        return new RecordingResult(path, format, writer.FrameCount, width, height, fps, played, stoppedEarly);
     }
 
     private static bool IsFull(VideoWriter writer, RecordingOptions options) =>

@@ -36,6 +36,38 @@ public sealed class EpisodeRecorderTests : IDisposable
     }
 
     [Fact]
+    public void EpisodeStarting_IsCalledBeforeEachEpisodesFirstAction_WithItsIndex()
+    {
+        using var env = EnvRegistry.Make<int>("CartPole-v1");
+        var calls = new List<string>();
+        int episode = -1;
+        EpisodeRecorder.Record(
+            env,
+            _ =>
+            {
+                calls.Add($"act {episode}");
+                return 1;
+            },
+            _folder.File("three.gif"),
+            episodes: 3,
+            seed: 0,
+            episodeStarting: k =>
+            {
+                calls.Add($"start {k}");
+                episode = k;
+            });
+
+        Assert.Equal(["start 0", "start 1", "start 2"], calls.Where(c => c.StartsWith("start", StringComparison.Ordinal)));
+        Assert.Equal("start 0", calls[0]);
+        for (int k = 1; k < 3; k++)
+        {
+            int at = calls.IndexOf($"start {k}");
+            Assert.Equal($"act {k - 1}", calls[at - 1]); // the previous episode acted up to its end
+            Assert.Equal($"act {k}", calls[at + 1]);
+        }
+    }
+
+    [Fact]
     public void Gif_FramesShowTheEpisode_AsRenderFrameDrawsIt()
     {
         using var env = EnvRegistry.Make<int>("CartPole-v1");
