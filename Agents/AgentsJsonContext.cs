@@ -4,6 +4,9 @@ namespace RlMemory.Agents;
 
 /// <summary>Source-generated JSON metadata for agent files (no reflection-based serialization needed).</summary>
 [JsonSerializable(typeof(DqnAgent.AgentMetadata))]
+[JsonSerializable(typeof(Recurrent.MemoryCoreConfig))]
+[JsonSerializable(typeof(RecurrentDqnAgent.RecurrentAgentMetadata))]
+[JsonSerializable(typeof(PpoAgent.AgentMetadata), TypeInfoPropertyName = "PpoAgentMetadata")]
 internal sealed partial class AgentsJsonContext : JsonSerializerContext
 {
 }

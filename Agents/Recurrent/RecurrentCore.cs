@@ -11,8 +11,9 @@ namespace RlMemory.Agents.Recurrent;
 /// resetting the state where an episode starts inside a sequence).
 /// </summary>
 /// <remarks>
-/// Implementations: <see cref="LstmCore"/> (an MLP encoder and an LSTM) and the external-memory core. A state's
-/// tensors are batch-first ([B, ...]); a reset replaces a row by the core's initial state (zeros).
+/// Implementations: <see cref="LstmCore"/> (an MLP encoder and an LSTM) and <see cref="MemoryCore"/> (an LSTM
+/// controller with a DNC-style external memory). A state's tensors are batch-first ([B, ...]); a reset replaces a
+/// row by the core's initial state (zeros).
 /// </remarks>
 public abstract class RecurrentCore : nn.Module
 {

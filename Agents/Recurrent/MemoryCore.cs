@@ -1,0 +1,342 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using RlMemory.Memory;
+using RlMemory.Memory.External;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace RlMemory.Agents.Recurrent;
+
+/// <summary>The architecture of a <see cref="MemoryCore"/>. Serialized as JSON next to the weights (<see cref="MemoryCore.Save"/>).</summary>
+public sealed record MemoryCoreConfig
+{
+    /// <summary>A configuration to fill with an object initializer (<see cref="ObservationSize"/> is required).</summary>
+    public MemoryCoreConfig()
+    {
+    }
+
+    /// <summary>
+    /// A configuration from its fields. JSON deserialization goes through this constructor so that a field missing from
+    /// the JSON keeps its default (source-generated JSON would set a missing init-only property to 0 or null).
+    /// </summary>
+    [JsonConstructor]
+    [SetsRequiredMembers]
+    public MemoryCoreConfig(int observationSize, IReadOnlyList<int>? encoderSizes = null, int hiddenSize = 128, ExternalMemoryConfig? memory = null)
+    {
+        ObservationSize = observationSize;
+        EncoderSizes = encoderSizes ?? [64];
+        HiddenSize = hiddenSize;
+        Memory = memory ?? new ExternalMemoryConfig();
+    }
+
+    /// <summary>Floats in one observation.</summary>
+    public required int ObservationSize { get; init; }
+
+    /// <summary>Widths of the MLP encoder's layers (ReLU after each); empty feeds observations to the controller directly.</summary>
+    public IReadOnlyList<int> EncoderSizes { get; init; } = [64];
+
+    /// <summary>The LSTM controller's hidden size.</summary>
+    public int HiddenSize { get; init; } = 128;
+
+    /// <summary>The external memory's size and addressing.</summary>
+    public ExternalMemoryConfig Memory { get; init; } = new();
+
+    /// <summary>Floats in the features per step: the controller's output and the read vectors, H + R·W.</summary>
+    [JsonIgnore]
+    public int OutputSize => HiddenSize + Memory.ReadSize;
+
+    /// <summary>Throws when a field is out of range, naming it, the value and the allowed range.</summary>
+    public MemoryCoreConfig Validate()
+    {
+        if (ObservationSize is < 1 or > 1 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ObservationSize), ObservationSize, $"MemoryCoreConfig.ObservationSize must be in [1, {1 << 20}], got {Text(ObservationSize)}.");
+        }
+
+        if (HiddenSize is < 1 or > 1 << 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, $"MemoryCoreConfig.HiddenSize must be in [1, 65536], got {Text(HiddenSize)}.");
+        }
+
+        if (EncoderSizes is null)
+        {
+            throw new ArgumentNullException(nameof(EncoderSizes), "MemoryCoreConfig.EncoderSizes must be a list (empty for no encoder).");
+        }
+
+        for (int i = 0; i < EncoderSizes.Count; i++)
+        {
+            if (EncoderSizes[i] is < 1 or > 1 << 16)
+            {
+                throw new ArgumentOutOfRangeException(nameof(EncoderSizes), EncoderSizes[i], $"MemoryCoreConfig.EncoderSizes[{i}] must be in [1, 65536], got {Text(EncoderSizes[i])}.");
+            }
+        }
+
+        if (Memory is null)
+        {
+            throw new ArgumentNullException(nameof(Memory), "MemoryCoreConfig.Memory must be set (an ExternalMemoryConfig).");
+        }
+
+        Memory.Validate();
+        return this;
+    }
+
+    /// <summary>The configuration as JSON (source-generated serializer; no reflection).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, AgentsJsonContext.Default.MemoryCoreConfig);
+
+    /// <summary>Reads a configuration written by <see cref="ToJson"/> and validates it.</summary>
+    /// <exception cref="ArgumentException">The JSON is malformed, empty, or holds an invalid configuration.</exception>
+    public static MemoryCoreConfig FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            MemoryCoreConfig config = JsonSerializer.Deserialize(json, AgentsJsonContext.Default.MemoryCoreConfig)
+                ?? throw new ArgumentException("MemoryCoreConfig: the JSON is null.", nameof(json));
+            return config.Validate();
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"MemoryCoreConfig: the JSON is invalid: {e.Message}", nameof(json), e);
+        }
+    }
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// An LSTM controller with a differentiable <see cref="ExternalMemory"/> (a DNC without temporal links, Graves et al.
+/// 2016). Per step: an MLP encodes the observation; the LSTMCell reads the encoding and the previous step's read
+/// vectors; a linear layer maps its output h to the memory's interface vector; the memory writes, then reads. The
+/// features are h ⊕ the read vectors ([B, H + R·W]). The state is the LSTM's h and c and the memory's parts.
+/// </summary>
+/// <remarks>
+/// Sequences run step by step (the encoder once for all steps); a reset replaces a row of every state part by zeros
+/// before the flagged step. <see cref="Trace"/> records one row's weightings for heatmaps. Not thread-safe while tracing.
+/// </remarks>
+public sealed class MemoryCore : RecurrentCore
+{
+    /// <summary>The kind recorded in files written by <see cref="Save"/>.</summary>
+    public const string Kind = "MemoryCore";
+
+    private const int KindVersion = 1;
+
+    private readonly Sequential encoder;
+    private readonly LSTMCell controller;
+    private readonly Linear interfaceLayer;
+    private readonly ExternalMemory _memory;
+    private readonly RecurrentStateSpec _spec;
+
+    /// <summary>Builds the core on <paramref name="device"/> (CPU by default).</summary>
+    /// <exception cref="ArgumentException">The configuration is invalid (the message names the field and value).</exception>
+    public MemoryCore(MemoryCoreConfig config, Device? device = null)
+        : base(nameof(MemoryCore))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Config = config.Validate();
+        _memory = new ExternalMemory(config.Memory);
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        long width = config.ObservationSize;
+        for (int i = 0; i < config.EncoderSizes.Count; i++)
+        {
+            layers.Add(($"linear{i}", Linear(width, config.EncoderSizes[i])));
+            layers.Add(($"relu{i}", ReLU()));
+            width = config.EncoderSizes[i];
+        }
+
+        encoder = Sequential(layers);
+        controller = LSTMCell(width + config.Memory.ReadSize, config.HiddenSize);
+        interfaceLayer = Linear(config.HiddenSize, _memory.InterfaceSize);
+        _spec = new RecurrentStateSpec(
+        [
+            new("h", [config.HiddenSize], ScalarType.Float32),
+            new("c", [config.HiddenSize], ScalarType.Float32),
+            .. _memory.StateParts,
+        ]);
+        RegisterComponents();
+        if (device is not null && device.type != DeviceType.CPU)
+        {
+            this.to(device);
+        }
+    }
+
+    /// <summary>The architecture.</summary>
+    public MemoryCoreConfig Config { get; }
+
+    /// <summary>The external memory (its equations; it holds no parameters).</summary>
+    public ExternalMemory Memory => _memory;
+
+    /// <inheritdoc />
+    public override int ObservationSize => Config.ObservationSize;
+
+    /// <inheritdoc />
+    public override int OutputSize => Config.OutputSize;
+
+    /// <summary>{h [H], c [H], memory [N, W], read_weights [R, N], write_weights [N], usage [N], read_vectors [R·W]}, all float32.</summary>
+    public override RecurrentStateSpec StateSpec => _spec;
+
+    /// <summary>
+    /// When set, every step (of <see cref="Step"/> and of <see cref="Unroll"/>) appends the traced row's write weights,
+    /// read weights and usage to it (one small host copy per step). Null (the default) records nothing.
+    /// </summary>
+    public MemoryTrace? Trace { get; set; }
+
+    /// <inheritdoc />
+    public override (Tensor Features, RecurrentState State) Step(Tensor observations, RecurrentState state)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        ArgumentNullException.ThrowIfNull(state);
+        CheckStep(observations, state);
+        using var scope = NewDisposeScope();
+        var (features, next) = Advance(encoder.forward(observations), state.Tensors);
+        return (features.MoveToOuterDisposeScope(), ToState(next).MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc />
+    public override (Tensor Features, RecurrentState State) Unroll(Tensor observations, RecurrentState state, Tensor? resets = null)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        ArgumentNullException.ThrowIfNull(state);
+        CheckSequence(observations, state, resets);
+        int steps = (int)observations.shape[1];
+        if (steps == 0)
+        {
+            throw new ArgumentException($"{GetName()}: sequences must have at least one step, got [{string.Join(", ", observations.shape)}].", nameof(observations));
+        }
+
+        bool[]? resetAt = null;
+        Tensor? resetMask = null;
+        using var scope = NewDisposeScope();
+        if (resets is not null)
+        {
+            resetMask = resets.to(ScalarType.Bool, state.Device);
+            using Tensor any = resetMask.any(0).cpu();
+            resetAt = any.data<bool>().ToArray();
+            if (!resetAt.Contains(true))
+            {
+                resetAt = null;
+            }
+        }
+
+        Tensor encoded = encoder.forward(observations);
+        var outputs = new Tensor[steps];
+        IReadOnlyList<Tensor> current = state.Tensors;
+        long batch = observations.shape[0];
+        for (int t = 0; t < steps; t++)
+        {
+            IReadOnlyList<Tensor> previous = current;
+            using (var step = NewDisposeScope())
+            {
+                if (resetAt is not null && resetAt[t])
+                {
+                    current = Reset(current, resetMask!.select(1, t), batch);
+                }
+
+                var (features, next) = Advance(encoded.select(1, t), current);
+                outputs[t] = features.MoveToOuterDisposeScope();
+                foreach (Tensor part in next)
+                {
+                    part.MoveToOuterDisposeScope();
+                }
+
+                current = next;
+            }
+
+            if (!ReferenceEquals(previous, state.Tensors))
+            {
+                foreach (Tensor part in previous)
+                {
+                    part.Dispose();
+                }
+            }
+        }
+
+        Tensor all = stack(outputs, 1).MoveToOuterDisposeScope();
+        return (all, ToState(current).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Throws when a part of <paramref name="state"/> (h, c or a memory part) holds NaN or infinity, naming the part and
+    /// the first row. One host synchronization: call it on request (e.g. every few hundred updates), not every step.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A part is not finite.</exception>
+    public void ThrowIfNotFinite(RecurrentState state) => ExternalMemory.ThrowIfNotFinite(state, nameof(MemoryCore));
+
+    /// <summary>
+    /// Saves the weights and the configuration to <paramref name="path"/> in RlMemory's checked file format (atomically;
+    /// kind <see cref="Kind"/>, tensors under <c>core/</c>).
+    /// </summary>
+    public void Save(string path) =>
+        ModuleFile.Save(path, Kind, KindVersion, Config.ToJson(), ("core", this));
+
+    /// <summary>Loads a core saved by <see cref="Save"/>, building it from the saved configuration.</summary>
+    /// <exception cref="InvalidDataException">The file is corrupt, not a MemoryCore file, or its configuration is invalid.</exception>
+    public static MemoryCore Load(string path, Device? device = null)
+    {
+        MemoryCoreConfig config;
+        try
+        {
+            config = MemoryCoreConfig.FromJson(ModuleFile.ReadMetadata(path, Kind));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{path}: the MemoryCore configuration is invalid: {e.Message}", e);
+        }
+
+        var core = new MemoryCore(config, device);
+        try
+        {
+            ModuleFile.Load(path, Kind, ("core", core));
+            return core;
+        }
+        catch
+        {
+            core.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Replaces this core's weights with those saved in <paramref name="path"/> (checked against this architecture first).</summary>
+    /// <exception cref="InvalidDataException">The file is not a MemoryCore file, or its tensors do not fit this core.</exception>
+    public void LoadWeights(string path) => ModuleFile.Load(path, Kind, ("core", this));
+
+    /// <summary>One step from encoded observations [B, E] and the state parts in <see cref="StateSpec"/> order.</summary>
+    private (Tensor Features, Tensor[] Next) Advance(Tensor encoded, IReadOnlyList<Tensor> state)
+    {
+        Tensor previousReads = state[6];
+        var (h, c) = controller.forward(cat([encoded, previousReads], 1), (state[0], state[1]));
+        MemoryInterface signals = _memory.ParseInterface(interfaceLayer.forward(h));
+        ExternalMemoryState memory = _memory.Update(new ExternalMemoryState(state[2], state[3], state[4], state[5], previousReads), signals);
+        Trace?.Record(memory.WriteWeights, memory.ReadWeights, memory.Usage);
+        Tensor features = cat([h, memory.ReadVectors], 1);
+        return (features, [h, c, memory.Memory, memory.ReadWeights, memory.WriteWeights, memory.Usage, memory.ReadVectors]);
+    }
+
+    /// <summary>The parts with the rows flagged in <paramref name="reset"/> [B] replaced by zeros (the initial state).</summary>
+    private Tensor[] Reset(IReadOnlyList<Tensor> parts, Tensor reset, long batch)
+    {
+        var result = new Tensor[parts.Count];
+        Tensor asColumn = reset.view(batch, 1);
+        Tensor asMatrix = reset.view(batch, 1, 1);
+        for (int i = 0; i < parts.Count; i++)
+        {
+            result[i] = parts[i].masked_fill(parts[i].dim() == 3 ? asMatrix : asColumn, 0);
+        }
+
+        return result;
+    }
+
+    private RecurrentState ToState(IReadOnlyList<Tensor> parts)
+    {
+        var named = new (string, Tensor)[parts.Count];
+        for (int i = 0; i < parts.Count; i++)
+        {
+            named[i] = (_spec.Parts[i].Name, parts[i]);
+        }
+
+        return new RecurrentState(named);
+    }
+}
