@@ -1,0 +1,79 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Training.Ppo;
+
+/// <summary>The terms of PPO's loss on one minibatch (scalar tensors; the statistics are detached).</summary>
+/// <param name="Loss">The total: policy-gradient loss + ent_coef · entropy loss + vf_coef · value loss.</param>
+/// <param name="PolicyGradientLoss">−mean(min(A·r, A·clip(r, 1 − ε, 1 + ε))), r = π(a|s) / π_old(a|s).</param>
+/// <param name="ValueLoss">mean((R − V_pred)²), V_pred clipped to V_old ± ε_vf when value clipping is on.</param>
+/// <param name="EntropyLoss">−mean(entropy of π(·|s)).</param>
+/// <param name="ApproxKl">mean((r − 1) − log r), an estimate of KL(π_old ‖ π) (Schulman's k3; SB3's <c>approx_kl</c>).</param>
+/// <param name="ClipFraction">The fraction of entries with |r − 1| &gt; ε.</param>
+public sealed record PpoLossTerms(Tensor Loss, Tensor PolicyGradientLoss, Tensor ValueLoss, Tensor EntropyLoss, Tensor ApproxKl, Tensor ClipFraction);
+
+/// <summary>
+/// PPO's clipped surrogate objective with a value loss and an entropy bonus (Schulman et al. 2017), term for term as
+/// Stable-Baselines3's <c>PPO.train</c>, for a categorical policy. With a mask (recurrent minibatches), every mean is
+/// over the positions where the mask is 1, as sb3-contrib's RecurrentPPO.
+/// </summary>
+public static class PpoLoss
+{
+    /// <summary>
+    /// Computes the loss. Shapes: <paramref name="logits"/> [..., actions]; every other tensor has the leading shape
+    /// [...] (e.g. [B] or [B, L]); <paramref name="actions"/> is int64.
+    /// </summary>
+    /// <param name="logits">The current policy's logits (with gradient).</param>
+    /// <param name="actions">The actions taken.</param>
+    /// <param name="oldLogProbs">log π_old(a|s) from the rollout.</param>
+    /// <param name="advantages">The (normalized) advantages.</param>
+    /// <param name="values">The current value predictions (with gradient).</param>
+    /// <param name="oldValues">The rollout's value predictions.</param>
+    /// <param name="returns">The value targets.</param>
+    /// <param name="mask">1 where an entry counts, 0 elsewhere (null: every entry counts).</param>
+    /// <param name="clipRange">ε of the ratio clip.</param>
+    /// <param name="clipRangeVf">ε_vf of the value clip (null: no value clipping).</param>
+    /// <param name="entCoef">The entropy coefficient.</param>
+    /// <param name="vfCoef">The value-loss coefficient.</param>
+    public static PpoLossTerms Compute(
+        Tensor logits, Tensor actions, Tensor oldLogProbs, Tensor advantages, Tensor values, Tensor oldValues, Tensor returns, Tensor? mask,
+        double clipRange, double? clipRangeVf, double entCoef, double vfCoef)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(actions);
+        ArgumentNullException.ThrowIfNull(oldLogProbs);
+        ArgumentNullException.ThrowIfNull(advantages);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(oldValues);
+        ArgumentNullException.ThrowIfNull(returns);
+        using var scope = NewDisposeScope();
+        Tensor count = mask is null ? null! : mask.sum();
+        Tensor Mean(Tensor x) => mask is null ? x.mean() : x.mul(mask).sum().div(count);
+
+        Tensor logProbsAll = nn.functional.log_softmax(logits, -1);
+        Tensor logProbs = logProbsAll.gather(-1, actions.unsqueeze(-1)).squeeze(-1);
+        Tensor entropy = logProbsAll.exp().mul(logProbsAll).sum(-1).neg();
+
+        Tensor logRatio = logProbs.sub(oldLogProbs);
+        Tensor ratio = logRatio.exp();
+        Tensor surrogate = advantages.mul(ratio);
+        Tensor clipped = advantages.mul(ratio.clamp(1 - clipRange, 1 + clipRange));
+        Tensor policyLoss = Mean(minimum(surrogate, clipped)).neg();
+
+        Tensor prediction = clipRangeVf is double vfClip ? oldValues.add(values.sub(oldValues).clamp(-vfClip, vfClip)) : values;
+        Tensor valueLoss = Mean(returns.sub(prediction).square());
+        Tensor entropyLoss = Mean(entropy).neg();
+        Tensor loss = policyLoss.add(entropyLoss.mul(entCoef)).add(valueLoss.mul(vfCoef));
+
+        Tensor approxKl, clipFraction;
+        using (no_grad())
+        {
+            approxKl = Mean(ratio.sub(1).sub(logRatio));
+            clipFraction = Mean(ratio.sub(1).abs().gt(clipRange).to(ratio.dtype));
+        }
+
+        var terms = new PpoLossTerms(loss, policyLoss.detach(), valueLoss.detach(), entropyLoss.detach(), approxKl, clipFraction);
+        scope.MoveToOuter(terms.Loss, terms.PolicyGradientLoss, terms.ValueLoss, terms.EntropyLoss, terms.ApproxKl, terms.ClipFraction);
+        return terms;
+    }
+}
