@@ -7,17 +7,18 @@ using RlMemory.Environments.Recording;
 using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
+using RlMemory.Training.Viewer;
 
 namespace RlMemory.Training.CommandLine;
 
 /// <summary>
-/// The <c>rlmemory</c> command line: <c>train</c>, <c>eval</c>, <c>record</c>, <c>random</c> and <c>list</c>.
+/// The <c>rlmemory</c> command line: <c>train</c>, <c>eval</c>, <c>record</c>, <c>watch</c>, <c>random</c> and <c>list</c>.
 /// Exit codes: 0 success; 1 invalid command line; 2 invalid input (bad preset, key, value, id, file or checkpoint);
 /// 3 training diverged (a NaN or infinite loss, gradient, observation or reward; the last good state is checkpointed);
 /// 4 an I/O failure (e.g. a full disk); 130 interrupted by Ctrl+C or SIGTERM (after writing a checkpoint).
 /// Errors print one line on the error output.
 /// </summary>
-public static class RlMemoryCli
+public static partial class RlMemoryCli
 {
     /// <summary>Exit code: the command line could not be parsed.</summary>
     public const int InvalidCommandLine = 1;
@@ -46,6 +47,7 @@ public static class RlMemoryCli
         root.Subcommands.Add(TrainCommand(output, error, cancellationToken));
         root.Subcommands.Add(EvalCommand(output, error));
         root.Subcommands.Add(RecordCommand(output, error));
+        root.Subcommands.Add(WatchCommand(output, error, cancellationToken));
         root.Subcommands.Add(RandomCommand(output, error));
         root.Subcommands.Add(ListCommand(output, error));
         ParseResult parse = root.Parse(args);
@@ -66,24 +68,30 @@ public static class RlMemoryCli
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
         var set = new Option<string[]>("--set") { Description = "Override a key: --set learning_rate=1e-3 (repeatable).", AllowMultipleArgumentsPerToken = true };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
+        var watch = new TrainingWatchOptions();
         var command = new Command("train", "Train an agent from a preset or a YAML file.") { presetArgument, seed, steps, device, outDir, resume, set, quiet };
+        watch.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
             Preset preset = Presets.Load(parse.GetValue(presetArgument)!);
-            if (preset.Algo != DqnTrainer.Algo)
+            var overrides = new List<string>(parse.GetValue(set) ?? []);
+            if (parse.GetValue(seed) is int s)
             {
-                throw new ConfigException($"{preset.Source}: algo '{preset.Algo}' is not available; available: {DqnTrainer.Algo}.");
+                overrides.Add($"seed={s}");
             }
 
-            DqnConfig config = DqnConfig.Schema.Apply(new DqnConfig(), preset.Values, preset.Source);
-            foreach (string assignment in parse.GetValue(set) ?? [])
+            if (parse.GetValue(steps) is long n)
             {
-                config = DqnConfig.Schema.ApplyOverride(config, assignment);
+                overrides.Add($"n_timesteps={n}");
             }
 
-            config = parse.GetValue(seed) is int s ? DqnConfig.Schema.ApplyOverride(config, $"seed={s}") : config;
-            config = parse.GetValue(steps) is long n ? DqnConfig.Schema.ApplyOverride(config, $"n_timesteps={n}") : config;
-            config = parse.GetValue(device) is string d ? DqnConfig.Schema.ApplyOverride(config, $"device={d}") : config;
+            if (parse.GetValue(device) is string d)
+            {
+                overrides.Add($"device={d}");
+            }
+
+            TrainerSetup setup = TrainerCatalog.Find(preset.Algo).Configure(preset, overrides);
+            IRunConfig config = setup.Config;
 
             bool resuming = parse.GetValue(resume);
             string runDirectory = parse.GetValue(outDir) ?? Path.Combine("runs", $"{preset.Name}-seed{config.Seed}");
@@ -98,16 +106,19 @@ public static class RlMemoryCli
 
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
             using var signals = new SignalHandlers(cancel);
-            using var trainer = new DqnTrainer(config, new TrainerOptions
+            using TrainingViewer? viewer = watch.Create(parse, config, runDirectory);
+            using ITrainer trainer = setup.Create(new TrainerOptions
             {
                 RunDirectory = runDirectory,
                 ResumeFrom = resuming ? runDirectory : null,
                 Quiet = parse.GetValue(quiet),
                 Output = ReferenceEquals(output, Console.Out) ? null : output,
+                Callbacks = viewer is null ? [] : [viewer.Callback],
             });
+            viewer?.Start(trainer, output);
             output.WriteLine(resuming
-                ? $"Resuming {runDirectory} at step {trainer.Step:N0} of {trainer.Config.TotalTimesteps:N0}."
-                : $"Training DQN on {config.Env} (seed {config.Seed}, {config.TotalTimesteps:N0} steps); run folder {runDirectory}.");
+                ? $"Resuming {runDirectory} at step {trainer.Step:N0} of {trainer.TotalTimesteps:N0}."
+                : $"Training {setup.Title} on {config.Env} (seed {config.Seed}, {config.TotalTimesteps:N0} steps); run folder {runDirectory}.");
             TrainingResult result = trainer.Learn(cancel.Token);
             if (result.Interrupted)
             {
@@ -134,10 +145,11 @@ public static class RlMemoryCli
         command.SetAction(parse => Guard(error, () =>
         {
             int n = Positive(parse.GetValue(episodes), "--episodes");
-            using DqnAgent agent = DqnAgent.Load(ResolveAgent(parse.GetValue(source)!));
+            using IAgent agent = AgentFile.Load(ResolveAgent(parse.GetValue(source)!));
             string id = parse.GetValue(env) ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
             using var evaluator = new Evaluator(() => EnvRegistry.Make<int>(id), n, NonNegative(parse.GetValue(seed), "--seed"));
-            EvaluationResult r = evaluator.Run(0, (obs, actions) => agent.Act(obs, actions));
+            using IEpisodeActor actor = agent.Begin(n);
+            EvaluationResult r = evaluator.Run(0, actor);
             for (int k = 0; k < r.Returns.Count; k++)
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"episode {k + 1}: return {r.Returns[k]:0.###}, length {r.Lengths[k]}"));
@@ -157,7 +169,8 @@ public static class RlMemoryCli
         var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to record, one after another.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the first episode.", DefaultValueFactory = _ => 10_000 };
         var env = new Option<string?>("--env") { Description = "Environment id (default: the one the agent was trained on)." };
-        var command = new Command("record", "Record episodes of a trained agent to a GIF or an MP4.") { source, gif, mp4, episodes, seed, env };
+        var withMemory = new Option<bool>("--with-memory") { Description = "Place the agent's external-memory heatmaps (read/write weights over time) beside the frames." };
+        var command = new Command("record", "Record episodes of a trained agent to a GIF or an MP4.") { source, gif, mp4, episodes, seed, env, withMemory };
         command.SetAction(parse => Guard(error, () =>
         {
             string? gifPath = parse.GetValue(gif);
@@ -167,11 +180,29 @@ public static class RlMemoryCli
                 throw new ConfigException("record needs exactly one of --gif <file.gif> or --mp4 <file.mp4>.");
             }
 
-            using DqnAgent agent = DqnAgent.Load(ResolveAgent(parse.GetValue(source)!));
+            using IAgent agent = AgentFile.Load(ResolveAgent(parse.GetValue(source)!));
             string id = parse.GetValue(env) ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
             using IEnv<int> environment = EnvRegistry.Make<int>(id);
+            using IEpisodeActor actor = agent.Begin(1);
+            using MemoryFrameComposer? memory = parse.GetValue(withMemory) ? MemoryComposerFor(actor, agent) : null;
             RecordingResult result = EpisodeRecorder.Record(
-                environment, obs => agent.Act(obs), gifPath ?? mp4Path!, Positive(parse.GetValue(episodes), "--episodes"), NonNegative(parse.GetValue(seed), "--seed"));
+                environment,
+                obs =>
+                {
+                    Span<int> action = stackalloc int[1];
+                    actor.Act(obs, [0], action);
+                    memory?.AfterAct();
+                    return action[0];
+                },
+                gifPath ?? mp4Path!,
+                Positive(parse.GetValue(episodes), "--episodes"),
+                NonNegative(parse.GetValue(seed), "--seed"),
+                episodeStarting: _ =>
+                {
+                    actor.Reset(0);
+                    memory?.EpisodeStarting();
+                },
+                composeFrame: memory is null ? null : memory.Compose);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Wrote {result.Path}: {result.FrameCount} frames of {result.Width}×{result.Height} at {result.Fps} fps; returns {string.Join(", ", result.Episodes.Select(e => e.Return.ToString("0.##", CultureInfo.InvariantCulture)))}."));
             return 0;
