@@ -5,9 +5,12 @@ using RlMemory.Benchmarks.Training;
 // Run all suites:  dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*'
 // Run one suite:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*EnvStep*'
 // Sequence replay: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*SequenceSample*' '*SequenceAddStep*'
+// Memory core:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*MemoryCore*'
 // Replay memory:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-memory
 // Replay save/load: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-persistence
 // DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N]
+// R2D2 results:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- r2d2-results [preset ...] [--seeds N] [--set key=value]
+// PPO results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- ppo-results [preset ...] [--seeds N] [--first-seed S] [--set key=value]
 switch (args.FirstOrDefault())
 {
     case "replay-memory":
@@ -18,6 +21,12 @@ switch (args.FirstOrDefault())
         break;
     case "dqn-results":
         TrainingResults.Dqn(args[1..]);
+        break;
+    case "r2d2-results":
+        R2d2Results.Run(args[1..]);
+        break;
+    case "ppo-results":
+        PpoResults.Run(args[1..]);
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -47,6 +47,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TrainR2d2ThenEvalThenRecord_WorkEndToEnd_WithTheRecurrentAgent()
+    {
+        string run = Path.Combine(_dir, "r2d2");
+        var train = Run("train", "r2d2-tmaze", "--steps", "2000", "--out", run, "--quiet", "--set", "learning_starts=500", "--set", "eval_episodes=2");
+        Assert.True(train.Code == 0, train.Error);
+        Assert.Contains("Training R2D2 on TMaze-v0", train.Output, StringComparison.Ordinal);
+        Assert.Contains("over 2 episodes at step 2,000", train.Output, StringComparison.Ordinal);
+
+        var eval = Run("eval", run, "--episodes", "3");
+        Assert.True(eval.Code == 0, eval.Error);
+        Assert.Contains("TMaze-v0: mean return", eval.Output, StringComparison.Ordinal);
+        Assert.Equal(4, eval.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        string gif = Path.Combine(_dir, "maze.gif");
+        var record = Run("record", run, "--gif", gif);
+        Assert.True(record.Code == 0, record.Error);
+        Assert.True(File.Exists(gif));
+    }
+
+    [Fact]
     public void Cancellation_CheckpointsAndExitsWith130_AndResumeContinues()
     {
         string run = Path.Combine(_dir, "run");

@@ -1,4 +1,5 @@
 using RlMemory.Training.Configuration;
+using RlMemory.Training.R2d2;
 
 namespace RlMemory.Tests.Training;
 
@@ -126,7 +127,7 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public void EveryKey_IsDocumentedInTrainingMd()
+    public void EveryKey_IsDocumentedInTrainingMdAndR2d2Md()
     {
         string root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "RlMemory.sln")))
@@ -138,6 +139,12 @@ public sealed class ConfigurationTests
         foreach (string key in DqnConfig.Schema.Keys)
         {
             Assert.Contains($"| `{key}` |", doc, StringComparison.Ordinal);
+        }
+
+        string r2d2 = File.ReadAllText(Path.Combine(root, "docs", "r2d2.md"));
+        foreach (string key in R2d2Config.Schema.Keys)
+        {
+            Assert.Contains($"| `{key}` |", r2d2, StringComparison.Ordinal);
         }
     }
 }
