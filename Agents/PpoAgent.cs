@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using RlMemory.Agents.ActorCritic;
+using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -51,7 +52,8 @@ public sealed class PpoAgent : IAgent
     public IEpisodeActor Begin(int environments)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(environments, 1);
-        return new GreedyActor(Network, environments);
+        var actor = new GreedyActor(Network, environments);
+        return MemoryStateActor.Wrap(actor, Network.StateSpec, () => actor.State!);
     }
 
     /// <summary>Saves the weights and the architecture to <paramref name="path"/> (atomically).</summary>
@@ -143,6 +145,9 @@ public sealed class PpoAgent : IAgent
         }
 
         public int Environments { get; }
+
+        /// <summary>The recurrent state after the last step, one row per environment (null for a feed-forward policy).</summary>
+        public RecurrentState? State => _state;
 
         public void Act(ReadOnlySpan<float> observations, ReadOnlySpan<int> rows, Span<int> actions)
         {

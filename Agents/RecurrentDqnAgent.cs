@@ -49,7 +49,11 @@ public sealed class RecurrentDqnAgent : IAgent
     public RecurrentQActor BeginActor(int environments) => new(Network, environments);
 
     /// <inheritdoc />
-    public IEpisodeActor Begin(int environments) => BeginActor(environments);
+    public IEpisodeActor Begin(int environments)
+    {
+        RecurrentQActor actor = BeginActor(environments);
+        return MemoryStateActor.Wrap(actor, Network.StateSpec, () => actor.State);
+    }
 
     /// <summary>Saves the weights and the architecture to <paramref name="path"/> (atomically).</summary>
     public void Save(string path)

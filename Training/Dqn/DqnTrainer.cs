@@ -9,6 +9,7 @@ using RlMemory.Memory;
 using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Logging;
+using RlMemory.Training.Viewer;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,7 +27,7 @@ namespace RlMemory.Training.Dqn;
 /// trainer.Agent.Save("cartpole.rlagent");
 /// </code>
 /// </example>
-public sealed class DqnTrainer : ITrainer
+public sealed class DqnTrainer : ITrainer, IWatchableTrainer
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "dqn";
@@ -164,6 +165,9 @@ public sealed class DqnTrainer : ITrainer
 
     /// <summary>A greedy agent sharing the trained network (save it with <see cref="DqnAgent.Save"/>).</summary>
     public DqnAgent Agent => new(_learner.Online, _config.Env);
+
+    /// <inheritdoc />
+    IAgent IWatchableTrainer.CurrentAgent() => Agent;
 
     /// <summary>
     /// Trains until <see cref="DqnConfig.TotalTimesteps"/>, a stop from a callback or the return threshold, or

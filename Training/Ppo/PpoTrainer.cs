@@ -12,6 +12,7 @@ using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Logging;
+using RlMemory.Training.Viewer;
 using RlMemory.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -33,7 +34,7 @@ namespace RlMemory.Training.Ppo;
 /// trainer.Agent.Save("novel.rlagent");
 /// </code>
 /// </example>
-public sealed class PpoTrainer : ITrainer
+public sealed class PpoTrainer : ITrainer, IWatchableTrainer
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "ppo";
@@ -213,6 +214,9 @@ public sealed class PpoTrainer : ITrainer
 
     /// <summary>A greedy agent sharing the trained network (save it with <see cref="PpoAgent.Save"/>).</summary>
     public PpoAgent Agent => new(_network, _config.Env);
+
+    /// <inheritdoc />
+    IAgent IWatchableTrainer.CurrentAgent() => Agent;
 
     /// <summary>
     /// Trains until <see cref="PpoConfig.TotalTimesteps"/> (finishing the rollout that reaches it), a stop from a

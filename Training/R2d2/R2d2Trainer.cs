@@ -13,6 +13,7 @@ using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Logging;
+using RlMemory.Training.Viewer;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -33,7 +34,7 @@ namespace RlMemory.Training.R2d2;
 /// trainer.Agent.Save("tmaze.rlagent");
 /// </code>
 /// </example>
-public sealed class R2d2Trainer : ITrainer
+public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "r2d2";
@@ -212,6 +213,9 @@ public sealed class R2d2Trainer : ITrainer
 
     /// <summary>A greedy agent sharing the trained network (save it with <see cref="RecurrentDqnAgent.Save"/>).</summary>
     public RecurrentDqnAgent Agent => new(_learner.Online, _config.Env);
+
+    /// <inheritdoc />
+    IAgent IWatchableTrainer.CurrentAgent() => Agent;
 
     /// <summary>
     /// Trains until <see cref="R2d2Config.TotalTimesteps"/>, a stop from a callback or the return threshold, or

@@ -1,7 +1,6 @@
 using RlMemory.Agents;
 using RlMemory.Environments;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Dqn;
 
 namespace RlMemory.Training.Viewer;
 
@@ -63,15 +62,12 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
     public PlaybackClock Clock { get; }
 
     /// <summary>Whether <see cref="CurrentAgent"/> can get an agent from <paramref name="trainer"/>.</summary>
-    public static bool CanWatch(object trainer) => trainer is IWatchableTrainer or DqnTrainer;
+    public static bool CanWatch(object trainer) => trainer is IWatchableTrainer;
 
     /// <summary>The trainer's current agent (sharing its weights), or null when the trainer does not offer one.</summary>
     public static IAgent? CurrentAgent(object trainer) => trainer switch
     {
         IWatchableTrainer watchable => watchable.CurrentAgent(),
-
-        // DqnTrainer predates IWatchableTrainer; its Agent shares the online network and does not own it.
-        DqnTrainer dqn => dqn.Agent,
         _ => null,
     };
 

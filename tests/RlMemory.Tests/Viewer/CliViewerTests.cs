@@ -203,6 +203,43 @@ public sealed class CliViewerTests : IDisposable
     }
 
     [Fact]
+    public void RecordWithMemory_ForAMemoryAgent_PutsTheHeatmapsBesideTheFrames()
+    {
+        string path = _dir.File("memory.rlagent");
+        TorchSharp.torch.manual_seed(2);
+        var network = new RlMemory.Agents.Recurrent.RecurrentQNetwork(new RlMemory.Agents.Recurrent.RecurrentQNetworkConfig
+        {
+            ObservationSize = 3,
+            ActionCount = 4,
+            Core = new RlMemory.Agents.Recurrent.CoreConfig { Kind = "memory", EncoderSizes = [8], HiddenSize = 8, MemorySlots = 6, MemoryWidth = 4 },
+        });
+        using (var agent = new RecurrentDqnAgent(network, "TMaze-v0", ownsNetwork: true))
+        {
+            agent.Save(path);
+        }
+
+        string plain = _dir.File("plain.gif");
+        string withMemory = _dir.File("memory.gif");
+        var a = Run("record", path, "--gif", plain, "--episodes", "1");
+        var b = Run("record", path, "--gif", withMemory, "--episodes", "1", "--with-memory");
+        Assert.True(a.Code == 0, a.Error);
+        Assert.True(b.Code == 0, b.Error);
+
+        // GIF logical screen size: little-endian width and height at bytes 6..9.
+        static (int Width, int Height) Size(string gif)
+        {
+            byte[] header = File.ReadAllBytes(gif)[..10];
+            Assert.Equal("GIF89a", System.Text.Encoding.ASCII.GetString(header, 0, 6));
+            return (header[6] | header[7] << 8, header[8] | header[9] << 8);
+        }
+
+        var (plainWidth, plainHeight) = Size(plain);
+        var (memoryWidth, memoryHeight) = Size(withMemory);
+        Assert.Equal(plainWidth + 320, memoryWidth);
+        Assert.True(memoryHeight >= plainHeight, $"{memoryHeight} < {plainHeight}");
+    }
+
+    [Fact]
     public void RecordWithMemory_ForAnAgentWithoutExternalMemory_IsOneLine()
     {
         string agent = SaveRandomAgent(_dir.File("agent.rlagent"));
