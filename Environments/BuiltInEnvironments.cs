@@ -84,9 +84,10 @@ internal static class BuiltInEnvironments
             "TMaze-v0",
             o => new TMazeEnv(
                 IntInRange(o, "corridor_length", 1, TMazeEnv.MaxCorridorLength),
-                DoubleInRange(o, "time_limit_factor", 1.0, TMazeEnv.MaxTimeLimitFactor)),
-            new EnvOptions { { "corridor_length", TMazeEnv.DefaultCorridorLength }, { "time_limit_factor", TMazeEnv.DefaultTimeLimitFactor } },
-            description: "Bakker's T-maze: a sign at the start of a corridor says which arm of the junction pays (truncated at time_limit_factor x (corridor_length + 1) steps).");
+                DoubleInRange(o, "time_limit_factor", 1.0, TMazeEnv.MaxTimeLimitFactor),
+                DoubleInRange(o, "west_penalty", 0.0, TMazeEnv.MaxWestPenalty)),
+            new EnvOptions { { "corridor_length", TMazeEnv.DefaultCorridorLength }, { "time_limit_factor", TMazeEnv.DefaultTimeLimitFactor }, { "west_penalty", 0.0 } },
+            description: "Bakker's T-maze: a sign at the start of a corridor says which arm of the junction pays (truncated at time_limit_factor x (corridor_length + 1) steps; west_penalty > 0 makes the corridor easy to walk).");
         EnvRegistry.Register(
             "RepeatFirst-v0",
             o => new RepeatFirstEnv(Difficulty(o)),

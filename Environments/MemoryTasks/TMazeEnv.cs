@@ -50,6 +50,9 @@ public sealed class TMazeEnv : Env<int>, IRenderable
     /// <summary>The reward for a move into a wall, which leaves the agent where it is (Bakker: −0.1 for standing still).</summary>
     public const double StandStillReward = -0.1;
 
+    /// <summary>The largest west penalty accepted.</summary>
+    public const double MaxWestPenalty = 1.0;
+
     /// <summary>The longest corridor accepted.</summary>
     public const int MaxCorridorLength = 1_000_000;
 
@@ -87,13 +90,26 @@ public sealed class TMazeEnv : Env<int>, IRenderable
     /// <summary>Creates a T-maze.</summary>
     /// <param name="corridorLength">N: the number of east moves from the start to the junction, 1 to <see cref="MaxCorridorLength"/>.</param>
     /// <param name="timeLimitFactor">The time limit as a multiple of N + 1, from 1 to <see cref="MaxTimeLimitFactor"/>.</param>
+    /// <param name="westPenalty">
+    /// The cost of a move west along the corridor, from 0 (Bakker's maze, the default) to <see cref="MaxWestPenalty"/>.
+    /// Above 0 only east is free, so an agent learns to walk the corridor from the immediate reward alone, however long
+    /// it is: the task then tests memory, not exploration (as Ni et al. 2023's passive T-maze). The yardsticks
+    /// <see cref="OptimalReturn"/> and <see cref="BestMemorylessReturn"/> do not change (neither policy moves west).
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">A parameter is outside its range.</exception>
-    public TMazeEnv(int corridorLength = DefaultCorridorLength, double timeLimitFactor = DefaultTimeLimitFactor)
+    public TMazeEnv(int corridorLength = DefaultCorridorLength, double timeLimitFactor = DefaultTimeLimitFactor, double westPenalty = 0.0)
         : base(new Box(0f, 1f, 3), new Discrete(4))
     {
         CheckParameters(corridorLength, timeLimitFactor);
+        if (!(westPenalty >= 0.0 && westPenalty <= MaxWestPenalty))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(westPenalty), westPenalty, $"TMazeEnv: the west penalty must be a number in [0, {MaxWestPenalty}].");
+        }
+
         CorridorLength = corridorLength;
         TimeLimitFactor = timeLimitFactor;
+        WestPenalty = westPenalty;
         MaxSteps = TimeLimit(corridorLength, timeLimitFactor);
     }
 
@@ -102,6 +118,9 @@ public sealed class TMazeEnv : Env<int>, IRenderable
 
     /// <summary>The time limit as a multiple of the optimal episode length N + 1.</summary>
     public double TimeLimitFactor { get; }
+
+    /// <summary>The cost of a move west along the corridor (reward −<see cref="WestPenalty"/>; 0 in Bakker's maze).</summary>
+    public double WestPenalty { get; }
 
     /// <summary>The step on which an episode that has not terminated is truncated.</summary>
     public int MaxSteps { get; }
@@ -199,6 +218,7 @@ public sealed class TMazeEnv : Env<int>, IRenderable
         else if (action == West && _x > 0)
         {
             _x--;
+            reward = -WestPenalty;
         }
         else
         {

@@ -30,12 +30,16 @@ internal static class TrainingResults
         var presets = new List<string>();
         var overrides = new List<string>();
         int seeds = 5;
+        int firstSeed = 0;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--seeds":
                     seeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--first-seed":
+                    firstSeed = int.Parse(args[++i], CultureInfo.InvariantCulture);
                     break;
                 case "--set":
                     overrides.Add(args[++i]);
@@ -51,8 +55,9 @@ internal static class TrainingResults
             presets.AddRange(["dqn-cartpole", "dqn-mountaincar", "dqn-acrobot"]);
         }
 
-        Console.WriteLine("| preset | seed | steps | final eval | best eval | first ≥ threshold at | steps/s | peak RSS |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"overrides: {(overrides.Count == 0 ? "none" : string.Join(" ", overrides))}");
+        Console.WriteLine("| preset | seed | steps | final eval | success | best eval | first ≥ threshold at | steps/s | peak RSS |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (string name in presets)
         {
             Preset preset = Presets.Load(name);
@@ -65,7 +70,8 @@ internal static class TrainingResults
             double threshold = Thresholds.GetValueOrDefault(name, double.PositiveInfinity);
             var finals = new List<double>();
             int reached = 0;
-            for (int seed = 0; seed < seeds; seed++)
+            var successes = new List<double>();
+            for (int seed = firstSeed; seed < firstSeed + seeds; seed++)
             {
                 using var trainer = new DqnTrainer(baseConfig with { Seed = seed }, new TrainerOptions { Quiet = true });
                 TrainingResult r = trainer.Learn();
@@ -73,13 +79,24 @@ internal static class TrainingResults
                 long? first = trainer.Evaluations.FirstOrDefault(e => e.MeanReturn >= threshold)?.Step;
                 reached += first is null ? 0 : 1;
                 finals.Add(final);
+
+                // On the T-maze an episode succeeds when it enters the goal arm: the only way to a positive return.
+                string success = "-";
+                if (baseConfig.Env.StartsWith("TMaze", StringComparison.Ordinal))
+                {
+                    IReadOnlyList<double> returns = r.FinalEvaluation.Returns;
+                    double rate = returns.Count(x => x > 0) / (double)returns.Count;
+                    successes.Add(rate);
+                    success = rate.ToString("P0", CultureInfo.InvariantCulture);
+                }
+
                 double peak = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {name} | {seed} | {r.Steps:N0} | {final:0.##} | {r.BestMeanReturn:0.##} | {(first is long s ? s.ToString("N0", CultureInfo.InvariantCulture) : "not reached")} | {r.StepsPerSecond:N0} | {peak:0} MB |"));
+                    $"| {name} | {seed} | {r.Steps:N0} | {final:0.##} | {success} | {r.BestMeanReturn:0.##} | {(first is long s ? s.ToString("N0", CultureInfo.InvariantCulture) : "not reached")} | {r.StepsPerSecond:N0} | {peak:0} MB |"));
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| **{name}** | mean | | **{finals.Average():0.##}** ± {Std(finals):0.##} | | {reached}/{seeds} seeds reached {threshold} | | |"));
+                $"| **{name}** | mean | | **{finals.Average():0.##}** ± {Std(finals):0.##} | {(successes.Count > 0 ? successes.Average().ToString("P0", CultureInfo.InvariantCulture) : "-")} | | {reached}/{seeds} seeds reached {threshold} | | |"));
         }
     }
 

@@ -36,7 +36,7 @@ public sealed class MemoryTaskRegistrationTests
     public void DefaultOptions_AreListed()
     {
         Assert.Equal(
-            [new("corridor_length", 10), new("time_limit_factor", 2.0)],
+            [new("corridor_length", 10), new("time_limit_factor", 2.0), new("west_penalty", 0.0)],
             EnvRegistry.Spec("TMaze-v0").DefaultOptions.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList<KeyValuePair<string, object>>());
         Assert.Equal([new("difficulty", "easy")], EnvRegistry.Spec("RepeatFirst-v0").DefaultOptions.ToList<KeyValuePair<string, object>>());
         Assert.Equal([new("difficulty", "easy")], EnvRegistry.Spec("RepeatPrevious-v0").DefaultOptions.ToList<KeyValuePair<string, object>>());
@@ -95,7 +95,7 @@ public sealed class MemoryTaskRegistrationTests
     {
         var e = Assert.Throws<ArgumentException>(() => EnvRegistry.Make("TMaze-v0", new EnvOptions { { "corridor_len", 5 } }));
         Assert.Equal(
-            "TMaze-v0 does not accept option 'corridor_len'. Did you mean 'corridor_length'? (valid options: corridor_length, time_limit_factor).",
+            "TMaze-v0 does not accept option 'corridor_len'. Did you mean 'corridor_length'? (valid options: corridor_length, time_limit_factor, west_penalty).",
             e.Message);
     }
 

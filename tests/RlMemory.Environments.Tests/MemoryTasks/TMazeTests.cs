@@ -114,6 +114,32 @@ public sealed class TMazeTests
         Assert.Equal(Corridor, obs);
     }
 
+    [Fact]
+    public void WithAWestPenalty_MovesWestCostIt_AndEverythingElseIsBakkers()
+    {
+        using IEnv<int> made = EnvRegistry.Make<int>("TMaze-v0", new EnvOptions { { "corridor_length", 3 }, { "west_penalty", 0.05 } });
+        var env = made.Unwrapped<TMazeEnv>();
+        Assert.Equal(0.05, env.WestPenalty);
+        var obs = new float[3];
+        env.Reset(obs, seed: 4);
+        Assert.Equal(-0.1, env.Step(TMazeEnv.West, obs).Reward); // at the start west is a wall: the wall's cost, not the penalty
+        Assert.Equal(0.0, env.Step(TMazeEnv.East, obs).Reward);
+        Assert.Equal(0.0, env.Step(TMazeEnv.East, obs).Reward);
+        StepResult west = env.Step(TMazeEnv.West, obs);
+        Assert.Equal(-0.05, west.Reward);
+        Assert.Equal(1, env.Position);
+        Assert.Equal(-0.1, env.Step(TMazeEnv.North, obs).Reward);
+        env.Step(TMazeEnv.East, obs);
+        env.Step(TMazeEnv.East, obs);
+        StepResult arm = env.Step(env.GoalIsNorth ? TMazeEnv.North : TMazeEnv.South, obs);
+        Assert.Equal((TMazeEnv.GoalReward, true), (arm.Reward, arm.Terminated));
+
+        Assert.Equal(0.0, new TMazeEnv().WestPenalty);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TMazeEnv(westPenalty: -0.1));
+        var e = Assert.Throws<ArgumentException>(() => EnvRegistry.Make("TMaze-v0", new EnvOptions { { "west_penalty", 2 } }));
+        Assert.Equal("TMaze-v0: option 'west_penalty' must be a number in [0, 1]; got 2 (Int32).", e.Message);
+    }
+
     [Theory]
     [InlineData(1, 2.0, 4)]
     [InlineData(10, 2.0, 22)]
