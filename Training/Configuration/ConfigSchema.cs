@@ -78,6 +78,27 @@ public sealed class ConfigSchema<TConfig>
 
         string key = assignment[..eq].Trim();
         object? value = YamlValues.ParseInline(assignment[(eq + 1)..].Trim());
+        int dot = key.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0)
+        {
+            // map.entry=value sets one entry of a map (env_options.corridor_length=50) and keeps the others.
+            string mapKey = key[..dot];
+            string entry = key[(dot + 1)..];
+            IField field = Lookup(mapKey, "--set");
+            if (field.Read(config) is not IReadOnlyDictionary<string, object> current)
+            {
+                throw new ConfigException($"--set: '{mapKey}' is not a map, so '{key}' cannot set an entry of it; write --set {mapKey}=value.");
+            }
+
+            if (entry.Length == 0 || value is null)
+            {
+                throw new ConfigException($"--set: '{assignment}' needs an entry name after '{mapKey}.' and a value, like {mapKey}.name=value.");
+            }
+
+            var merged = new Dictionary<string, object>(current, StringComparer.Ordinal) { [entry] = value };
+            return field.Apply(config, merged, "--set");
+        }
+
         return Lookup(key, "--set").Apply(config, value, "--set");
     }
 
@@ -244,10 +265,35 @@ public static class Allowed
 /// <summary>Conversions between YAML's raw values (strings, lists, maps) and typed configuration values.</summary>
 public static class YamlValues
 {
-    /// <summary>Parses an override value: a flow list <c>[a, b]</c>, a quoted string, or a scalar kept as text.</summary>
+    /// <summary>Parses an override value: a flow list <c>[a, b]</c>, a flow map <c>{a: 1, b: 2}</c> of scalars, a quoted string, or a scalar kept as text.</summary>
     public static object? ParseInline(string text)
     {
         string t = text.Trim();
+        if (t.StartsWith('{') && t.EndsWith('}'))
+        {
+            // A flow map of scalars, as YAML writes it: {corridor_length: 50, time_limit_factor: 2}.
+            var map = new Dictionary<string, object?>(StringComparer.Ordinal);
+            string inner = t[1..^1].Trim();
+            if (inner.Length == 0)
+            {
+                return map;
+            }
+
+            foreach (string item in inner.Split(','))
+            {
+                int colon = item.IndexOf(':', StringComparison.Ordinal);
+                string name = colon > 0 ? item[..colon].Trim() : string.Empty;
+                if (name.Length == 0)
+                {
+                    throw new ConfigException($"'{t}' is not a map of name: value entries (at '{item.Trim()}').");
+                }
+
+                map[name] = ParseInline(item[(colon + 1)..]);
+            }
+
+            return map;
+        }
+
         if (t.StartsWith('[') && t.EndsWith(']'))
         {
             string inner = t[1..^1].Trim();

@@ -68,6 +68,35 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void Overrides_SetAWholeMap_OrOneEntryOfIt()
+    {
+        R2d2Config preset = R2d2Config.FromPreset("r2d2-tmaze", "env_options={corridor_length: 50, west_penalty: 0.05}");
+        Assert.Equal(["corridor_length", "west_penalty"], preset.EnvOptions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(("50", "0.05"), (preset.EnvOptions["corridor_length"], preset.EnvOptions["west_penalty"]));
+
+        // A dotted key changes one entry and keeps the rest.
+        var schema = DqnConfig.Schema;
+        DqnConfig c = new DqnConfig() with { EnvOptions = new Dictionary<string, object> { ["corridor_length"] = 10, ["time_limit_factor"] = 2 } };
+        c = schema.ApplyOverride(c, "env_options.corridor_length=200");
+        c = schema.ApplyOverride(c, "env_options.west_penalty=0.05");
+        Assert.Equal("200", c.EnvOptions["corridor_length"]);
+        Assert.Equal(2, c.EnvOptions["time_limit_factor"]);
+        Assert.Equal("0.05", c.EnvOptions["west_penalty"]);
+        Assert.Empty(schema.ApplyOverride(c, "env_options={}").EnvOptions);
+    }
+
+    [Theory]
+    [InlineData("seed.x=1", "--set: 'seed' is not a map, so 'seed.x' cannot set an entry of it; write --set seed=value.")]
+    [InlineData("env_options.=1", "--set: 'env_options.=1' needs an entry name after 'env_options.' and a value, like env_options.name=value.")]
+    [InlineData("env_optons.a=1", "--set: unknown dqn key 'env_optons'. Did you mean 'env_options'?")]
+    [InlineData("env_options={: 3}", "'{: 3}' is not a map of name: value entries (at ': 3').")]
+    public void BadMapOverrides_AreRefusedNamingTheKey(string assignment, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => DqnConfig.Schema.ApplyOverride(new DqnConfig(), assignment));
+        Assert.StartsWith(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Entries_RoundTripThroughTheSchema()
     {
         var original = new DqnConfig() with { Env = "Acrobot-v1", NetArch = [32], DoubleQ = true, StopAtReturn = -90, EnvOptions = new Dictionary<string, object> { ["g"] = 9.8 } };
