@@ -185,6 +185,40 @@ public sealed class PpoTrainerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Learn_OnAShortTMaze_TheExternalMemoryPolicyRemembersTheSign()
+    {
+        // The same task with the LSTM + external memory core (16 slots of 8): the sign must be written to and read
+        // back from the memory, or carried by the controller, through a core whose every step goes through the memory.
+        // Measured: seeds 0, 1 and 2 all reach the goal in every evaluation episode (about 17 s each on 2 busy cores).
+        var config = new PpoConfig
+        {
+            Env = "TMaze-v0",
+            EnvOptions = new Dictionary<string, object> { ["corridor_length"] = 4 },
+            NumEnvs = 16,
+            TotalTimesteps = 80_000,
+            NSteps = 64,
+            BatchSize = 512,
+            NEpochs = 4,
+            LearningRate = 1e-3,
+            LearningRateSchedule = "linear",
+            EntCoef = 0.01,
+            Core = "memory",
+            MemorySlots = 16,
+            MemoryWidth = 8,
+            EncoderSizes = [32],
+            HiddenSize = 32,
+            NetArch = [32],
+            NormalizeObservations = true,
+            EvalFreq = 0,
+            EvalEpisodes = 20,
+            Seed = 0,
+        };
+        using var trainer = new PpoTrainer(config, new TrainerOptions { Quiet = true });
+        EvaluationResult final = trainer.Learn().FinalEvaluation!;
+        Assert.True(final.Returns.All(r => r > 0), $"the memory policy reached the goal in {final.Returns.Count(r => r > 0)} of 20 episodes");
+    }
+
     /// <summary>The share of episodes (seeds seed … seed + n − 1) whose goal is the more frequent arm.</summary>
     private static double MajorityGoalShare(int episodes, int seed)
     {
