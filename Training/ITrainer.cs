@@ -24,11 +24,14 @@ public interface ITrainer : IDisposable
     TrainingResult Learn(CancellationToken cancellationToken = default);
 }
 
-/// <summary>The settings every algorithm's configuration has: the environment, the seed and the step budget.</summary>
+/// <summary>The settings every algorithm's configuration has: the environment and its options, the seed and the step budget.</summary>
 public interface IRunConfig
 {
     /// <summary>The environment id.</summary>
     string Env { get; }
+
+    /// <summary>The options the environment is made with (<c>env_options</c>; empty for the defaults).</summary>
+    IReadOnlyDictionary<string, object> EnvOptions { get; }
 
     /// <summary>The seed of the run.</summary>
     int Seed { get; }

@@ -16,7 +16,7 @@ public static partial class RlMemoryCli
     private static Command WatchCommand(TextWriter output, TextWriter error, CancellationToken external)
     {
         var source = new Argument<string>("agent") { Description = "An agent file (.rlagent) or a run folder (its best model, else its final model; a newer file is picked up between episodes)." };
-        var env = new Option<string?>("--env") { Description = "Environment id (default: the one the agent was trained on)." };
+        var env = new EnvironmentOptions();
         var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => 0 };
         var port = new Option<int>("--port") { Description = "Port of the browser viewer (0: any free port).", DefaultValueFactory = _ => ViewerServerOptions.DefaultPort };
         var address = new Option<string>("--address") { Description = "Address to serve on. Default 127.0.0.1 (this machine only); anything else exposes the viewer to the network.", DefaultValueFactory = _ => "127.0.0.1" };
@@ -24,15 +24,16 @@ public static partial class RlMemoryCli
         var window = new Option<bool>("--window") { Description = "Play in a desktop window (needs the raylib library) instead of the browser." };
         var command = new Command("watch", "Watch an agent play, live, in the browser (or a desktop window with --window), episode after episode.")
         {
-            source, env, seed, port, address, speed, window,
+            source, seed, port, address, speed, window,
         };
+        env.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
             string sourcePath = parse.GetValue(source)!;
             string agentPath = ResolveAgent(sourcePath);
             using var agents = new AgentReloader(agentPath);
-            string id = parse.GetValue(env) ?? agents.Agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
-            using IEnv<int> environment = EnvRegistry.Make<int>(id);
+            var (id, envOptions) = env.Resolve(parse, sourcePath, agents.Agent);
+            using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);
             using var player = new EpisodePlayer(environment, agents.Actor, NonNegative(parse.GetValue(seed), "--seed"));
             double speedFactor = parse.GetValue(speed);
             if (!(speedFactor > 0 && double.IsFinite(speedFactor)))
@@ -159,8 +160,8 @@ public static partial class RlMemoryCli
             ViewerServer.ParseAddress(options.Address, options.AddressOption);
             _options = options;
 
-            // The showcase environment is made like the training one (with the run's env_options where the config has them).
-            EnvOptions? envOptions = config is DqnConfig dqn ? new EnvOptions(dqn.EnvOptions) : null;
+            // The showcase environment is made like the training one, with the run's env_options.
+            var envOptions = new EnvOptions(config.EnvOptions);
             Callback = new TrainingWatch(() => EnvRegistry.Make<int>(config.Env, envOptions), _feed);
         }
 
@@ -170,7 +171,7 @@ public static partial class RlMemoryCli
         {
             if (!TrainingWatch.CanWatch(trainer))
             {
-                throw new ConfigException($"--watch: the {trainer.Algo} trainer does not offer its agent for watching yet; train without --watch.");
+                throw new ConfigException($"--watch: the {trainer.Algo} trainer does not offer its agent for watching (it does not implement IWatchableTrainer); train without --watch.");
             }
 
             _server = ViewerServer.StartAsync(_feed, Callback.Clock, _options).GetAwaiter().GetResult();

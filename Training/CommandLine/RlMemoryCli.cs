@@ -140,14 +140,16 @@ public static partial class RlMemoryCli
         var source = new Argument<string>("agent") { Description = "An agent file (.rlagent) or a run folder (its best model, else its final model)." };
         var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to play.", DefaultValueFactory = _ => 10 };
         var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => 10_000 };
-        var env = new Option<string?>("--env") { Description = "Environment id (default: the one the agent was trained on)." };
-        var command = new Command("eval", "Play deterministic (greedy) episodes with a trained agent and print the returns.") { source, episodes, seed, env };
+        var env = new EnvironmentOptions();
+        var command = new Command("eval", "Play deterministic (greedy) episodes with a trained agent and print the returns.") { source, episodes, seed };
+        env.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
             int n = Positive(parse.GetValue(episodes), "--episodes");
-            using IAgent agent = AgentFile.Load(ResolveAgent(parse.GetValue(source)!));
-            string id = parse.GetValue(env) ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
-            using var evaluator = new Evaluator(() => EnvRegistry.Make<int>(id), n, NonNegative(parse.GetValue(seed), "--seed"));
+            string sourcePath = parse.GetValue(source)!;
+            using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath));
+            var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
+            using var evaluator = new Evaluator(() => EnvironmentOptions.Make(id, envOptions), n, NonNegative(parse.GetValue(seed), "--seed"));
             using IEpisodeActor actor = agent.Begin(n);
             EvaluationResult r = evaluator.Run(0, actor);
             for (int k = 0; k < r.Returns.Count; k++)
@@ -168,9 +170,10 @@ public static partial class RlMemoryCli
         var mp4 = new Option<string?>("--mp4") { Description = "Write an MP4 video to this path (needs ffmpeg)." };
         var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to record, one after another.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the first episode.", DefaultValueFactory = _ => 10_000 };
-        var env = new Option<string?>("--env") { Description = "Environment id (default: the one the agent was trained on)." };
+        var env = new EnvironmentOptions();
         var withMemory = new Option<bool>("--with-memory") { Description = "Place the agent's external-memory heatmaps (read/write weights over time) beside the frames." };
-        var command = new Command("record", "Record episodes of a trained agent to a GIF or an MP4.") { source, gif, mp4, episodes, seed, env, withMemory };
+        var command = new Command("record", "Record episodes of a trained agent to a GIF or an MP4.") { source, gif, mp4, episodes, seed, withMemory };
+        env.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
             string? gifPath = parse.GetValue(gif);
@@ -180,9 +183,10 @@ public static partial class RlMemoryCli
                 throw new ConfigException("record needs exactly one of --gif <file.gif> or --mp4 <file.mp4>.");
             }
 
-            using IAgent agent = AgentFile.Load(ResolveAgent(parse.GetValue(source)!));
-            string id = parse.GetValue(env) ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
-            using IEnv<int> environment = EnvRegistry.Make<int>(id);
+            string sourcePath = parse.GetValue(source)!;
+            using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath));
+            var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
+            using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);
             using IEpisodeActor actor = agent.Begin(1);
             using MemoryFrameComposer? memory = parse.GetValue(withMemory) ? MemoryComposerFor(actor, agent) : null;
             RecordingResult result = EpisodeRecorder.Record(
@@ -215,13 +219,15 @@ public static partial class RlMemoryCli
         var env = new Argument<string>("env") { Description = "The environment id (see `rlmemory list envs`).", DefaultValueFactory = _ => "CartPole-v1" };
         var episodes = new Option<int>("--episodes", "-n") { Description = "Number of episodes to play.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k) and of the random actions.", DefaultValueFactory = _ => 0 };
-        var command = new Command("random", "Play episodes with uniformly random actions and print their returns.") { env, episodes, seed };
+        var envOption = new Option<string[]>("--env-option") { Description = "Set an environment option: --env-option corridor_length=50 (repeatable)." };
+        var command = new Command("random", "Play episodes with uniformly random actions and print their returns.") { env, episodes, seed, envOption };
         command.SetAction(parse => Guard(error, () =>
         {
             string id = parse.GetValue(env)!;
             int n = Positive(parse.GetValue(episodes), "--episodes");
             int s = NonNegative(parse.GetValue(seed), "--seed");
-            using IEnv environment = EnvRegistry.Make(id);
+            EnvOptions options = EnvironmentOptions.Apply(parse.GetValue(envOption), new EnvOptions());
+            using IEnv environment = EnvRegistry.Make(id, options.Count == 0 ? null : options);
             var results = RandomAgent.Play(environment, n, s);
             for (int k = 0; k < results.Count; k++)
             {

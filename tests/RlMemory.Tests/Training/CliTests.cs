@@ -24,6 +24,57 @@ public sealed class CliTests : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>A run folder on a T-maze of corridor 3 (its config.yaml) with a random-weight DQN agent.</summary>
+    private string TMazeRunFolder()
+    {
+        string run = Path.Combine(_dir, "tmaze-run");
+        Directory.CreateDirectory(run);
+        TorchSharp.torch.manual_seed(5);
+        using var agent = new RlMemory.Agents.DqnAgent(
+            new RlMemory.Agents.QNetwork(new RlMemory.Agents.QNetworkConfig { ObservationSize = 3, ActionCount = 4, HiddenSizes = [8] }), "TMaze-v0", ownsNetwork: true);
+        agent.Save(Path.Combine(run, "best_model.rlagent"));
+        File.WriteAllText(Path.Combine(run, "config.yaml"), "algo: dqn\nenv: TMaze-v0\nenv_options: {corridor_length: 3, time_limit_factor: 2}\nseed: 0\n");
+        return run;
+    }
+
+    private static int[] Lengths(string evalOutput) =>
+        [.. evalOutput.Split('\n').Where(l => l.StartsWith("episode ", StringComparison.Ordinal)).Select(l => int.Parse(l[(l.LastIndexOf(' ') + 1)..].Trim(), System.Globalization.CultureInfo.InvariantCulture))];
+
+    [Fact]
+    public void Eval_OfARunFolder_UsesTheRunsEnvOptions_AndEnvOptionOverridesThem()
+    {
+        string run = TMazeRunFolder();
+
+        // Corridor 3: every episode ends within the time limit 2 × (3 + 1) = 8 steps.
+        var own = Run("eval", run, "--episodes", "6");
+        Assert.True(own.Code == 0, own.Error);
+        int[] lengths = Lengths(own.Output);
+        Assert.Equal(6, lengths.Length);
+        Assert.All(lengths, n => Assert.InRange(n, 1, 8));
+
+        // Corridor 7: no episode can end before 7 moves east and a turn (8 steps); the limit is 16.
+        var longer = Run("eval", run, "--episodes", "6", "--env-option", "corridor_length=7");
+        Assert.True(longer.Code == 0, longer.Error);
+        Assert.All(Lengths(longer.Output), n => Assert.InRange(n, 8, 16));
+        Assert.Contains(Lengths(longer.Output), n => n > 8);
+    }
+
+    [Theory]
+    [InlineData("corridor_length", "eval", "--env-option expects key=value, got 'corridor_length'.")]
+    [InlineData("corridor=5", "eval", "TMaze-v0 does not accept option 'corridor'. Did you mean 'corridor_length'?")]
+    [InlineData("corridor_length=0", "record", "TMaze-v0: option 'corridor_length' must be an integer in [1, 1000000]; got '0' (string).")]
+    public void BadEnvOptions_AreOneLineErrors(string option, string command, string expected)
+    {
+        string run = TMazeRunFolder();
+        string[] args = command == "eval"
+            ? ["eval", run, "--env-option", option]
+            : ["record", run, "--gif", Path.Combine(_dir, "x.gif"), "--env-option", option];
+        var r = Run(args);
+        Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
+        Assert.StartsWith("error: " + expected, r.Error, StringComparison.Ordinal);
+        Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public void TrainThenEvalThenRecord_WorkEndToEnd()
     {

@@ -1,0 +1,80 @@
+using System.Collections;
+using System.CommandLine;
+using RlMemory.Agents;
+using RlMemory.Environments;
+using RlMemory.Training.Configuration;
+
+namespace RlMemory.Training.CommandLine;
+
+/// <summary>Which environment <c>eval</c>, <c>record</c> and <c>watch</c> play: <c>--env</c> and <c>--env-option</c>.</summary>
+public static partial class RlMemoryCli
+{
+    /// <summary>
+    /// The environment options of a command that plays an agent. The id is <c>--env</c>, else the one the agent was
+    /// trained on. The options start from the run's <c>env_options</c> (its <c>config.yaml</c>) when the source is a run
+    /// folder and <c>--env</c> names no other environment, and each <c>--env-option key=value</c> sets one.
+    /// </summary>
+    private sealed class EnvironmentOptions
+    {
+        private readonly Option<string?> _env = new("--env") { Description = "Environment id (default: the one the agent was trained on)." };
+
+        private readonly Option<string[]> _options = new("--env-option")
+        {
+            Description = "Set an environment option: --env-option corridor_length=50 (repeatable; a run folder's own env_options apply first).",
+        };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_env);
+            command.Options.Add(_options);
+        }
+
+        /// <summary>The environment id and options for <paramref name="agent"/>, loaded from <paramref name="source"/>.</summary>
+        /// <exception cref="ConfigException">No id is known, or an option is not key=value.</exception>
+        public (string Id, EnvOptions Options) Resolve(ParseResult parse, string source, IAgent agent)
+        {
+            string? asked = parse.GetValue(_env);
+            string id = asked ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
+            var options = new EnvOptions();
+            string config = Path.Combine(source, "config.yaml");
+            if (Directory.Exists(source) && File.Exists(config))
+            {
+                Preset run = Presets.Load(config);
+                string? runEnv = run.Values.FirstOrDefault(kv => kv.Key == "env").Value as string;
+                if (run.Values.FirstOrDefault(kv => kv.Key == "env_options").Value is IDictionary saved && (asked is null || asked == runEnv))
+                {
+                    foreach (DictionaryEntry entry in saved)
+                    {
+                        if (entry.Value is not null)
+                        {
+                            options[entry.Key.ToString()!] = entry.Value;
+                        }
+                    }
+                }
+            }
+
+            return (id, Apply(parse.GetValue(_options), options));
+        }
+
+        /// <summary>Sets each <c>key=value</c> of <paramref name="assignments"/> in <paramref name="options"/>.</summary>
+        /// <exception cref="ConfigException">An assignment is not key=value.</exception>
+        public static EnvOptions Apply(string[]? assignments, EnvOptions options)
+        {
+            foreach (string assignment in assignments ?? [])
+            {
+                int eq = assignment.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0 || eq == assignment.Length - 1)
+                {
+                    throw new ConfigException($"--env-option expects key=value, got '{assignment}'.");
+                }
+
+                options[assignment[..eq].Trim()] = YamlValues.ParseInline(assignment[(eq + 1)..]) ?? string.Empty;
+            }
+
+            return options;
+        }
+
+        /// <summary>Makes the environment (an unknown id or a bad option is refused by the registry, by name).</summary>
+        public static IEnv<int> Make(string id, EnvOptions options) => EnvRegistry.Make<int>(id, options.Count == 0 ? null : options);
+    }
+}
