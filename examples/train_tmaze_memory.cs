@@ -2,7 +2,7 @@
 #:property RuntimeIdentifier=$(NETCoreSdkRuntimeIdentifier)
 #:property SelfContained=false
 // Recurrent PPO with the external-memory core on a T-maze whose cue lies 50 steps before the junction, then a GIF of
-// the trained agent with its memory's write/read/usage heatmaps beside the maze. About 3 to 4 minutes on 2 cores.
+// the trained agent with its memory's write/read/usage heatmaps beside the maze. About 3 minutes on 2 idle cores.
 //   dotnet run examples/train_tmaze_memory.cs
 using RlMemory.Agents;
 using RlMemory.Environments;
