@@ -23,19 +23,13 @@ public sealed class MemoryStateActor : IEpisodeActor, IMemoryIntrospection
 {
     private readonly IEpisodeActor _inner;
     private readonly Func<RecurrentState> _state;
-    private readonly int _write;
-    private readonly int _read;
-    private readonly int _usage;
     private readonly bool[] _acted;
     private readonly string[] _traceNames;
 
-    private MemoryStateActor(IEpisodeActor inner, Func<RecurrentState> state, int write, int read, int usage, int slots, int readHeads)
+    private MemoryStateActor(IEpisodeActor inner, Func<RecurrentState> state, int slots, int readHeads)
     {
         _inner = inner;
         _state = state;
-        _write = write;
-        _read = read;
-        _usage = usage;
         MemorySlots = slots;
         _acted = new bool[inner.Environments];
         _traceNames = [MemoryTraceNames.Write, .. Enumerable.Range(0, readHeads).Select(MemoryTraceNames.Read), MemoryTraceNames.Usage];
@@ -57,18 +51,16 @@ public sealed class MemoryStateActor : IEpisodeActor, IMemoryIntrospection
             return actor;
         }
 
-        int write = IndexOf(spec, ExternalMemory.WriteWeightsPart);
-        int read = IndexOf(spec, ExternalMemory.ReadWeightsPart);
-        int usage = IndexOf(spec, ExternalMemory.UsagePart);
-        if (write < 0 || read < 0 || usage < 0)
+        RecurrentStatePart? write = spec.Parts.FirstOrDefault(p => p.Name == ExternalMemory.WriteWeightsPart);
+        RecurrentStatePart? read = spec.Parts.FirstOrDefault(p => p.Name == ExternalMemory.ReadWeightsPart);
+        if (write is null || read is null || !spec.Parts.Any(p => p.Name == ExternalMemory.UsagePart))
         {
             return actor;
         }
 
-        IReadOnlyList<long> readShape = spec.Parts[read].Shape;
-        int slots = checked((int)spec.Parts[write].Shape[^1]);
-        int readHeads = readShape.Count == 2 ? checked((int)readShape[0]) : 1;
-        return new MemoryStateActor(actor, state, write, read, usage, slots, readHeads);
+        int slots = checked((int)write.Shape[^1]);
+        int readHeads = read.Shape.Count == 2 ? checked((int)read.Shape[0]) : 1;
+        return new MemoryStateActor(actor, state, slots, readHeads);
     }
 
     /// <summary>The wrapped actor.</summary>
@@ -124,27 +116,14 @@ public sealed class MemoryStateActor : IEpisodeActor, IMemoryIntrospection
 
         RecurrentState state = _state();
         using var scope = NewDisposeScope();
-        Copy(state.Tensors[_write], row, destination[..slots]);
-        Copy(state.Tensors[_read], row, destination[slots..^slots]);
-        Copy(state.Tensors[_usage], row, destination[^slots..]);
+        Copy(state[ExternalMemory.WriteWeightsPart], row, destination[..slots]);
+        Copy(state[ExternalMemory.ReadWeightsPart], row, destination[slots..^slots]);
+        Copy(state[ExternalMemory.UsagePart], row, destination[^slots..]);
         return true;
     }
 
     /// <inheritdoc />
     public void Dispose() => _inner.Dispose();
-
-    private static int IndexOf(RecurrentStateSpec spec, string name)
-    {
-        for (int i = 0; i < spec.Parts.Count; i++)
-        {
-            if (spec.Parts[i].Name == name)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
 
     private static void Copy(Tensor part, int row, Span<float> destination)
     {

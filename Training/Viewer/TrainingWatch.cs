@@ -65,11 +65,7 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
     public static bool CanWatch(object trainer) => trainer is IWatchableTrainer;
 
     /// <summary>The trainer's current agent (sharing its weights), or null when the trainer does not offer one.</summary>
-    public static IAgent? CurrentAgent(object trainer) => trainer switch
-    {
-        IWatchableTrainer watchable => watchable.CurrentAgent(),
-        _ => null,
-    };
+    public static IAgent? CurrentAgent(object trainer) => (trainer as IWatchableTrainer)?.CurrentAgent();
 
     /// <inheritdoc />
     public override void OnTrainingStart(StepContext context)
