@@ -8,9 +8,9 @@ using RlMemory.Benchmarks.Training;
 // Memory core:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- --filter '*MemoryCore*'
 // Replay memory:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-memory
 // Replay save/load: dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- replay-persistence
-// DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N]
-// R2D2 results:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- r2d2-results [preset ...] [--seeds N] [--set key=value]
-// PPO results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- ppo-results [preset ...] [--seeds N] [--first-seed S] [--set key=value]
+// DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N] [--first-seed S] [--set key=value] [--env-option key=value]
+// R2D2 results:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- r2d2-results [preset ...] [--seeds N] [--first-seed S] [--episodes N] [--set key=value] [--env-option key=value]
+// PPO results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- ppo-results [preset ...] [--seeds N] [--first-seed S] [--set key=value] [--env-option key=value]
 switch (args.FirstOrDefault())
 {
     case "replay-memory":

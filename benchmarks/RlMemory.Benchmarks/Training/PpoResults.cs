@@ -32,50 +32,28 @@ internal static class PpoResults
 
     public static void Run(string[] args)
     {
-        var presets = new List<string>();
-        var overrides = new List<string>();
-        var envOptions = new Dictionary<string, object>();
-        int seeds = 3;
-        int firstSeed = 0;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--seeds":
-                    seeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--first-seed":
-                    firstSeed = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--set":
-                    overrides.Add(args[++i]);
-                    break;
-                case "--env-option":
-                    string[] option = args[++i].Split('=', 2);
-                    envOptions[option[0]] = YamlValues.ParseInline(option[1])!;
-                    break;
-                default:
-                    presets.Add(args[i]);
-                    break;
-            }
-        }
+        ResultsOptions options = ResultsOptions.Parse(args, defaultSeeds: 3);
+        var presets = options.Presets.ToList();
+        int seeds = options.Seeds;
+        int firstSeed = options.FirstSeed;
+        bool envOptionsSet = options.Overrides.Any(o => o.StartsWith("env_options", StringComparison.Ordinal));
 
         if (presets.Count == 0)
         {
             presets.AddRange(["ppo-cartpole", "ppo-cartpole-novel", "ppo-tmaze"]);
         }
 
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; load average at start: {LoadAverage()}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; load average at start: {ResultsOptions.LoadAverage()}");
         Console.WriteLine("| preset | seed | steps | final eval | success | best eval | first ≥ threshold at | steps/s | peak RSS |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (string name in presets)
         {
-            PpoConfig baseConfig = PpoConfig.FromPreset(name, [.. overrides]);
-            if (envOptions.Count > 0)
+            PpoConfig baseConfig = PpoConfig.FromPreset(name, [.. options.Overrides]);
+            if (envOptionsSet)
             {
-                baseConfig = baseConfig with { EnvOptions = new Dictionary<string, object>(baseConfig.EnvOptions.Concat(envOptions).GroupBy(kv => kv.Key).Select(g => g.Last())) };
                 Console.WriteLine($"{name}: env_options {YamlValues.Format(baseConfig.EnvOptions)}");
             }
+
             double threshold = Thresholds.GetValueOrDefault(name, double.PositiveInfinity);
             var finals = new List<double>();
             var rates = new List<double>();
@@ -87,7 +65,7 @@ internal static class PpoResults
                 TrainingResult r = trainer.Learn();
                 EvaluationResult finalEvaluation = r.FinalEvaluation!;
                 double final = finalEvaluation.MeanReturn;
-                double success = finalEvaluation.Returns.Count(x => x > 0) / (double)finalEvaluation.Returns.Count;
+                double success = ResultsOptions.SuccessRate(finalEvaluation.Returns);
                 long? first = trainer.Evaluations.FirstOrDefault(e => e.MeanReturn >= threshold)?.Step;
                 reached += first is null ? 0 : 1;
                 finals.Add(final);
@@ -100,26 +78,8 @@ internal static class PpoResults
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| **{name}** | mean | | **{finals.Average():0.##}** ± {Std(finals):0.##} | {rates.Average():P0} | | {reached}/{seeds} seeds reached {threshold} | {speeds.Average():N0} | |"));
-            Console.WriteLine($"load average after {name}: {LoadAverage()}");
+                $"| **{name}** | mean | | **{finals.Average():0.##}** ± {ResultsOptions.Std(finals):0.##} | {rates.Average():P0} | | {reached}/{seeds} seeds reached {threshold} | {speeds.Average():N0} | |"));
+            Console.WriteLine($"load average after {name}: {ResultsOptions.LoadAverage()}");
         }
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/loadavg").Trim();
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
-
-    private static double Std(List<double> xs)
-    {
-        double m = xs.Average();
-        return Math.Sqrt(xs.Sum(x => (x - m) * (x - m)) / xs.Count);
     }
 }

@@ -34,41 +34,13 @@ internal static class R2d2Results
 
     public static void Run(string[] args)
     {
-        var presets = new List<string>();
-        var overrides = new List<string>();
-        int seeds = 3;
-        int firstSeed = 0;
-        int episodes = 100;
-        bool progress = false;
-        var envOverrides = new Dictionary<string, object>(StringComparer.Ordinal);
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--seeds":
-                    seeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--first-seed":
-                    firstSeed = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--episodes":
-                    episodes = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--progress":
-                    progress = true;
-                    break;
-                case "--set":
-                    overrides.Add(args[++i]);
-                    break;
-                case "--env-option":
-                    string[] pair = args[++i].Split('=', 2);
-                    envOverrides[pair[0]] = pair[1];
-                    break;
-                default:
-                    presets.Add(args[i]);
-                    break;
-            }
-        }
+        ResultsOptions parsed = ResultsOptions.Parse(args, defaultSeeds: 3, heldOut: true);
+        var presets = parsed.Presets.ToList();
+        var overrides = parsed.Overrides;
+        int seeds = parsed.Seeds;
+        int firstSeed = parsed.FirstSeed;
+        int episodes = parsed.Episodes;
+        bool progress = parsed.Progress;
 
         if (presets.Count == 0)
         {
@@ -81,17 +53,6 @@ internal static class R2d2Results
         foreach (string name in presets)
         {
             R2d2Config baseConfig = R2d2Config.FromPreset(name, [.. overrides]);
-            if (envOverrides.Count > 0)
-            {
-                var merged = baseConfig.EnvOptions.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-                foreach (var (key, value) in envOverrides)
-                {
-                    merged[key] = value;
-                }
-
-                baseConfig = baseConfig with { EnvOptions = merged };
-            }
-
             double threshold = Thresholds.GetValueOrDefault(name, double.PositiveInfinity);
             string options = baseConfig.EnvOptions.Count == 0 ? "-" : string.Join(", ", baseConfig.EnvOptions.Select(kv => $"{kv.Key}={kv.Value}"));
             bool maze = baseConfig.Env == "TMaze-v0";
@@ -111,7 +72,7 @@ internal static class R2d2Results
                 using var agent = trainer.Agent;
                 using var actor = agent.Begin(episodes);
                 EvaluationResult test = evaluator.Run(r.Steps, actor);
-                double success = test.Returns.Count(x => x > 0) / (double)test.Returns.Count;
+                double success = ResultsOptions.SuccessRate(test.Returns);
                 heldOut.Add(test.MeanReturn);
                 successes.Add(success);
 
@@ -121,13 +82,7 @@ internal static class R2d2Results
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| **{name}** | {options} | mean | | | | **{heldOut.Average():0.##}** ± {Std(heldOut):0.##} | {(maze ? $"**{successes.Average():P0}**" : "-")} | {reached}/{seeds} seeds reached {threshold} | | | |"));
+                $"| **{name}** | {options} | mean | | | | **{heldOut.Average():0.##}** ± {ResultsOptions.Std(heldOut):0.##} | {(maze ? $"**{successes.Average():P0}**" : "-")} | {reached}/{seeds} seeds reached {threshold} | | | |"));
         }
-    }
-
-    private static double Std(List<double> xs)
-    {
-        double m = xs.Average();
-        return Math.Sqrt(xs.Sum(x => (x - m) * (x - m)) / xs.Count);
     }
 }

@@ -27,28 +27,11 @@ internal static class TrainingResults
 
     public static void Dqn(string[] args)
     {
-        var presets = new List<string>();
-        var overrides = new List<string>();
-        int seeds = 5;
-        int firstSeed = 0;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--seeds":
-                    seeds = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--first-seed":
-                    firstSeed = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--set":
-                    overrides.Add(args[++i]);
-                    break;
-                default:
-                    presets.Add(args[i]);
-                    break;
-            }
-        }
+        ResultsOptions options = ResultsOptions.Parse(args, defaultSeeds: 5);
+        var presets = options.Presets.ToList();
+        var overrides = options.Overrides;
+        int seeds = options.Seeds;
+        int firstSeed = options.FirstSeed;
 
         if (presets.Count == 0)
         {
@@ -84,8 +67,7 @@ internal static class TrainingResults
                 string success = "-";
                 if (baseConfig.Env.StartsWith("TMaze", StringComparison.Ordinal))
                 {
-                    IReadOnlyList<double> returns = r.FinalEvaluation.Returns;
-                    double rate = returns.Count(x => x > 0) / (double)returns.Count;
+                    double rate = ResultsOptions.SuccessRate(r.FinalEvaluation.Returns);
                     successes.Add(rate);
                     success = rate.ToString("P0", CultureInfo.InvariantCulture);
                 }
@@ -96,13 +78,7 @@ internal static class TrainingResults
             }
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| **{name}** | mean | | **{finals.Average():0.##}** ± {Std(finals):0.##} | {(successes.Count > 0 ? successes.Average().ToString("P0", CultureInfo.InvariantCulture) : "-")} | | {reached}/{seeds} seeds reached {threshold} | | |"));
+                $"| **{name}** | mean | | **{finals.Average():0.##}** ± {ResultsOptions.Std(finals):0.##} | {(successes.Count > 0 ? successes.Average().ToString("P0", CultureInfo.InvariantCulture) : "-")} | | {reached}/{seeds} seeds reached {threshold} | | |"));
         }
-    }
-
-    private static double Std(List<double> xs)
-    {
-        double m = xs.Average();
-        return Math.Sqrt(xs.Sum(x => (x - m) * (x - m)) / xs.Count);
     }
 }
