@@ -147,27 +147,7 @@ public sealed class PpoTrainerTests : IDisposable
     {
         // Corridor 4: the sign is seen at the start only. 80k steps solve it for seeds 0-4 (each about 10 s on 2 cores);
         // 50k steps solve it for one seed in five.
-        var lstm = new PpoConfig
-        {
-            Env = "TMaze-v0",
-            EnvOptions = new Dictionary<string, object> { ["corridor_length"] = 4 },
-            NumEnvs = 16,
-            TotalTimesteps = 80_000,
-            NSteps = 64,
-            BatchSize = 512,
-            NEpochs = 4,
-            LearningRate = 1e-3,
-            LearningRateSchedule = "linear",
-            EntCoef = 0.01,
-            Core = "lstm",
-            EncoderSizes = [32],
-            HiddenSize = 32,
-            NetArch = [32],
-            NormalizeObservations = true,
-            EvalFreq = 0,
-            EvalEpisodes = 20,
-            Seed = 0,
-        };
+        PpoConfig lstm = ShortTMaze("lstm");
         using (var trainer = new PpoTrainer(lstm, new TrainerOptions { Quiet = true }))
         {
             EvaluationResult final = trainer.Learn().FinalEvaluation!;
@@ -191,33 +171,34 @@ public sealed class PpoTrainerTests : IDisposable
         // The same task with the LSTM + external memory core (16 slots of 8): the sign must be written to and read
         // back from the memory, or carried by the controller, through a core whose every step goes through the memory.
         // Measured: seeds 0, 1 and 2 all reach the goal in every evaluation episode (about 17 s each on 2 busy cores).
-        var config = new PpoConfig
-        {
-            Env = "TMaze-v0",
-            EnvOptions = new Dictionary<string, object> { ["corridor_length"] = 4 },
-            NumEnvs = 16,
-            TotalTimesteps = 80_000,
-            NSteps = 64,
-            BatchSize = 512,
-            NEpochs = 4,
-            LearningRate = 1e-3,
-            LearningRateSchedule = "linear",
-            EntCoef = 0.01,
-            Core = "memory",
-            MemorySlots = 16,
-            MemoryWidth = 8,
-            EncoderSizes = [32],
-            HiddenSize = 32,
-            NetArch = [32],
-            NormalizeObservations = true,
-            EvalFreq = 0,
-            EvalEpisodes = 20,
-            Seed = 0,
-        };
+        PpoConfig config = ShortTMaze("memory") with { MemorySlots = 16, MemoryWidth = 8 };
         using var trainer = new PpoTrainer(config, new TrainerOptions { Quiet = true });
         EvaluationResult final = trainer.Learn().FinalEvaluation!;
         Assert.True(final.Returns.All(r => r > 0), $"the memory policy reached the goal in {final.Returns.Count(r => r > 0)} of 20 episodes");
     }
+
+    /// <summary>The short T-maze runs' settings (corridor 4, 80,000 steps, seed 0) with the given core.</summary>
+    private static PpoConfig ShortTMaze(string core) => new()
+    {
+        Env = "TMaze-v0",
+        EnvOptions = new Dictionary<string, object> { ["corridor_length"] = 4 },
+        NumEnvs = 16,
+        TotalTimesteps = 80_000,
+        NSteps = 64,
+        BatchSize = 512,
+        NEpochs = 4,
+        LearningRate = 1e-3,
+        LearningRateSchedule = "linear",
+        EntCoef = 0.01,
+        Core = core,
+        EncoderSizes = [32],
+        HiddenSize = 32,
+        NetArch = [32],
+        NormalizeObservations = true,
+        EvalFreq = 0,
+        EvalEpisodes = 20,
+        Seed = 0,
+    };
 
     /// <summary>The share of episodes (seeds seed … seed + n − 1) whose goal is the more frequent arm.</summary>
     private static double MajorityGoalShare(int episodes, int seed)
