@@ -4,16 +4,17 @@ namespace RlMemory.Environments.Tests;
 
 /// <summary>
 /// Locates and reads the golden trajectory files (format <c>rl-golden-trajectories/1</c>, one JSON file per
-/// environment id). The folder is <c>$RLMEMORY_GOLDEN_DIR</c> when that variable is set, otherwise
-/// <c>../shared/golden</c> relative to the repository root (the nearest ancestor of
-/// <see cref="AppContext.BaseDirectory"/> that holds <c>RlMemory.sln</c>). A missing or empty folder fails loudly.
+/// environment id). The folder is <c>$RLMEMORY_GOLDEN_DIR</c> when that variable is set, otherwise the copy of this
+/// project's <c>Golden/</c> folder in the test output (<see cref="AppContext.BaseDirectory"/>): the suite reads nothing
+/// outside the repository and its build output. A missing or empty folder fails loudly.
 /// </summary>
 internal static class GoldenData
 {
     /// <summary>The environment variable that overrides the golden folder.</summary>
     public const string DirectoryVariable = "RLMEMORY_GOLDEN_DIR";
 
-    private const string SolutionFileName = "RlMemory.sln";
+    /// <summary>The folder, in the test output, that the build copies <c>Golden/*.json</c> into.</summary>
+    private const string OutputFolder = "Golden";
 
     private static readonly Lazy<string> LazyDirectory = new(ResolveDirectory);
 
@@ -51,26 +52,6 @@ internal static class GoldenData
         return JsonDocument.Parse(stream);
     }
 
-    /// <summary>
-    /// The repository root: the nearest ancestor of <see cref="AppContext.BaseDirectory"/> that holds
-    /// <c>RlMemory.sln</c>.
-    /// </summary>
-    /// <returns>The root folder.</returns>
-    /// <exception cref="DirectoryNotFoundException">No ancestor holds the solution file.</exception>
-    public static string FindRepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, SolutionFileName)))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException(
-            $"No folder above '{AppContext.BaseDirectory}' contains {SolutionFileName}; set {DirectoryVariable} to the golden folder.");
-    }
-
     private static string ResolveDirectory()
     {
         string? fromEnvironment = Environment.GetEnvironmentVariable(DirectoryVariable);
@@ -78,9 +59,8 @@ internal static class GoldenData
         string source;
         if (string.IsNullOrWhiteSpace(fromEnvironment))
         {
-            string root = FindRepositoryRoot();
-            directory = Path.GetFullPath(Path.Combine(root, "..", "shared", "golden"));
-            source = $"the default ../shared/golden beside the repository root '{root}'; set {DirectoryVariable} to override";
+            directory = Path.Combine(AppContext.BaseDirectory, OutputFolder);
+            source = $"the copy of tests/RlMemory.Environments.Tests/Golden in the test output; set {DirectoryVariable} to override";
         }
         else
         {

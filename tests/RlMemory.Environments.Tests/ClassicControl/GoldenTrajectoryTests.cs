@@ -4,7 +4,7 @@ using RlMemory.Environments.Wrappers;
 namespace RlMemory.Environments.Tests.ClassicControl;
 
 /// <summary>
-/// Replays Gymnasium's own trajectories (../shared/golden) through our classic-control environments, step by step:
+/// Replays Gymnasium's own trajectories (Golden/*.json in this project) through our classic-control environments, step by step:
 /// before step i the physical state is set to the recorded state before that step; the step must reproduce the
 /// recorded state (1e-12), observation (1e-6), reward (1e-9), terminated and truncated (exactly).
 /// Run alone with <c>dotnet test --filter "FullyQualifiedName~Golden"</c>.
