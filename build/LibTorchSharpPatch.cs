@@ -48,6 +48,13 @@ public sealed class PatchLibTorchSharp : Task
     /// </summary>
     public string? SystemLibStdCxx { get; set; }
 
+    /// <summary>
+    /// The output will run on other machines whose libstdc++ is unknown (a .NET tool package): weaken the marker need
+    /// whenever only the marker uses it, even where this machine's libstdc++ defines the version. A weak need is harmless
+    /// on a libstdc++ that has the version.
+    /// </summary>
+    public bool ForOtherMachines { get; set; }
+
     /// <inheritdoc />
     public override bool Execute()
     {
@@ -109,7 +116,10 @@ public sealed class PatchLibTorchSharp : Task
         LibStdCxxAssessment assessment;
         try
         {
-            assessment = LibStdCxxMarkerPatch.PatchFile(path, system.Versions);
+            IEnumerable<string> versions = ForOtherMachines
+                ? system.Versions.Where(v => v != LibStdCxxMarkerPatch.MarkerVersion)
+                : system.Versions;
+            assessment = LibStdCxxMarkerPatch.PatchFile(path, versions);
         }
         catch (InvalidDataException ex)
         {

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace RlMemory.Tests.Agents;
 
+/// <remarks>Seeds and draws from torch's global generator: runs alone (<see cref="RlMemory.Tests.Training.SeededTrainingCollection"/>).</remarks>
+[Collection(nameof(RlMemory.Tests.Training.SeededTrainingCollection))]
 public sealed class LstmCoreTests
 {
     private static LstmCore Core()

@@ -8,6 +8,8 @@ using static TorchSharp.torch;
 
 namespace RlMemory.Tests.Training;
 
+/// <remarks>Seeds and draws from torch's global generator: runs alone (<see cref="RlMemory.Tests.Training.SeededTrainingCollection"/>).</remarks>
+[Collection(nameof(RlMemory.Tests.Training.SeededTrainingCollection))]
 public sealed class DqnTrainerTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-dqn-{Guid.NewGuid():N}");

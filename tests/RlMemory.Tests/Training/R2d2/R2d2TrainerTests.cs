@@ -10,6 +10,8 @@ using static TorchSharp.torch;
 
 namespace RlMemory.Tests.Training.R2d2;
 
+/// <remarks>Seeds and draws from torch's global generator: runs alone (<see cref="RlMemory.Tests.Training.SeededTrainingCollection"/>).</remarks>
+[Collection(nameof(RlMemory.Tests.Training.SeededTrainingCollection))]
 public sealed class R2d2TrainerTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-r2d2-{Guid.NewGuid():N}");
