@@ -181,8 +181,13 @@ public static class EnvRegistry
         }
     }
 
-    /// <summary>The spec registered as <paramref name="id"/>.</summary>
-    /// <exception cref="ArgumentException">The id is not registered (the message lists close matches).</exception>
+    /// <summary>
+    /// The spec registered as <paramref name="id"/>. An id qualified by an assembly, <c>path/MyEnvs.dll:Corridor-v0</c>,
+    /// loads that assembly first (<see cref="EnvAssemblies.Load"/>; this runs its code) and names the id inside it.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// The id is not registered (the message lists close matches), or its assembly cannot be loaded or does not register it.
+    /// </exception>
     public static EnvSpec Spec(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
@@ -192,7 +197,29 @@ public static class EnvRegistry
             {
                 return spec;
             }
+        }
 
+        if (EnvAssemblies.TrySplit(id, out string assemblyPath, out string envId))
+        {
+            try
+            {
+                EnvAssemblies.Load(assemblyPath);
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidOperationException)
+            {
+                throw new ArgumentException($"'{id}': {e.Message}", nameof(id), e);
+            }
+
+            lock (Gate)
+            {
+                return Specs.TryGetValue(envId, out EnvSpec? loaded)
+                    ? loaded
+                    : throw new ArgumentException($"'{id}': {assemblyPath} does not register '{envId}'. {DescribeUnknown(envId)}", nameof(id));
+            }
+        }
+
+        lock (Gate)
+        {
             throw new ArgumentException(DescribeUnknown(id), nameof(id));
         }
     }

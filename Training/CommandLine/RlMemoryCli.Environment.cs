@@ -6,9 +6,40 @@ using RlMemory.Training.Configuration;
 
 namespace RlMemory.Training.CommandLine;
 
-/// <summary>Which environment <c>eval</c>, <c>record</c> and <c>watch</c> play: <c>--env</c> and <c>--env-option</c>.</summary>
+/// <summary>
+/// Which environment <c>eval</c>, <c>record</c> and <c>watch</c> play: <c>--env</c> and <c>--env-option</c>; and the
+/// user's own environments for every command: <c>--env-assembly</c>.
+/// </summary>
 public static partial class RlMemoryCli
 {
+    /// <summary>
+    /// <c>--env-assembly path/MyEnvs.dll</c> (repeatable): loads assemblies of environments (<see cref="EnvAssemblies"/>)
+    /// before the command runs. <c>train</c> records an environment from such an assembly by its qualified id
+    /// (<c>fullpath.dll:Corridor-v0</c>), so the run folder's agents and checkpoints find it again without the option.
+    /// </summary>
+    private sealed class EnvAssemblyOption
+    {
+        private readonly Option<string[]> _option = new("--env-assembly")
+        {
+            Description = "Load your environments from an assembly (a .dll with a public IEnvRegistration class) before running (repeatable).",
+        };
+
+        public void AddTo(Command command) => command.Options.Add(_option);
+
+        /// <summary>Loads the assemblies named on the command line; returns how many.</summary>
+        public int Load(ParseResult parse)
+        {
+            string[] paths = parse.GetValue(_option) ?? [];
+            foreach (string path in paths)
+            {
+                EnvAssemblies.Load(path);
+            }
+
+            return paths.Length;
+        }
+    }
+
+
     /// <summary>
     /// The environment options of a command that plays an agent. The id is <c>--env</c>, else the one the agent was
     /// trained on. The options start from the run's <c>env_options</c> (its <c>config.yaml</c>) when the source is a run
@@ -23,16 +54,20 @@ public static partial class RlMemoryCli
             Description = "Set an environment option: --env-option corridor_length=50 (repeatable; a run folder's own env_options apply first).",
         };
 
+        private readonly EnvAssemblyOption _assemblies = new();
+
         public void AddTo(Command command)
         {
             command.Options.Add(_env);
             command.Options.Add(_options);
+            _assemblies.AddTo(command);
         }
 
         /// <summary>The environment id and options for <paramref name="agent"/>, loaded from <paramref name="source"/>.</summary>
         /// <exception cref="ConfigException">No id is known, or an option is not key=value.</exception>
         public (string Id, EnvOptions Options) Resolve(ParseResult parse, string source, IAgent agent)
         {
+            _assemblies.Load(parse);
             string? asked = parse.GetValue(_env);
             string id = asked ?? agent.EnvId ?? throw new ConfigException("The agent file does not name its environment; pass --env.");
             var options = new EnvOptions();

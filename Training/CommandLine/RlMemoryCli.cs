@@ -69,10 +69,13 @@ public static partial class RlMemoryCli
         var set = new Option<string[]>("--set") { Description = "Override a key: --set learning_rate=1e-3 (repeatable).", AllowMultipleArgumentsPerToken = true };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
         var watch = new TrainingWatchOptions();
+        var assemblies = new EnvAssemblyOption();
         var command = new Command("train", "Train an agent from a preset or a YAML file.") { presetArgument, seed, steps, device, outDir, resume, set, quiet };
         watch.AddTo(command);
+        assemblies.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
+            assemblies.Load(parse);
             Preset preset = Presets.Load(parse.GetValue(presetArgument)!);
             var overrides = new List<string>(parse.GetValue(set) ?? []);
             if (parse.GetValue(seed) is int s)
@@ -91,6 +94,13 @@ public static partial class RlMemoryCli
             }
 
             TrainerSetup setup = TrainerCatalog.Find(preset.Algo).Configure(preset, overrides);
+            if (EnvAssemblies.AssemblyOf(setup.Config.Env) is string assembly)
+            {
+                // The run records where its environment comes from: eval, record, watch and --resume need no option.
+                overrides.Add($"env={EnvAssemblies.Qualify(assembly, setup.Config.Env)}");
+                setup = TrainerCatalog.Find(preset.Algo).Configure(preset, overrides);
+            }
+
             IRunConfig config = setup.Config;
 
             bool resuming = parse.GetValue(resume);
@@ -220,9 +230,12 @@ public static partial class RlMemoryCli
         var episodes = new Option<int>("--episodes", "-n") { Description = "Number of episodes to play.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k) and of the random actions.", DefaultValueFactory = _ => 0 };
         var envOption = new Option<string[]>("--env-option") { Description = "Set an environment option: --env-option corridor_length=50 (repeatable)." };
+        var assemblies = new EnvAssemblyOption();
         var command = new Command("random", "Play episodes with uniformly random actions and print their returns.") { env, episodes, seed, envOption };
+        assemblies.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
+            assemblies.Load(parse);
             string id = parse.GetValue(env)!;
             int n = Positive(parse.GetValue(episodes), "--episodes");
             int s = NonNegative(parse.GetValue(seed), "--seed");
@@ -250,9 +263,12 @@ public static partial class RlMemoryCli
     {
         var what = new Argument<string>("what") { Description = "envs or presets." };
         what.AcceptOnlyFromAmong("envs", "presets");
+        var assemblies = new EnvAssemblyOption();
         var command = new Command("list", "List the registered environments or the shipped presets.") { what };
+        assemblies.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
+            assemblies.Load(parse);
             if (parse.GetValue(what) == "presets")
             {
                 foreach (Preset p in Presets.All)
