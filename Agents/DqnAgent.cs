@@ -43,6 +43,12 @@ public sealed class DqnAgent : IAgent
     /// <summary>The environment the agent was trained on, if known.</summary>
     public string? EnvId { get; }
 
+    /// <inheritdoc />
+    public int ObservationSize => Config.ObservationSize;
+
+    /// <inheritdoc />
+    public int ActionCount => Config.ActionCount;
+
     /// <summary>The greedy action for one observation.</summary>
     public int Act(ReadOnlySpan<float> observation)
     {

@@ -12,6 +12,12 @@ public interface IAgent : IDisposable
     /// <summary>The environment the agent was trained on, if known.</summary>
     string? EnvId { get; }
 
+    /// <summary>Floats in one observation the agent reads.</summary>
+    int ObservationSize { get; }
+
+    /// <summary>The discrete actions it chooses among (0 to <c>ActionCount - 1</c>).</summary>
+    int ActionCount { get; }
+
     /// <summary>
     /// Starts acting in <paramref name="environments"/> parallel episodes. The returned actor holds whatever state the
     /// agent carries between steps (none for feed-forward agents), one row per environment, all starting fresh.

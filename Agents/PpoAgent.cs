@@ -49,6 +49,12 @@ public sealed class PpoAgent : IAgent
     public string? EnvId { get; }
 
     /// <inheritdoc />
+    public int ObservationSize => Config.ObservationSize;
+
+    /// <inheritdoc />
+    public int ActionCount => Config.ActionCount;
+
+    /// <inheritdoc />
     public IEpisodeActor Begin(int environments)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(environments, 1);

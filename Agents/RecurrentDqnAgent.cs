@@ -45,6 +45,12 @@ public sealed class RecurrentDqnAgent : IAgent
     /// <inheritdoc />
     public string? EnvId { get; }
 
+    /// <inheritdoc />
+    public int ObservationSize => Config.ObservationSize;
+
+    /// <inheritdoc />
+    public int ActionCount => Config.ActionCount;
+
     /// <summary>A greedy actor for <paramref name="environments"/> environments, each row starting at the initial state.</summary>
     public RecurrentQActor BeginActor(int environments) => new(Network, environments);
 

@@ -33,6 +33,16 @@ public sealed record EvaluationResult(long Step, IReadOnlyList<double> Returns, 
 /// </summary>
 public sealed class Evaluator : IDisposable
 {
+    /// <summary>
+    /// The seed of a run's first evaluation episode is the run's seed plus this (10,000), so evaluation never replays
+    /// the training's start states. <c>eval</c>, <c>record</c>, <c>watch</c> and <c>random</c> start at this seed by
+    /// default: the episodes a seed-0 run was evaluated on.
+    /// </summary>
+    public const int SeedOffset = 10_000;
+
+    /// <summary>The seed of the first evaluation episode of a run seeded <paramref name="runSeed"/>.</summary>
+    public static int SeedFor(int runSeed) => runSeed + SeedOffset;
+
     private readonly IEnv<int>[] _envs;
     private readonly float[] _observations;
     private readonly int _observationSize;

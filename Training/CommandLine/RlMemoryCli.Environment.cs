@@ -88,7 +88,33 @@ public static partial class RlMemoryCli
                 }
             }
 
-            return (id, Apply(parse.GetValue(_options), options));
+            options = Apply(parse.GetValue(_options), options);
+            CheckFits(agent, id, options);
+            return (id, options);
+        }
+
+        /// <summary>
+        /// Refuses an environment whose observations or actions do not fit the agent, before anything is played, in the
+        /// command line's terms (the agent's own environment, and --env to choose one).
+        /// </summary>
+        /// <exception cref="ConfigException">The spaces differ.</exception>
+        private static void CheckFits(IAgent agent, string id, EnvOptions options)
+        {
+            using IEnv env = EnvRegistry.Make(id, options.Count == 0 ? null : options);
+            string trained = agent.EnvId is null ? "its environment" : agent.EnvId;
+            if (env.ObservationSpace.Size != agent.ObservationSize)
+            {
+                throw new ConfigException(
+                    $"{id} has observations of {env.ObservationSpace.Size} floats ({env.ObservationSpace}), but the agent reads {agent.ObservationSize} "
+                    + $"(it was trained on {trained}): play it on an environment like the one it learned, or leave out --env.");
+            }
+
+            if (env.ActionSpace is not Discrete { Start: 0 } discrete || discrete.N != agent.ActionCount)
+            {
+                throw new ConfigException(
+                    $"{id} has the action space {env.ActionSpace}, but the agent chooses among {agent.ActionCount} discrete actions "
+                    + $"(it was trained on {trained}): play it on an environment like the one it learned, or leave out --env.");
+            }
         }
 
         /// <summary>Sets each <c>key=value</c> of <paramref name="assignments"/> in <paramref name="options"/>.</summary>

@@ -17,7 +17,7 @@ public static partial class RlMemoryCli
     {
         var source = new Argument<string>("agent") { Description = "An agent file (.rlagent) or a run folder (its best model, else its final model; a newer file is picked up between episodes)." };
         var env = new EnvironmentOptions();
-        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => Evaluator.SeedOffset };
         var port = new Option<int>("--port") { Description = "Port of the browser viewer (0: any free port).", DefaultValueFactory = _ => ViewerServerOptions.DefaultPort };
         var address = new Option<string>("--address") { Description = "Address to serve on. Default 127.0.0.1 (this machine only); anything else exposes the viewer to the network.", DefaultValueFactory = _ => "127.0.0.1" };
         var speed = new Option<double>("--speed") { Description = "Playback speed (1: the environment's natural speed; rounded to a power of two in [1/8, 64]).", DefaultValueFactory = _ => 1.0 };
@@ -30,7 +30,7 @@ public static partial class RlMemoryCli
         command.SetAction(parse => Guard(error, () =>
         {
             string sourcePath = parse.GetValue(source)!;
-            string agentPath = ResolveAgent(sourcePath);
+            string agentPath = ResolveAgent(sourcePath, output);
             using var agents = new AgentReloader(agentPath);
             var (id, envOptions) = env.Resolve(parse, sourcePath, agents.Agent);
             using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);

@@ -149,7 +149,7 @@ public static partial class RlMemoryCli
     {
         var source = new Argument<string>("agent") { Description = "An agent file (.rlagent) or a run folder (its best model, else its final model)." };
         var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to play.", DefaultValueFactory = _ => 10 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => 10_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k).", DefaultValueFactory = _ => Evaluator.SeedOffset };
         var env = new EnvironmentOptions();
         var command = new Command("eval", "Play deterministic (greedy) episodes with a trained agent and print the returns.") { source, episodes, seed };
         env.AddTo(command);
@@ -157,7 +157,7 @@ public static partial class RlMemoryCli
         {
             int n = Positive(parse.GetValue(episodes), "--episodes");
             string sourcePath = parse.GetValue(source)!;
-            using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath));
+            using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath, output));
             var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
             using var evaluator = new Evaluator(() => EnvironmentOptions.Make(id, envOptions), n, NonNegative(parse.GetValue(seed), "--seed"));
             using IEpisodeActor actor = agent.Begin(n);
@@ -179,7 +179,7 @@ public static partial class RlMemoryCli
         var gif = new Option<string?>("--gif") { Description = "Write an animated GIF to this path." };
         var mp4 = new Option<string?>("--mp4") { Description = "Write an MP4 video to this path (needs ffmpeg)." };
         var episodes = new Option<int>("--episodes", "-n") { Description = "Episodes to record, one after another.", DefaultValueFactory = _ => 1 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the first episode.", DefaultValueFactory = _ => 10_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode.", DefaultValueFactory = _ => Evaluator.SeedOffset };
         var env = new EnvironmentOptions();
         var withMemory = new Option<bool>("--with-memory") { Description = "Place the agent's external-memory heatmaps (read/write weights over time) beside the frames." };
         var command = new Command("record", "Record episodes of a trained agent to a GIF or an MP4.") { source, gif, mp4, episodes, seed, withMemory };
@@ -194,7 +194,7 @@ public static partial class RlMemoryCli
             }
 
             string sourcePath = parse.GetValue(source)!;
-            using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath));
+            using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath, output));
             var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
             using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);
             using IEpisodeActor actor = agent.Begin(1);
@@ -228,7 +228,7 @@ public static partial class RlMemoryCli
     {
         var env = new Argument<string>("env") { Description = "The environment id (see `rlmemory list envs`).", DefaultValueFactory = _ => "CartPole-v1" };
         var episodes = new Option<int>("--episodes", "-n") { Description = "Number of episodes to play.", DefaultValueFactory = _ => 1 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k) and of the random actions.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first episode (episode k uses seed + k) and of the random actions.", DefaultValueFactory = _ => Evaluator.SeedOffset };
         var envOption = new Option<string[]>("--env-option") { Description = "Set an environment option: --env-option corridor_length=50 (repeatable)." };
         var assemblies = new EnvAssemblyOption();
         var command = new Command("random", "Play episodes with uniformly random actions and print their returns.") { env, episodes, seed, envOption };
@@ -327,7 +327,8 @@ public static partial class RlMemoryCli
         return message.ReplaceLineEndings(" ");
     }
 
-    private static string ResolveAgent(string source)
+    /// <summary>The agent file named by <paramref name="source"/>; for a run folder, its best model, else its final one (said on <paramref name="output"/>).</summary>
+    private static string ResolveAgent(string source, TextWriter output)
     {
         if (File.Exists(source))
         {
@@ -336,11 +337,12 @@ public static partial class RlMemoryCli
 
         if (Directory.Exists(source))
         {
-            foreach (string name in new[] { "best_model.rlagent", "final_model.rlagent" })
+            foreach (var (name, what) in new[] { ("best_model.rlagent", "the weights of its best evaluation"), ("final_model.rlagent", "the weights at its end; it has no best model") })
             {
                 string path = Path.Combine(source, name);
                 if (File.Exists(path))
                 {
+                    output.WriteLine($"Playing {path} ({what}).");
                     return path;
                 }
             }

@@ -114,7 +114,7 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         _learner = new DqnLearner(network, _device, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm);
         _replay = new DqnReplay(_config, [.. _envs.SingleObservationSpace.Shape], _device);
         _actor = new BatchedActor(_learner.Online, _config.NumEnvs, seed: (ulong)_config.Seed + 1);
-        _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: EvalSeed(_config.Seed));
+        _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
         _evalActor = new BatchedActor(_learner.Online, _config.EvalEpisodes, seed: 0);
         _episodes = new EpisodeTracker(_config.NumEnvs);
         _exploration = new LinearSchedule(_config.ExplorationInitialEps, _config.ExplorationFinalEps, (long)(_config.ExplorationFraction * _config.TotalTimesteps));
@@ -592,7 +592,6 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         return config;
     }
 
-    private static int EvalSeed(int seed) => seed + 10_000;
 
     private static double? NaNToNull(double value) => double.IsNaN(value) ? null : value;
 

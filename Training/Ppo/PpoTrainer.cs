@@ -151,7 +151,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
             _actor = new ActorCriticActor(_network, _config.NumEnvs);
             _sampler = new CategoricalSampler((ulong)_config.Seed + 1);
             _observationStatistics = _config.NormalizeObservations ? new RunningMeanStd(_envs.ObservationSize) : null;
-            _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: _config.Seed + 10_000);
+            _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
             _evalActor = Agent.Begin(_config.EvalEpisodes);
             _episodes = new EpisodeTracker(_config.NumEnvs);
             _observations = new float[_config.NumEnvs * _envs.ObservationSize];

@@ -161,7 +161,7 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
         }
 
         _actor = new RecurrentQActor(_learner.Online, _config.NumEnvs, seed: (ulong)_config.Seed + 1);
-        _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: EvalSeed(_config.Seed));
+        _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
         _evalActor = new RecurrentQActor(_learner.Online, _config.EvalEpisodes);
         _episodes = new EpisodeTracker(_config.NumEnvs);
         _exploration = new LinearSchedule(_config.ExplorationInitialEps, _config.ExplorationFinalEps, (long)(_config.ExplorationFraction * _config.TotalTimesteps));
@@ -703,7 +703,6 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
         return config;
     }
 
-    private static int EvalSeed(int seed) => seed + 10_000;
 
     private static double? NaNToNull(double value) => double.IsNaN(value) ? null : value;
 

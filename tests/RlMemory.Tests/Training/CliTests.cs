@@ -76,6 +76,16 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void PlayingCommands_StartAtTheEvaluationSeedByDefault()
+    {
+        var random = Run("random", "CartPole-v1", "--episodes", "2");
+        Assert.True(random.Code == 0, random.Error);
+        Assert.Contains("episode 1 (seed 10000)", random.Output, StringComparison.Ordinal);
+        Assert.Contains("episode 2 (seed 10001)", random.Output, StringComparison.Ordinal);
+        Assert.Equal(10_000, RlMemory.Training.Evaluator.SeedFor(0));
+    }
+
+    [Fact]
     public void TrainThenEvalThenRecord_WorkEndToEnd()
     {
         string run = Path.Combine(_dir, "run");
@@ -88,7 +98,20 @@ public sealed class CliTests : IDisposable
         var eval = Run("eval", run, "--episodes", "3");
         Assert.Equal(0, eval.Code);
         Assert.Contains("CartPole-v1: mean return", eval.Output, StringComparison.Ordinal);
-        Assert.Equal(4, eval.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        string[] lines = eval.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.Equal($"Playing {Path.Combine(run, "best_model.rlagent")} (the weights of its best evaluation).", lines[0]);
+
+        // Another environment whose observations do not fit the agent is refused in the command line's terms.
+        var other = Run("eval", run, "--env", "MountainCar-v0");
+        Assert.Equal(RlMemoryCli.InvalidInput, other.Code);
+        Assert.Contains("MountainCar-v0 has observations of 2 floats", other.Error, StringComparison.Ordinal);
+        Assert.Contains("but the agent reads 4 (it was trained on CartPole-v1)", other.Error, StringComparison.Ordinal);
+        var sameSpaces = Run("eval", run, "--env", "CartPole-v0");
+        Assert.True(sameSpaces.Code == 0, sameSpaces.Error);
+        var moreActions = Run("eval", run, "--env", "TMaze-v0");
+        Assert.Equal(RlMemoryCli.InvalidInput, moreActions.Code);
+        Assert.Contains("TMaze-v0 has observations of 3 floats", moreActions.Error, StringComparison.Ordinal);
 
         string gif = Path.Combine(_dir, "play.gif");
         var record = Run("record", Path.Combine(run, "final_model.rlagent"), "--gif", gif);
@@ -109,7 +132,7 @@ public sealed class CliTests : IDisposable
         var eval = Run("eval", run, "--episodes", "3");
         Assert.True(eval.Code == 0, eval.Error);
         Assert.Contains("TMaze-v0: mean return", eval.Output, StringComparison.Ordinal);
-        Assert.Equal(4, eval.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(5, eval.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
 
         string gif = Path.Combine(_dir, "maze.gif");
         var record = Run("record", run, "--gif", gif);
