@@ -52,12 +52,16 @@ public sealed class TrainerDefinition
 {
     private readonly Func<Preset, IReadOnlyList<string>, TrainerSetup> _configure;
 
-    private TrainerDefinition(string algo, string title, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure)
+    private readonly Func<IReadOnlyList<ConfigKey>> _describe;
+
+    private TrainerDefinition(
+        string algo, string title, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
     {
         Algo = algo;
         Title = title;
         Keys = keys;
         _configure = configure;
+        _describe = describe;
     }
 
     /// <summary>The <c>algo</c> value in presets.</summary>
@@ -68,6 +72,9 @@ public sealed class TrainerDefinition
 
     /// <summary>The configuration keys, in schema order.</summary>
     public IReadOnlyList<string> Keys { get; }
+
+    /// <summary>Every configuration key with its default (as YAML writes it) and what it controls, in schema order.</summary>
+    public IReadOnlyList<ConfigKey> DescribeKeys() => _describe();
 
     /// <summary>
     /// Applies <paramref name="preset"/>'s values and then <paramref name="overrides"/> (<c>key=value</c>, e.g.
@@ -101,18 +108,29 @@ public sealed class TrainerDefinition
             }
         }
 
-        return new TrainerDefinition(algo, title, schema.Keys, (preset, overrides) =>
-        {
-            TConfig config = schema.Apply(new TConfig(), preset.Values, preset.Source);
-            foreach (string assignment in overrides)
+        return new TrainerDefinition(
+            algo,
+            title,
+            schema.Keys,
+            (preset, overrides) =>
             {
-                config = schema.ApplyOverride(config, assignment);
-            }
+                TConfig config = schema.Apply(new TConfig(), preset.Values, preset.Source);
+                foreach (string assignment in overrides)
+                {
+                    config = schema.ApplyOverride(config, assignment);
+                }
 
-            return new TrainerSetup(algo, title, config, options => create(config, options));
-        });
+                return new TrainerSetup(algo, title, config, options => create(config, options));
+            },
+            () => [.. schema.ToEntries(new TConfig()).Select(e => new ConfigKey(e.Key, YamlValues.Format(e.Value), schema.Describe(e.Key)))]);
     }
 }
+
+/// <summary>A configuration key as <c>rlmemory list keys</c> shows it.</summary>
+/// <param name="Name">The snake_case key.</param>
+/// <param name="Default">Its default value, as YAML writes it.</param>
+/// <param name="Description">What it controls.</param>
+public sealed record ConfigKey(string Name, string Default, string Description);
 
 /// <summary>The algorithms RlMemory can train, by their <c>algo</c> name.</summary>
 public static class TrainerCatalog

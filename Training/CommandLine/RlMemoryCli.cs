@@ -261,14 +261,40 @@ public static partial class RlMemoryCli
 
     private static Command ListCommand(TextWriter output, TextWriter error)
     {
-        var what = new Argument<string>("what") { Description = "envs or presets." };
-        what.AcceptOnlyFromAmong("envs", "presets");
+        var what = new Argument<string>("what") { Description = "envs, presets, or keys (the configuration keys, with their defaults)." };
+        what.AcceptOnlyFromAmong("envs", "presets", "keys");
+        var algorithm = new Argument<string?>("algorithm")
+        {
+            Description = $"With keys: one algorithm ({string.Join(", ", TrainerCatalog.All.Select(d => d.Algo))}); default all.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var assemblies = new EnvAssemblyOption();
-        var command = new Command("list", "List the registered environments or the shipped presets.") { what };
+        var command = new Command("list", "List the registered environments, the shipped presets, or the configuration keys.") { what, algorithm };
         assemblies.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
             assemblies.Load(parse);
+            if (parse.GetValue(what) == "keys")
+            {
+                string? only = parse.GetValue(algorithm);
+                IEnumerable<TrainerDefinition> definitions = only is null ? TrainerCatalog.All : [TrainerCatalog.Find(only)];
+                foreach (TrainerDefinition definition in definitions)
+                {
+                    output.WriteLine($"{definition.Algo} ({definition.Title}): key, default, meaning");
+                    foreach (ConfigKey key in definition.DescribeKeys())
+                    {
+                        output.WriteLine($"  {key.Name,-26} {key.Default,-12} {key.Description}");
+                    }
+                }
+
+                return 0;
+            }
+
+            if (parse.GetValue(algorithm) is string unexpected)
+            {
+                throw new ConfigException($"list {parse.GetValue(what)} takes no algorithm (got '{unexpected}'); the algorithm goes with `list keys`.");
+            }
+
             if (parse.GetValue(what) == "presets")
             {
                 foreach (Preset p in Presets.All)

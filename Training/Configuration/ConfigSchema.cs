@@ -317,6 +317,7 @@ public static class YamlValues
     {
         null => "null",
         string s => $"'{s}'",
+        bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         IDictionary d => "{" + string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k}: {Format(d[k])}")) + "}",
         IEnumerable e => "[" + string.Join(", ", e.Cast<object?>().Select(Format)) + "]",

@@ -76,6 +76,32 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ListKeys_ShowsEveryKeyWithItsDefaultAndMeaning()
+    {
+        var ppo = Run("list", "keys", "ppo");
+        Assert.True(ppo.Code == 0, ppo.Error);
+        string[] lines = ppo.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("ppo (PPO): key, default, meaning", lines[0]);
+        Assert.Equal(RlMemory.Training.Configuration.PpoConfig.Schema.Keys.Count, lines.Length - 1);
+        Assert.Contains(lines, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["learning_rate", "0.0003", "Adam", ..]);
+        Assert.Contains(lines, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["normalize_advantage", "true", ..]);
+
+        var all = Run("list", "keys");
+        Assert.True(all.Code == 0, all.Error);
+        foreach (string heading in new[] { "dqn (DQN)", "r2d2 (R2D2)", "ppo (PPO)" })
+        {
+            Assert.Contains(heading, all.Output, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("  buffer_size ", all.Output, StringComparison.Ordinal);
+        var unknown = Run("list", "keys", "sac");
+        Assert.Equal(RlMemoryCli.InvalidInput, unknown.Code);
+        Assert.Contains("algo 'sac' is not available; available: dqn, r2d2, ppo", unknown.Error, StringComparison.Ordinal);
+        var misplaced = Run("list", "envs", "dqn");
+        Assert.Equal(RlMemoryCli.InvalidInput, misplaced.Code);
+    }
+
+    [Fact]
     public void PlayingCommands_StartAtTheEvaluationSeedByDefault()
     {
         var random = Run("random", "CartPole-v1", "--episodes", "2");
