@@ -56,11 +56,14 @@ public static partial class RlMemoryCli
 
     private static Command TrainCommand(TextWriter output, TextWriter error, CancellationToken external)
     {
-        var presetArgument = new Argument<string>("preset")
+        var presetArgument = new Argument<string?>("preset")
         {
-            Description = "A preset name (see `rlmemory list presets`) or a YAML file.",
-            DefaultValueFactory = _ => DefaultPreset,
+            Description = $"A preset name (see `rlmemory list presets`), a YAML file, or an rl-baselines3-zoo hyperparameter file (with --env). Default: {DefaultPreset}, or with --algo the shipped preset for --algo and --env.",
+            Arity = ArgumentArity.ZeroOrOne,
         };
+        var algo = new Option<string?>("--algo") { Description = "The algorithm: with a zoo file, the zoo's name (dqn, ppo, ppo_lstm; default: the file's name); without a preset, picks the shipped preset of that algorithm for --env." };
+        var envId = new Option<string?>("--env") { Description = "The environment: the entry of a zoo file, or an override of the preset's env." };
+        var confFile = new Option<string?>("--conf-file", "-conf", "-f") { Description = "An rl-baselines3-zoo hyperparameter file (hyperparams/dqn.yml, ppo.yml, ppo_lstm.yml), read as it is." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the run (overrides the preset's)." };
         var steps = new Option<long?>("--steps") { Description = "Total environment steps (overrides n_timesteps)." };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N." };
@@ -70,14 +73,27 @@ public static partial class RlMemoryCli
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
         var watch = new TrainingWatchOptions();
         var assemblies = new EnvAssemblyOption();
-        var command = new Command("train", "Train an agent from a preset or a YAML file.") { presetArgument, seed, steps, device, outDir, resume, set, quiet };
+        var command = new Command("train", "Train an agent from a preset, a YAML file or an rl-baselines3-zoo hyperparameter file.")
+        {
+            presetArgument, algo, envId, confFile, seed, steps, device, outDir, resume, set, quiet,
+        };
         watch.AddTo(command);
         assemblies.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
         {
             assemblies.Load(parse);
-            Preset preset = Presets.Load(parse.GetValue(presetArgument)!);
+            Preset preset = ChoosePreset(parse.GetValue(presetArgument), parse.GetValue(confFile), parse.GetValue(algo), parse.GetValue(envId));
+            foreach (string note in preset.Notes)
+            {
+                output.WriteLine($"note: {note}");
+            }
+
             var overrides = new List<string>(parse.GetValue(set) ?? []);
+            if (parse.GetValue(envId) is string envOverride && preset.Values.FirstOrDefault(kv => kv.Key == "env").Value as string != envOverride)
+            {
+                overrides.Insert(0, $"env={envOverride}");
+            }
+
             if (parse.GetValue(seed) is int s)
             {
                 overrides.Add($"seed={s}");
@@ -132,7 +148,7 @@ public static partial class RlMemoryCli
             TrainingResult result = trainer.Learn(cancel.Token);
             if (result.Interrupted)
             {
-                output.WriteLine($"Interrupted at step {result.Steps:N0}; checkpoint {result.CheckpointPath}. Resume with: rlmemory train {parse.GetValue(presetArgument)} --out {runDirectory} --resume");
+                output.WriteLine($"Interrupted at step {result.Steps:N0}; checkpoint {result.CheckpointPath}. Resume with: rlmemory train {parse.GetValue(presetArgument) ?? preset.Name} --out {runDirectory} --resume");
                 return Interrupted;
             }
 
@@ -143,6 +159,45 @@ public static partial class RlMemoryCli
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The preset <c>train</c> runs: a zoo file (<c>--conf-file</c>, or a YAML file given as the preset that is in the
+    /// zoo's format), a preset or YAML file, or with <c>--algo</c> alone the shipped preset of that algorithm for
+    /// <c>--env</c>.
+    /// </summary>
+    private static Preset ChoosePreset(string? presetOrFile, string? zooFile, string? algo, string? env)
+    {
+        if (zooFile is not null)
+        {
+            if (presetOrFile is not null)
+            {
+                throw new ConfigException($"train takes a preset or --conf-file, not both (got '{presetOrFile}' and '{zooFile}').");
+            }
+
+            return ZooHyperparameters.Load(zooFile, algo, env);
+        }
+
+        if (presetOrFile is not null && File.Exists(presetOrFile) && ZooHyperparameters.IsZooFile(File.ReadAllText(presetOrFile)))
+        {
+            return ZooHyperparameters.Load(presetOrFile, algo, env);
+        }
+
+        if (presetOrFile is null && algo is not null)
+        {
+            string wanted = env ?? "CartPole-v1";
+            return Presets.All.FirstOrDefault(p => p.Algo == algo && p.Values.Any(kv => kv.Key == "env" && kv.Value as string == wanted))
+                ?? throw new ConfigException(
+                    $"No shipped {algo} preset trains {wanted}; pass an rl-baselines3-zoo file with --conf-file, a YAML file, or one of: {string.Join(", ", Presets.All.Where(p => p.Algo == algo).Select(p => p.Name))}.");
+        }
+
+        Preset preset = Presets.Load(presetOrFile ?? DefaultPreset);
+        if (algo is not null && algo != preset.Algo)
+        {
+            throw new ConfigException($"{preset.Source} is a '{preset.Algo}' configuration, but --algo says '{algo}'.");
+        }
+
+        return preset;
     }
 
     private static Command EvalCommand(TextWriter output, TextWriter error)

@@ -13,7 +13,11 @@ namespace RlMemory.Training.Configuration;
 /// <param name="Description">The first comment line of the file, if any.</param>
 /// <param name="Source">Where it was read from, for messages.</param>
 /// <param name="Values">The keys and raw values other than <c>algo</c>, in file order.</param>
-public sealed record Preset(string Name, string Algo, string? Description, string Source, IReadOnlyList<KeyValuePair<string, object?>> Values);
+public sealed record Preset(string Name, string Algo, string? Description, string Source, IReadOnlyList<KeyValuePair<string, object?>> Values)
+{
+    /// <summary>What was translated approximately when the preset was read from another format (zoo files), to show the user.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
 
 /// <summary>The presets shipped with RlMemory (embedded YAML files), and reading your own YAML files.</summary>
 public static class Presets
