@@ -120,6 +120,12 @@ public sealed partial class BrowserViewerTests : IDisposable
         Assert.Contains("\"train\":[[", await page.EvaluateAsync<string>("fetch('/api/curve').then(r => r.text())"), StringComparison.Ordinal);
         Assert.Empty(external);
 
+        // Its axes are labelled at round values that cover the data (CartPole returns, a constant curve, small losses).
+        Assert.Equal("-100,0,100,200,300,400,500", await page.EvaluateAsync<string>("RlMemoryViewer.niceTicks(-3.7, 498.2, 5).values.join(',')"));
+        Assert.Equal("22,22.5,23,23.5,24,24.5", await page.EvaluateAsync<string>("RlMemoryViewer.niceTicks(23.07, 23.07, 5).values.join(',')"));
+        Assert.Equal("0.013,0.014,0.015,0.016,0.017,0.018|3", await page.EvaluateAsync<string>("(t => t.values.join(',') + '|' + t.decimals)(RlMemoryViewer.niceTicks(0.013, 0.0171, 5))"));
+        Assert.Equal("0,10000,20000,30000,40000,50000", await page.EvaluateAsync<string>("RlMemoryViewer.niceTicks(1000, 50000, 5).values.join(',')"));
+
         // 4. Ctrl+C (SIGINT) stops the server cleanly.
         await browser.CloseAsync();
         watch.Signal("INT");

@@ -68,6 +68,29 @@
     }
   });
 
+  // Axis ticks at round values: steps of 1, 2, 2.5 or 5 × 10^k, at most count + 2 of them, covering [min, max] as
+  // tightly as such steps can (then as close to count ticks as they can). Returns the tick values (the first at or below min, the last at or above max) and the
+  // decimals that show the step exactly.
+  function niceTicks(min, max, count) {
+    if (!(max > min)) { min -= 1; max += 1; }
+    const exponent = Math.floor(Math.log10((max - min) / Math.max(1, count - 1)));
+    let best = null;
+    for (let e = exponent - 1; e <= exponent + 1; e++) {
+      for (const m of [1, 2, 2.5, 5]) {
+        const step = m * Math.pow(10, e);
+        const first = Math.floor(min / step + 1e-9), last = Math.ceil(max / step - 1e-9);
+        const ticks = last - first + 1, span = (last - first) * step;
+        if (ticks >= 3 && ticks <= count + 2 && (best === null || span < best.span - 1e-12 * span || (Math.abs(span - best.span) <= 1e-12 * span && Math.abs(ticks - count) < Math.abs(best.ticks - count)))) {
+          best = { step, first, last, ticks, span, decimals: Math.max(0, -e + (m === 2.5 ? 1 : 0)) };
+        }
+      }
+    }
+    const values = [];
+    for (let k = best.first; k <= best.last; k++) { values.push(Number((k * best.step).toFixed(best.decimals))); }
+    return { values, step: best.step, decimals: best.decimals };
+  }
+  window.RlMemoryViewer = { niceTicks };
+
   function drawCurve(curve) {
     const canvas = $('curve');
     const g = canvas.getContext('2d');
@@ -81,18 +104,26 @@
       return;
     }
     let x0 = Math.min(...points.map((p) => p[0])), x1 = Math.max(...points.map((p) => p[0]));
-    let y0 = Math.min(...points.map((p) => p[1])), y1 = Math.max(...points.map((p) => p[1]));
     if (x1 === x0) { x1 = x0 + 1; }
-    if (y1 === y0) { y0 -= 1; y1 += 1; }
+    const yTicks = niceTicks(Math.min(...points.map((p) => p[1])), Math.max(...points.map((p) => p[1])), 5);
+    const y0 = yTicks.values[0], y1 = yTicks.values[yTicks.values.length - 1];
     const X = (x) => left + (x - x0) / (x1 - x0) * (w - left - right);
     const Y = (y) => h - bottom - (y - y0) / (y1 - y0) * (h - top - bottom);
+    g.strokeStyle = '#eee';
+    g.textAlign = 'right';
+    for (const value of yTicks.values) {
+      g.beginPath(); g.moveTo(left, Y(value)); g.lineTo(w - right, Y(value)); g.stroke();
+      g.fillText(value.toLocaleString('en', { minimumFractionDigits: yTicks.decimals, maximumFractionDigits: yTicks.decimals }), left - 6, Y(value) + 4);
+    }
+    for (const value of niceTicks(x0, x1, 5).values.filter((v) => v >= x0 && v <= x1)) {
+      // Centred under its tick, or flush with the plot's edge where it would not fit.
+      const label = value.toLocaleString('en'), half = g.measureText(label).width / 2;
+      g.textAlign = X(value) + half > w - 2 ? 'right' : X(value) - half < 2 ? 'left' : 'center';
+      g.fillText(label, g.textAlign === 'right' ? w - 2 : g.textAlign === 'left' ? 2 : X(value), h - 8);
+    }
+    g.textAlign = 'left';
     g.strokeStyle = '#bbb';
     g.beginPath(); g.moveTo(left, top); g.lineTo(left, h - bottom); g.lineTo(w - right, h - bottom); g.stroke();
-    g.fillText(number(y1, 2), 4, top + 10);
-    g.fillText(number(y0, 2), 4, h - bottom);
-    g.fillText(x0.toLocaleString('en'), left, h - 8);
-    const last = x1.toLocaleString('en') + ' steps';
-    g.fillText(last, w - right - g.measureText(last).width, h - 8);
     if (curve.train.length > 0) {
       g.strokeStyle = '#1f77b4'; g.lineWidth = 1.5;
       g.beginPath();
