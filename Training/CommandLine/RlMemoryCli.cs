@@ -51,6 +51,9 @@ public static partial class RlMemoryCli
         root.Subcommands.Add(RandomCommand(output, error));
         root.Subcommands.Add(ListCommand(output, error));
         ParseResult parse = root.Parse(args);
+
+        // Ctrl+C, SIGTERM and the rest reach .NET's handlers on another thread, never a thread inside a torch kernel.
+        using IDisposable shield = TorchThreadSignals.Block();
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 

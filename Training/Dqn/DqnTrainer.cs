@@ -177,6 +177,8 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
     /// <exception cref="TrainingDivergedException">A loss, gradient or observation became NaN/infinite (a checkpoint of the last good state is written first).</exception>
     public TrainingResult Learn(CancellationToken cancellationToken = default)
     {
+        // Signals go to other threads while this one runs torch kernels (see TorchThreadSignals).
+        using IDisposable signals = TorchThreadSignals.Block();
         string title = $"DQN {_config.Env} seed {_config.Seed}";
         if (_options.Quiet)
         {

@@ -225,6 +225,8 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
     /// <exception cref="TrainingDivergedException">A loss, gradient, recurrent state, reward or observation became NaN/infinite (a checkpoint of the last good state is written first).</exception>
     public TrainingResult Learn(CancellationToken cancellationToken = default)
     {
+        // Signals go to other threads while this one runs torch kernels (see TorchThreadSignals).
+        using IDisposable signals = TorchThreadSignals.Block();
         string title = $"R2D2 {_config.Env} seed {_config.Seed}";
         if (_options.Quiet)
         {
