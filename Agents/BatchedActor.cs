@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RlMemory.Memory;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -126,11 +127,9 @@ public sealed class BatchedActor : IDisposable
     }
 
     /// <summary>Restores the exploration generator's state.</summary>
-    public void SetGeneratorState(ReadOnlySpan<byte> state)
-    {
-        using Tensor t = tensor(state.ToArray(), ScalarType.Byte);
-        _generator.set_state(t);
-    }
+    /// <exception cref="InvalidDataException">The bytes are not a valid state of this generator; nothing changed.</exception>
+    public void SetGeneratorState(ReadOnlySpan<byte> state) =>
+        TorchGeneratorState.Set(_generator, state, "BatchedActor: the saved exploration generator state");
 
     /// <inheritdoc />
     public void Dispose()

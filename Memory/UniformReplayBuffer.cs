@@ -345,6 +345,11 @@ public sealed class UniformReplayBuffer : ITransitionSink, IDisposable
             reader.ReadInto("generator_state", state);
             if (metadata.GeneratorDeviceType == buffer.Device.type.ToString())
             {
+                if (TorchGeneratorState.Problem(buffer._generator, state.bytes) is string problem)
+                {
+                    throw new InvalidDataException($"{reader.Path}: section 'generator_state' {problem}.");
+                }
+
                 try
                 {
                     buffer._generator.set_state(state);

@@ -9,8 +9,15 @@ public sealed record TrainerOptions
     /// </summary>
     public string? RunDirectory { get; init; }
 
-    /// <summary>Resume from this checkpoint (a checkpoint folder, or a run folder meaning its latest checkpoint).</summary>
+    /// <summary>
+    /// Resume from this checkpoint (a checkpoint folder, or a run folder meaning its latest checkpoint). The run keeps
+    /// the checkpoint's configuration; only the step budget can grow, to the configuration's when it is larger (see
+    /// <see cref="KeepSavedBudget"/>).
+    /// </summary>
     public string? ResumeFrom { get; init; }
+
+    /// <summary>When resuming, keep the checkpoint's step budget whatever the configuration's (the command line does this unless --steps is given).</summary>
+    public bool KeepSavedBudget { get; init; }
 
     /// <summary>Hooks called during the run.</summary>
     public IReadOnlyList<TrainingCallback> Callbacks { get; init; } = [];

@@ -304,11 +304,9 @@ public sealed class RecurrentQActor : IEpisodeActor
     }
 
     /// <summary>Restores the exploration generator's state.</summary>
-    public void SetGeneratorState(ReadOnlySpan<byte> state)
-    {
-        using Tensor t = tensor(state.ToArray(), ScalarType.Byte);
-        _generator.set_state(t);
-    }
+    /// <exception cref="InvalidDataException">The bytes are not a valid state of this generator; nothing changed.</exception>
+    public void SetGeneratorState(ReadOnlySpan<byte> state) =>
+        TorchGeneratorState.Set(_generator, state, "RecurrentQActor: the saved exploration generator state");
 
     /// <inheritdoc />
     public void Dispose()

@@ -251,6 +251,11 @@ public sealed class DevicePrioritySampler : IPrioritySampler
                     nameof(state));
             }
 
+            if (TorchGeneratorState.Problem(_generator, state.RandomState) is string problem)
+            {
+                throw new ArgumentException($"{owner}: the random state {problem}. Nothing was changed.", nameof(state));
+            }
+
             // The generator goes first: if torch refuses the bytes, nothing else has changed yet.
             try
             {

@@ -432,6 +432,11 @@ public sealed class SequenceReplayBuffer : IDisposable
             bool sameDeviceType = metadata.GeneratorDeviceType == buffer.Device.type.ToString();
             if (sameDeviceType)
             {
+                if (TorchGeneratorState.Problem(buffer._generator, state.bytes) is string problem)
+                {
+                    throw new InvalidDataException($"{file}: section 'generator_state' {problem}.");
+                }
+
                 try
                 {
                     buffer._generator.set_state(state);

@@ -44,7 +44,7 @@ public static partial class RlMemoryCli
         output ??= Console.Out;
         error ??= Console.Error;
         var root = new RootCommand("RlMemory: reinforcement learning for .NET with memory at its centre.");
-        root.Subcommands.Add(TrainCommand(output, error, cancellationToken));
+        root.Subcommands.Add(TrainCommand(args, output, error, cancellationToken));
         root.Subcommands.Add(EvalCommand(output, error));
         root.Subcommands.Add(RecordCommand(output, error));
         root.Subcommands.Add(WatchCommand(output, error, cancellationToken));
@@ -57,7 +57,7 @@ public static partial class RlMemoryCli
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 
-    private static Command TrainCommand(TextWriter output, TextWriter error, CancellationToken external)
+    private static Command TrainCommand(IReadOnlyList<string> args, TextWriter output, TextWriter error, CancellationToken external)
     {
         var presetArgument = new Argument<string?>("preset")
         {
@@ -128,9 +128,14 @@ public static partial class RlMemoryCli
             {
                 runDirectory = FreshFolder(runDirectory);
             }
-            else if (!resuming && new CheckpointStore(runDirectory).Latest is not null)
+            else if (!resuming && new CheckpointStore(runDirectory).HasCheckpoint)
             {
                 throw new ConfigException($"{runDirectory} already holds a run; pass --resume to continue it, or choose another --out.");
+            }
+
+            if (resuming && parse.GetValue(set) is { Length: > 0 })
+            {
+                output.WriteLine("note: --set is ignored when resuming: the run keeps the configuration it was started with (--steps extends its budget).");
             }
 
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
@@ -140,6 +145,7 @@ public static partial class RlMemoryCli
             {
                 RunDirectory = runDirectory,
                 ResumeFrom = resuming ? runDirectory : null,
+                KeepSavedBudget = parse.GetValue(steps) is null,
                 Quiet = parse.GetValue(quiet),
                 Output = ReferenceEquals(output, Console.Out) ? null : output,
                 Callbacks = viewer is null ? [] : [viewer.Callback],
@@ -151,7 +157,7 @@ public static partial class RlMemoryCli
             TrainingResult result = trainer.Learn(cancel.Token);
             if (result.Interrupted)
             {
-                output.WriteLine($"Interrupted at step {result.Steps:N0}; checkpoint {result.CheckpointPath}. Resume with: rlmemory train {parse.GetValue(presetArgument) ?? preset.Name} --out {runDirectory} --resume");
+                output.WriteLine($"Interrupted at step {result.Steps:N0}; checkpoint {result.CheckpointPath}. Resume with: {ResumeCommand(args, runDirectory)}");
                 return Interrupted;
             }
 
@@ -162,6 +168,27 @@ public static partial class RlMemoryCli
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The command that resumes a run started with <paramref name="args"/> (the same preset, keys and budget), its
+    /// arguments quoted for a POSIX shell, with <c>--out</c> naming <paramref name="runDirectory"/> and <c>--resume</c>.
+    /// </summary>
+    internal static string ResumeCommand(IReadOnlyList<string> args, string runDirectory)
+    {
+        var kept = args.Where(a => a != "--resume").ToList();
+        if (!kept.Any(a => a == "--out" || a.StartsWith("--out=", StringComparison.Ordinal)))
+        {
+            kept.AddRange(["--out", runDirectory]);
+        }
+
+        kept.Add("--resume");
+        return "rlmemory " + string.Join(' ', kept.Select(Quote));
+
+        static string Quote(string arg) =>
+            arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./=:,@+".Contains(c, StringComparison.Ordinal))
+                ? arg
+                : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
     }
 
     /// <summary>

@@ -175,6 +175,24 @@ internal sealed class DqnLearner : IDisposable
         return (loss, q);
     }
 
+    /// <summary>The statistics accumulated since the last <see cref="TakeStatistics"/> (for checkpoints): loss total, Q sum, Q count, steps.</summary>
+    public double[] StatisticsState() => [_lossTotal, _qSum.item<double>(), _qCount, _statCount];
+
+    /// <summary>Restores statistics saved by <see cref="StatisticsState"/>, so that the next log row reads as in an uninterrupted run.</summary>
+    /// <exception cref="InvalidDataException">The saved statistics are not four finite numbers with non-negative counts.</exception>
+    public void RestoreStatistics(double[] state)
+    {
+        if (state.Length != 4 || !state.All(double.IsFinite) || state[2] < 0 || state[3] < 0)
+        {
+            throw new InvalidDataException("The saved DQN statistics must be four finite numbers (loss total, Q sum, Q count, steps) with non-negative counts.");
+        }
+
+        _lossTotal = state[0];
+        _qSum.fill_(state[1]);
+        _qCount = (long)state[2];
+        _statCount = (int)state[3];
+    }
+
     /// <summary>The optimizer's state (Adam moments and step counts) as bytes.</summary>
     public byte[] OptimizerState() => _optimizer.GetState();
 

@@ -65,6 +65,7 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
     private readonly int _targetEvery;
     private readonly int _gradientSteps;
     private readonly CheckpointStore? _checkpoints;
+    private readonly IReadOnlyList<string> _resumeNotes = [];
     private readonly List<EvaluationResult> _evaluations = [];
     private readonly LogPosition? _resumeLog;
     private long _step;
@@ -87,8 +88,8 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         if (checkpoint is not null)
         {
             // The configuration of a resumed run is the checkpoint's; only the step budget may grow.
-            DqnConfig saved = DqnConfig.Schema.Apply(new DqnConfig(), ConfigJson.Read(checkpoint.State["config"]!), $"checkpoint {checkpoint.Folder}");
-            config = saved with { TotalTimesteps = Math.Max(saved.TotalTimesteps, config.TotalTimesteps) };
+            DqnConfig saved = CheckpointState.Restore(checkpoint, () => DqnConfig.Schema.Apply(new DqnConfig(), new CheckpointState(checkpoint).Config(), $"checkpoint {checkpoint.Folder}"));
+            config = saved with { TotalTimesteps = _options.KeepSavedBudget ? saved.TotalTimesteps : Math.Max(saved.TotalTimesteps, config.TotalTimesteps) };
         }
 
         _config = Validate(config);
@@ -135,7 +136,16 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         }
         else
         {
-            _resumeLog = Restore(checkpoint);
+            try
+            {
+                _resumeLog = CheckpointState.Restore(checkpoint, () => Restore(checkpoint));
+                _resumeNotes = checkpoint.Notes;
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
         }
     }
 
@@ -201,6 +211,11 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         foreach (var callback in _options.Callbacks)
         {
             callback.OnTrainingStart(context());
+        }
+
+        foreach (string note in _resumeNotes)
+        {
+            progress.Message(note);
         }
 
         if (_envsNeedReset)
@@ -487,12 +502,8 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
             ["observations"] = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_observations.AsSpan())),
             ["actor_generator"] = Convert.ToBase64String(_actor.GetGeneratorState()),
             ["episodes"] = JsonSerializer.SerializeToNode(_episodes.GetState(), TrainingJsonContext.Default.EpisodeTrackerState),
-            ["evaluations"] = new JsonArray([.. _evaluations.Select(e => (JsonNode)new JsonObject
-            {
-                ["step"] = e.Step,
-                ["returns"] = new JsonArray([.. e.Returns.Select(r => (JsonNode)r)]),
-                ["lengths"] = new JsonArray([.. e.Lengths.Select(l => (JsonNode)l)]),
-            })]),
+            ["evaluations"] = CheckpointState.WriteEvaluations(_evaluations),
+            ["statistics"] = JsonSerializer.SerializeToNode(_learner.StatisticsState(), TrainingJsonContext.Default.DoubleArray),
             ["log"] = log is null ? null : JsonSerializer.SerializeToNode(log.Position, TrainingJsonContext.Default.LogPosition),
         };
 
@@ -520,34 +531,28 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
 
     private LogPosition? Restore(Checkpoint checkpoint)
     {
-        JsonObject s = checkpoint.State;
+        var s = new CheckpointState(checkpoint);
         string folder = checkpoint.Folder;
         ModuleFile.Load(Path.Combine(folder, "networks.rlmb"), NetworksKind, ("online", _learner.Online), ("target", _learner.Target));
-        _learner.RestoreOptimizer(File.ReadAllBytes(Path.Combine(folder, "optimizer.bin")), (long)s["updates"]!);
+        _learner.RestoreOptimizer(File.ReadAllBytes(Path.Combine(folder, "optimizer.bin")), s.Long("updates"));
+        _learner.RestoreStatistics(s.Value("statistics", TrainingJsonContext.Default.DoubleArray));
         _replay.Load(Path.Combine(folder, "replay"));
-        _step = (long)s["step"]!;
-        _vectorSteps = (long)s["vector_steps"]!;
-        _nextEval = (long)s["next_eval"]!;
-        _nextLog = (long)s["next_log"]!;
-        _nextCheckpoint = (long)s["next_checkpoint"]!;
-        _bestMeanReturn = s["best_mean_return"] is JsonNode best ? (double)best : double.NegativeInfinity;
-        _actor.SetGeneratorState(Convert.FromBase64String((string)s["actor_generator"]!));
-        _episodes.SetState(s["episodes"].Deserialize(TrainingJsonContext.Default.EpisodeTrackerState)!);
-        foreach (JsonNode? e in s["evaluations"]!.AsArray())
-        {
-            _evaluations.Add(new EvaluationResult(
-                (long)e!["step"]!,
-                [.. e["returns"]!.AsArray().Select(r => (double)r!)],
-                [.. e["lengths"]!.AsArray().Select(l => (int)l!)]));
-        }
+        _step = s.Long("step", 0, _config.TotalTimesteps);
+        _vectorSteps = s.Long("vector_steps");
+        _nextEval = s.Long("next_eval");
+        _nextLog = s.Long("next_log");
+        _nextCheckpoint = s.Long("next_checkpoint");
+        _bestMeanReturn = s.OptionalDouble("best_mean_return") ?? double.NegativeInfinity;
+        _actor.SetGeneratorState(s.Bytes("actor_generator"));
+        _episodes.SetState(s.Value("episodes", TrainingJsonContext.Default.EpisodeTrackerState));
+        _evaluations.AddRange(s.Evaluations("evaluations"));
 
         string envs = Path.Combine(folder, "envs.bin");
-        if ((bool)s["envs_saved"]! && File.Exists(envs) && _envs.CanSaveState)
+        if (s.Bool("envs_saved") && File.Exists(envs) && _envs.CanSaveState)
         {
             using var reader = new BinaryReader(File.OpenRead(envs));
             _envs.LoadState(reader);
-            byte[] observations = Convert.FromBase64String((string)s["observations"]!);
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(observations).CopyTo(_observations);
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(s.Bytes("observations", _observations.Length * sizeof(float))).CopyTo(_observations);
         }
         else
         {
@@ -559,7 +564,7 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
             _envsNeedReset = true;
         }
 
-        return s["log"] is JsonNode logNode ? logNode.Deserialize(TrainingJsonContext.Default.LogPosition) : null;
+        return s.OptionalValue("log", TrainingJsonContext.Default.LogPosition, p => p.Problem());
     }
 
     private static DqnConfig Validate(DqnConfig config)

@@ -9,7 +9,16 @@ namespace RlMemory.Training.Logging;
 /// </summary>
 /// <param name="CsvLength">Bytes of progress.csv.</param>
 /// <param name="EventFiles">Event file names (in the run's tensorboard folder) and their lengths.</param>
-public sealed record LogPosition(long CsvLength, IReadOnlyDictionary<string, long> EventFiles);
+public sealed record LogPosition(long CsvLength, IReadOnlyDictionary<string, long> EventFiles)
+{
+    /// <summary>What makes this position unusable (negative lengths, event file names that are not plain file names), or null.</summary>
+    public string? Problem() =>
+        CsvLength < 0 || EventFiles is null || EventFiles.Values.Any(v => v < 0)
+            ? "holds a negative length"
+            : EventFiles.Keys.FirstOrDefault(k => k.Length == 0 || k != Path.GetFileName(k) || k is "." or "..") is string bad
+                ? $"names '{bad}', which is not a file of the run's tensorboard folder"
+                : null;
+}
 
 /// <summary>
 /// A run's metric log: one row per call of <see cref="Record"/> in <c>progress.csv</c> (columns fixed at creation,
@@ -31,7 +40,10 @@ public sealed class RunLog : IDisposable
     private readonly string _tensorBoardDir;
     private readonly string[] _row;
 
-    /// <summary>Opens (or, when resuming, appends to) the logs of the run in <paramref name="runDirectory"/>.</summary>
+    /// <summary>
+    /// Starts the logs of a new run in <paramref name="runDirectory"/> (replacing any left there by a run that never
+    /// checkpointed), or, when resuming, cuts them back to the checkpoint's position and appends.
+    /// </summary>
     /// <param name="runDirectory">The run folder (created if missing).</param>
     /// <param name="columns">The CSV columns, in order.</param>
     /// <param name="tensorBoard">Also write TensorBoard event files.</param>
@@ -52,7 +64,20 @@ public sealed class RunLog : IDisposable
         _tensorBoardDir = Path.Combine(runDirectory, TensorBoardFolder);
         string csvPath = Path.Combine(runDirectory, CsvFileName);
 
-        if (resumeFrom is not null)
+        if (resumeFrom is null)
+        {
+            // A new run starts new logs: a run folder left by a run interrupted before its first checkpoint keeps
+            // none of its rows or event files.
+            File.Delete(csvPath);
+            if (Directory.Exists(_tensorBoardDir))
+            {
+                foreach (string path in Directory.GetFiles(_tensorBoardDir, TensorBoardWriter.FilePattern))
+                {
+                    File.Delete(path);
+                }
+            }
+        }
+        else
         {
             Truncate(csvPath, resumeFrom.CsvLength);
             foreach (var (file, length) in resumeFrom.EventFiles)

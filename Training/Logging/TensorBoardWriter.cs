@@ -19,6 +19,9 @@ namespace RlMemory.Training.Logging;
 /// </remarks>
 public sealed class TensorBoardWriter : IDisposable
 {
+    /// <summary>The file names event files have (TensorBoard reads <c>events.out.tfevents.*</c>).</summary>
+    public const string FilePattern = "events.out.tfevents.*";
+
     private static int s_counter;
     private readonly FileStream _stream;
     private readonly byte[] _header = new byte[12];

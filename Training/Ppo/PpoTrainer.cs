@@ -78,6 +78,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
     private readonly int _sequenceLength;
     private readonly int _sequencesPerBatch;
     private readonly CheckpointStore? _checkpoints;
+    private readonly IReadOnlyList<string> _resumeNotes = [];
     private readonly List<EvaluationResult> _evaluations = [];
     private readonly LogPosition? _resumeLog;
     private readonly Tensor _stats;
@@ -105,8 +106,8 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
         if (checkpoint is not null)
         {
             // The configuration of a resumed run is the checkpoint's; only the step budget may grow.
-            PpoConfig saved = PpoConfig.Schema.Apply(new PpoConfig(), ConfigJson.Read(checkpoint.State["config"]!), $"checkpoint {checkpoint.Folder}");
-            config = saved with { TotalTimesteps = Math.Max(saved.TotalTimesteps, config.TotalTimesteps) };
+            PpoConfig saved = CheckpointState.Restore(checkpoint, () => PpoConfig.Schema.Apply(new PpoConfig(), new CheckpointState(checkpoint).Config(), $"checkpoint {checkpoint.Folder}"));
+            config = saved with { TotalTimesteps = _options.KeepSavedBudget ? saved.TotalTimesteps : Math.Max(saved.TotalTimesteps, config.TotalTimesteps) };
         }
 
         _config = Validate(config);
@@ -181,7 +182,16 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
         }
         else
         {
-            _resumeLog = Restore(checkpoint);
+            try
+            {
+                _resumeLog = CheckpointState.Restore(checkpoint, () => Restore(checkpoint));
+                _resumeNotes = checkpoint.Notes;
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
         }
     }
 
@@ -251,6 +261,11 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
         foreach (var callback in _options.Callbacks)
         {
             callback.OnTrainingStart(context());
+        }
+
+        foreach (string note in _resumeNotes)
+        {
+            progress.Message(note);
         }
 
         if (_envsNeedReset)
@@ -645,12 +660,8 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
             ["sampler"] = Convert.ToBase64String(_sampler.ExportState()),
             ["observation_statistics"] = _observationStatistics is null ? null : Convert.ToBase64String(_observationStatistics.Export()),
             ["episodes"] = JsonSerializer.SerializeToNode(_episodes.GetState(), TrainingJsonContext.Default.EpisodeTrackerState),
-            ["evaluations"] = new JsonArray([.. _evaluations.Select(e => (JsonNode)new JsonObject
-            {
-                ["step"] = e.Step,
-                ["returns"] = new JsonArray([.. e.Returns.Select(r => (JsonNode)r)]),
-                ["lengths"] = new JsonArray([.. e.Lengths.Select(l => (JsonNode)l)]),
-            })]),
+            ["evaluations"] = CheckpointState.WriteEvaluations(_evaluations),
+            ["statistics"] = JsonSerializer.SerializeToNode(_lastStats, TrainingJsonContext.Default.DoubleArray),
             ["log"] = log is null ? null : JsonSerializer.SerializeToNode(log.Position, TrainingJsonContext.Default.LogPosition),
         };
 
@@ -682,7 +693,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
 
     private LogPosition? Restore(Checkpoint checkpoint)
     {
-        JsonObject s = checkpoint.State;
+        var s = new CheckpointState(checkpoint);
         string folder = checkpoint.Folder;
         ModuleFile.Load(Path.Combine(folder, "networks.rlmb"), NetworksKind, ("policy", _network));
         _optimizer.SetState(File.ReadAllBytes(Path.Combine(folder, "optimizer.bin")));
@@ -694,34 +705,28 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
             _actor.ReadState(reader);
         }
 
-        _step = (long)s["step"]!;
-        _iterations = (long)s["iterations"]!;
-        _updates = (long)s["updates"]!;
-        _nextEval = (long)s["next_eval"]!;
-        _nextLog = (long)s["next_log"]!;
-        _nextCheckpoint = (long)s["next_checkpoint"]!;
-        _bestMeanReturn = s["best_mean_return"] is JsonNode best ? (double)best : double.NegativeInfinity;
-        _sampler.ImportState(Convert.FromBase64String((string)s["sampler"]!));
+        _step = s.Long("step", 0, _config.TotalTimesteps);
+        _iterations = s.Long("iterations");
+        _updates = s.Long("updates");
+        _lastStats = s.Value("statistics", TrainingJsonContext.Default.DoubleArray, v => v.Length == StatWidth ? null : $"must hold {StatWidth} numbers");
+        _nextEval = s.Long("next_eval");
+        _nextLog = s.Long("next_log");
+        _nextCheckpoint = s.Long("next_checkpoint");
+        _bestMeanReturn = s.OptionalDouble("best_mean_return") ?? double.NegativeInfinity;
+        _sampler.ImportState(s.Bytes("sampler"));
         if (_observationStatistics is not null)
         {
-            _observationStatistics.Import(Convert.FromBase64String((string)s["observation_statistics"]!));
+            _observationStatistics.Import(s.Bytes("observation_statistics"));
         }
-        _episodes.SetState(s["episodes"].Deserialize(TrainingJsonContext.Default.EpisodeTrackerState)!);
-        foreach (JsonNode? e in s["evaluations"]!.AsArray())
-        {
-            _evaluations.Add(new EvaluationResult(
-                (long)e!["step"]!,
-                [.. e["returns"]!.AsArray().Select(r => (double)r!)],
-                [.. e["lengths"]!.AsArray().Select(l => (int)l!)]));
-        }
+        _episodes.SetState(s.Value("episodes", TrainingJsonContext.Default.EpisodeTrackerState));
+        _evaluations.AddRange(s.Evaluations("evaluations"));
 
         string envs = Path.Combine(folder, "envs.bin");
-        if ((bool)s["envs_saved"]! && File.Exists(envs) && _envs.CanSaveState)
+        if (s.Bool("envs_saved") && File.Exists(envs) && _envs.CanSaveState)
         {
             using var reader = new BinaryReader(File.OpenRead(envs));
             _envs.LoadState(reader);
-            byte[] observations = Convert.FromBase64String((string)s["observations"]!);
-            MemoryMarshal.Cast<byte, float>(observations).CopyTo(_observations);
+            MemoryMarshal.Cast<byte, float>(s.Bytes("observations", _observations.Length * sizeof(float))).CopyTo(_observations);
         }
         else
         {
@@ -745,7 +750,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
             _envsNeedReset = true;
         }
 
-        return s["log"] is JsonNode logNode ? logNode.Deserialize(TrainingJsonContext.Default.LogPosition) : null;
+        return s.OptionalValue("log", TrainingJsonContext.Default.LogPosition, p => p.Problem());
     }
 
     private static PpoConfig Validate(PpoConfig config)

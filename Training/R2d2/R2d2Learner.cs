@@ -221,6 +221,23 @@ internal sealed class R2d2Learner : IDisposable
         }
     }
 
+    /// <summary>The statistics accumulated since the last <see cref="TakeStatistics"/> (for checkpoints): loss sum, Q sum, steps.</summary>
+    public double[] StatisticsState() => [_lossSum.item<double>(), _qSum.item<double>(), _statCount];
+
+    /// <summary>Restores statistics saved by <see cref="StatisticsState"/>, so that the next log row reads as in an uninterrupted run.</summary>
+    /// <exception cref="InvalidDataException">The saved statistics are not three finite numbers with a non-negative count.</exception>
+    public void RestoreStatistics(double[] state)
+    {
+        if (state.Length != 3 || !state.All(double.IsFinite) || state[2] < 0)
+        {
+            throw new InvalidDataException("The saved R2D2 statistics must be three finite numbers (loss sum, Q sum, steps) with a non-negative count.");
+        }
+
+        _lossSum.fill_(state[0]);
+        _qSum.fill_(state[1]);
+        _statCount = (int)state[2];
+    }
+
     /// <summary>Mean loss and mean Q (over valid learning steps) since the last call (NaN when no step ran), then resets the sums.</summary>
     public (double Loss, double Q) TakeStatistics()
     {

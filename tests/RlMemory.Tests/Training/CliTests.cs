@@ -167,15 +167,52 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TheResumeHint_QuotesWhatTheShellWouldSplit_AndAddsTheRunFolder()
+    {
+        Assert.Equal(
+            "rlmemory train ppo-cartpole --set 'env_options={corridor_length: 5}' --set 'it'\\''s=1' --out runs/x --resume",
+            RlMemoryCli.ResumeCommand(["train", "ppo-cartpole", "--set", "env_options={corridor_length: 5}", "--set", "it's=1"], "runs/x"));
+        Assert.Equal("rlmemory train --out mine --resume", RlMemoryCli.ResumeCommand(["train", "--out", "mine", "--resume"], "ignored"));
+    }
+
+    [Fact]
+    public void ARunInterruptedBeforeItsFirstCheckpoint_StartsAgainWithFreshLogs()
+    {
+        string run = Path.Combine(_dir, "early");
+        var resume = Run("train", "--steps", "2000", "--out", run, "--resume", "--quiet");
+        Assert.Equal(RlMemoryCli.InvalidInput, resume.Code);
+        Assert.Contains("starts again without --resume", resume.Error, StringComparison.Ordinal);
+
+        // What a run killed before its first checkpoint leaves: a log row and an event file.
+        Directory.CreateDirectory(Path.Combine(run, "tensorboard"));
+        File.WriteAllText(Path.Combine(run, "progress.csv"), "time/total_timesteps\n1000\n");
+        File.WriteAllText(Path.Combine(run, "tensorboard", "events.out.tfevents.1.host.1.1"), "old");
+        var fresh = Run("train", "--steps", "2000", "--out", run, "--quiet", "--set", "learning_starts=500", "--set", "eval_freq=0");
+        Assert.True(fresh.Code == 0, fresh.Error);
+        string[] rows = File.ReadAllLines(Path.Combine(run, "progress.csv"));
+        Assert.StartsWith("time/total_timesteps,", rows[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("1000", rows);
+        Assert.Single(rows, r => r.StartsWith("1000,", StringComparison.Ordinal));
+        Assert.Single(Directory.GetFiles(Path.Combine(run, "tensorboard")));
+    }
+
+    [Fact]
     public void Cancellation_CheckpointsAndExitsWith130_AndResumeContinues()
     {
         string run = Path.Combine(_dir, "run");
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
-        var first = Run(cancel.Token, "train", "--steps", "3000", "--out", run, "--quiet");
+        var first = Run(cancel.Token, "train", "--steps", "3000", "--out", run, "--quiet", "--set", "learning_rate=0.001");
         Assert.Equal(RlMemoryCli.Interrupted, first.Code);
         Assert.Contains("Interrupted at step 1; checkpoint", first.Output, StringComparison.Ordinal);
-        Assert.Contains("--resume", first.Output, StringComparison.Ordinal);
+
+        // The hint repeats the command as it was given: following it resumes the same run with the same budget.
+        Assert.Contains($"Resume with: rlmemory train --steps 3000 --out {run} --quiet --set learning_rate=0.001 --resume", first.Output, StringComparison.Ordinal);
+        using (var hinted = new RlMemory.Training.Dqn.DqnTrainer(RlMemory.Training.Configuration.DqnConfig.FromPreset("dqn-cartpole"), new RlMemory.Training.TrainerOptions { Quiet = true, ResumeFrom = run, KeepSavedBudget = true }))
+        {
+            Assert.Equal(3000, hinted.TotalTimesteps);
+            Assert.Equal(0.001, hinted.Config.LearningRate);
+        }
 
         var again = Run("train", "--steps", "3000", "--out", run, "--quiet");
         Assert.Equal(RlMemoryCli.InvalidInput, again.Code);
