@@ -57,6 +57,32 @@ public static class ModuleFile
     /// first (present, same dtype and shape, no extra sections); only then are the weights replaced.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is corrupt, of another kind, or its tensors do not fit the modules (the message names the tensor and both shapes).</exception>
+    /// <summary>
+    /// The first tensor of <paramref name="modules"/> (parameters and buffers) that holds NaN or infinity, as
+    /// <c>prefix/name</c>; null when every value is finite. One host synchronization per tensor.
+    /// </summary>
+    public static string? FirstNonFinite(params (string Prefix, nn.Module Module)[] modules)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (prefix, module) in modules)
+        {
+            foreach (var (name, value) in module.state_dict())
+            {
+                if (value.is_floating_point() && !isfinite(value).all().item<bool>())
+                {
+                    return $"{prefix}/{name}";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Loads tensors saved by <see cref="Save"/> into <paramref name="modules"/>, checking each tensor's dtype and shape
+    /// against the module's and, after loading, that every value is finite.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a <paramref name="kind"/> file, its tensors do not fit the modules, or one holds NaN or infinity.</exception>
     public static void Load(string path, string kind, params (string Prefix, nn.Module Module)[] modules)
     {
         using BufferFileReader reader = Open(path, kind);
@@ -99,6 +125,11 @@ public static class ModuleFile
                     value.copy_(value.dim() == 0 ? host.reshape([]) : host);
                 }
             }
+        }
+
+        if (FirstNonFinite(modules) is string nonFinite)
+        {
+            throw new InvalidDataException($"{path}: tensor '{nonFinite}' holds NaN or infinity; a network saved from a diverged state cannot be used.");
         }
     }
 

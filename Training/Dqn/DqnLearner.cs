@@ -248,8 +248,8 @@ public sealed class TrainingDivergedException : Exception
         Detail = detail;
     }
 
-    private TrainingDivergedException(TrainingDivergedException original, string? checkpoint)
-        : base(Describe(original.Step, original.Update, original.Quantity, original.Value, original.Detail, checkpoint), original)
+    private TrainingDivergedException(TrainingDivergedException original, string? checkpoint, string? note)
+        : base(Describe(original.Step, original.Update, original.Quantity, original.Value, original.Detail, checkpoint) + (note is null ? string.Empty : " " + note), original)
     {
         Step = original.Step;
         Update = original.Update;
@@ -277,8 +277,8 @@ public sealed class TrainingDivergedException : Exception
     /// <summary>Where the last good state was saved, when it was.</summary>
     public string? CheckpointPath { get; }
 
-    /// <summary>The same failure, noting where the last good state was saved.</summary>
-    public TrainingDivergedException WithCheckpoint(string? checkpoint) => new(this, checkpoint);
+    /// <summary>The same failure, noting where the last good state was saved (and, optionally, why none was).</summary>
+    public TrainingDivergedException WithCheckpoint(string? checkpoint, string? note = null) => new(this, checkpoint, note);
 
     private static string Describe(long step, long update, string quantity, double value, string detail, string? checkpoint) =>
         $"Training stopped at environment step {step} (gradient step {update}): the {quantity} is not finite{(double.IsNaN(value) ? string.Empty : $" ({value})")}; {detail}. "

@@ -380,15 +380,13 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
         }
         catch (TrainingDivergedException e)
         {
-            string? saved = SaveCheckpointAfterFailure(log, progress);
-            throw e.WithCheckpoint(saved);
+            throw DivergenceCheckpoint.Write(e, _checkpoints, progress, () => SaveCheckpoint(log, diverged: true), ("online", _learner.Online), ("target", _learner.Target));
         }
         catch (InvalidObservationException e)
         {
             // An environment produced an invalid observation (NaN or out of its space): the learner's state is still good.
             _envsNeedReset = true;
-            string? saved = SaveCheckpointAfterFailure(log, progress);
-            throw new TrainingDivergedException(_step, _learner.Updates, "observation", double.NaN, e.Message).WithCheckpoint(saved);
+            throw DivergenceCheckpoint.Write(new TrainingDivergedException(_step, _learner.Updates, "observation", double.NaN, e.Message), _checkpoints, progress, () => SaveCheckpoint(log, diverged: true), ("online", _learner.Online), ("target", _learner.Target));
         }
 
         // The final checkpoint comes first, so that its log position excludes the final evaluation's row: a resumed
@@ -514,24 +512,6 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
         new("time/total_timesteps", _step), new("eval/mean_reward", e.MeanReturn), new("eval/std_reward", e.StdReturn), new("eval/mean_ep_length", e.MeanLength),
     ];
 
-    private string? SaveCheckpointAfterFailure(RunLog? log, IProgressSink progress)
-    {
-        if (_checkpoints is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            return SaveCheckpoint(log, diverged: true);
-        }
-        catch (CheckpointException e)
-        {
-            progress.Message($"Could not write the checkpoint of the last good state: {e.Message}");
-            return null;
-        }
-    }
-
     private string? SaveCheckpoint(RunLog? log, bool diverged = false)
     {
         if (_checkpoints is null)
@@ -576,7 +556,7 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
 
                 SaveActorState(Path.Combine(folder, "actor-state.rlmb"));
             }
-        });
+        }, diverged);
         foreach (string warning in _checkpoints.TakeWarnings())
         {
             _progress?.Message($"warning: {warning}");
