@@ -99,6 +99,7 @@ public sealed class DqnAgent : IAgent
             throw new InvalidDataException($"{path}: the agent metadata is invalid: {e.Message}", e);
         }
 
+        ModuleFile.RequireStoredParameters(path, Kind, ArchitectureSize.Minimum(metadata.Config), metadata.Config.Description);
         var network = new QNetwork(metadata.Config, device);
         try
         {

@@ -43,6 +43,33 @@ public static class ModuleFile
         return reader.MetadataJson;
     }
 
+    /// <summary>
+    /// Checks, before a network is built from <paramref name="path"/>'s configuration, that the file stores at least
+    /// <paramref name="minimumParameters"/> values (see <see cref="ArchitectureSize"/>) and that the network fits in the
+    /// memory this process may use.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The configuration describes more parameters than the file stores, or more than memory holds.</exception>
+    public static void RequireStoredParameters(string path, string kind, long minimumParameters, string architecture)
+    {
+        long stored;
+        using (BufferFileReader reader = Open(path, kind))
+        {
+            stored = reader.Sections.Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
+        }
+
+        if (minimumParameters > stored)
+        {
+            throw new InvalidDataException(
+                $"{path}: its configuration ({architecture}) describes at least {minimumParameters:N0} parameters, but the file stores {stored:N0} values: the configuration does not belong to these weights.");
+        }
+
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && stored > available / sizeof(float))
+        {
+            throw new InvalidDataException($"{path} stores {stored:N0} values ({stored * sizeof(float) / (1 << 20):N0} MB), more than this machine's memory ({available / (1 << 20):N0} MB).");
+        }
+    }
+
     /// <summary>Opens <paramref name="path"/> and returns the kind written in its header (the reader is closed).</summary>
     /// <exception cref="InvalidDataException">The file is corrupt, truncated or not an RlMemory file.</exception>
     public static string ReadKind(string path)

@@ -85,6 +85,7 @@ public sealed class PpoAgent : IAgent
             throw new InvalidDataException($"{path}: the agent metadata is invalid: {e.Message}", e);
         }
 
+        ModuleFile.RequireStoredParameters(path, Kind, ArchitectureSize.Minimum(metadata.Config), metadata.Config.Description);
         ActorCriticNetwork network;
         try
         {

@@ -84,6 +84,7 @@ public sealed class RecurrentDqnAgent : IAgent
             throw new InvalidDataException($"{path}: the agent metadata is invalid: {e.Message}", e);
         }
 
+        ModuleFile.RequireStoredParameters(path, Kind, ArchitectureSize.Minimum(metadata.Config), $"core {metadata.Config.Core}, {metadata.Config.ActionCount} actions");
         RecurrentQNetwork network;
         try
         {
