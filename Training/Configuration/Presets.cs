@@ -73,15 +73,7 @@ public static class Presets
     public static Preset Parse(string yaml, string name, string source)
     {
         ArgumentNullException.ThrowIfNull(yaml);
-        Dictionary<string, object?>? map;
-        try
-        {
-            map = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object?>>(yaml);
-        }
-        catch (YamlException e)
-        {
-            throw new ConfigException($"{source}: invalid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
-        }
+        Dictionary<string, object?>? map = YamlDocuments.ReadMap(yaml, source);
 
         if (map is null || map.Count == 0)
         {

@@ -266,17 +266,7 @@ public static class ZooHyperparameters
 
     private static string Text(object? value) => value?.ToString()?.Trim() ?? string.Empty;
 
-    private static Dictionary<string, object?>? Read(string yaml, string source)
-    {
-        try
-        {
-            return new DeserializerBuilder().Build().Deserialize<Dictionary<string, object?>>(yaml);
-        }
-        catch (YamlException e)
-        {
-            throw new ConfigException($"{source}: invalid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
-        }
-    }
+    private static Dictionary<string, object?>? Read(string yaml, string source) => YamlDocuments.ReadMap(yaml, source);
 
     /// <summary>
     /// The Python literals the zoo writes in <c>policy_kwargs</c>: <c>dict(name=value, ...)</c> of numbers, True, False,
