@@ -430,6 +430,12 @@ public static partial class RlMemoryCli
             error.WriteLine($"error: {e.Message}");
             return IoFailure;
         }
+        catch (Exception e) when (e is OutOfMemoryException || (e is ExternalException && e.Message.Contains("allocate", StringComparison.OrdinalIgnoreCase)))
+        {
+            // An allocation that the configuration's estimate did not foresee (activations of a large batch, say).
+            error.WriteLine($"error: out of memory ({OneLine(e).Split(" (", 2)[0]}); this machine has {MemoryBudget.Format(MemoryBudget.AvailableBytes())} available. Lower batch_size, the network sizes or the buffer size.");
+            return InvalidInput;
+        }
     }
 
     private static string OneLine(Exception e)

@@ -112,8 +112,23 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
             HiddenSizes = _config.NetArch,
             Dueling = _config.Dueling,
         };
-        _learner = new DqnLearner(network, _device, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm);
-        _replay = new DqnReplay(_config, [.. _envs.SingleObservationSpace.Shape], _device);
+        // Stored per transition: the observation (and the next one, unless memory-saving), the action, reward, flags.
+        long transitionBytes = (observationSize * sizeof(float) * (_config.OptimizeMemoryUsage ? 1L : 2L)) + 32 + (_config.Prioritized ? 16 : 0);
+        var memory = new MemoryEstimate([MemoryBudget.Networks(ArchitectureSize.Minimum(network), copies: 1), ("replay", MemoryBudget.Multiply(_config.BufferSize, transitionBytes))]);
+        const string lower = "buffer_size or net_arch";
+        try
+        {
+            MemoryBudget.Require(memory, lower);
+            _learner = MemoryBudget.Allocate(() => new DqnLearner(network, _device, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm), memory, lower);
+            _replay = MemoryBudget.Allocate(() => new DqnReplay(_config, [.. _envs.SingleObservationSpace.Shape], _device), memory, lower);
+        }
+        catch
+        {
+            _learner?.Dispose();
+            _envs.Dispose();
+            throw;
+        }
+
         _actor = new BatchedActor(_learner.Online, _config.NumEnvs, seed: (ulong)_config.Seed + 1);
         _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
         _evalActor = new BatchedActor(_learner.Online, _config.EvalEpisodes, seed: 0);

@@ -125,9 +125,20 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
             }
 
             _actionCount = discrete.N;
+            // Stored per step of a rollout: the observation, action, reward, flags, value, log-probability, advantage,
+            // return, and the recurrent state it was taken from.
+            ActorCriticConfig architecture = _config.Network(_envs.ObservationSize, _actionCount);
+            long stepBytes = (_envs.ObservationSize * (long)sizeof(float)) + 48 + (architecture.Core is null ? 0 : MemoryBudget.StateFloats(architecture.Core) * sizeof(float) * (_config.Critic == "separate" ? 2 : 1));
+            var memory = new MemoryEstimate(
+            [
+                MemoryBudget.Networks(MemoryBudget.Multiply(ArchitectureSize.Minimum(architecture), _config.Critic == "separate" ? 2 : 1)),
+                ("rollout", MemoryBudget.Multiply((long)_config.NSteps * _config.NumEnvs, stepBytes)),
+            ]);
+            const string lower = "n_steps, n_envs, hidden_size, encoder_sizes or net_arch";
+            MemoryBudget.Require(memory, lower);
             try
             {
-                _network = new ActorCriticNetwork(_config.Network(_envs.ObservationSize, _actionCount), _device);
+                _network = MemoryBudget.Allocate(() => new ActorCriticNetwork(architecture, _device), memory, lower);
             }
             catch (NotSupportedException e)
             {
@@ -148,7 +159,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
                 Device = _device,
                 Seed = (ulong)_config.Seed + 2,
             };
-            _buffer = new RolloutBuffer(_bufferOptions);
+            _buffer = MemoryBudget.Allocate(() => new RolloutBuffer(_bufferOptions), memory, lower);
             _actor = new ActorCriticActor(_network, _config.NumEnvs);
             _sampler = new CategoricalSampler((ulong)_config.Seed + 1);
             _observationStatistics = _config.NormalizeObservations ? new RunningMeanStd(_envs.ObservationSize) : null;

@@ -78,6 +78,9 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
     private bool _envsNeedReset;
     private IProgressSink? _progress;
 
+    /// <summary>What to lower when the configuration does not fit in memory.</summary>
+    private const string Lower = "buffer_size, sequence_length, hidden_size or encoder_sizes";
+
     /// <summary>Builds everything a run needs (and, with <see cref="TrainerOptions.ResumeFrom"/>, restores a checkpoint).</summary>
     /// <exception cref="ConfigException">The configuration is invalid or inconsistent.</exception>
     /// <exception cref="CheckpointException">The checkpoint to resume from is missing, corrupt or for another run shape.</exception>
@@ -100,6 +103,7 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
 
         var envOptions = new EnvOptions(_config.EnvOptions);
         _envs = EnvRegistry.MakeVector<int>(_config.Env, _config.NumEnvs, VectorMode.Sync, envOptions);
+        MemoryEstimate memory;
         try
         {
             if (_envs.SingleActionSpace is not Discrete discrete || discrete.Start != 0)
@@ -115,9 +119,14 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
                 HeadSizes = _config.HeadSizes,
                 Dueling = _config.Dueling,
             };
+            // Stored per sequence: its steps (observation, action, reward, flags) and the recurrent state it starts from.
+            long sequenceBytes = MemoryBudget.Multiply(_config.BurnIn + _config.SequenceLength, (_envs.ObservationSize * (long)sizeof(float)) + 32)
+                + (MemoryBudget.StateFloats(_config.CoreConfig) * sizeof(float));
+            memory = new MemoryEstimate([MemoryBudget.Networks(ArchitectureSize.Minimum(network), copies: 1), ("replay", MemoryBudget.Multiply(_config.BufferSize, sequenceBytes))]);
+            MemoryBudget.Require(memory, Lower);
             try
             {
-                _learner = new R2d2Learner(network, _device, _config);
+                _learner = MemoryBudget.Allocate(() => new R2d2Learner(network, _device, _config), memory, Lower);
             }
             catch (NotSupportedException e)
             {
@@ -152,13 +161,19 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
 
         try
         {
-            _replay = new SequenceReplayBuffer(_replayOptions);
+            _replay = MemoryBudget.Allocate(() => new SequenceReplayBuffer(_replayOptions), memory, Lower);
         }
         catch (ArgumentException e)
         {
             _learner.Dispose();
             _envs.Dispose();
             throw new ConfigException($"The sequence replay cannot be built from this configuration: {e.Message}", e);
+        }
+        catch
+        {
+            _learner.Dispose();
+            _envs.Dispose();
+            throw;
         }
 
         _actor = new RecurrentQActor(_learner.Online, _config.NumEnvs, seed: (ulong)_config.Seed + 1);
