@@ -92,7 +92,7 @@ public sealed class DqnAgent : IAgent
         {
             metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.AgentMetadata)
                 ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
-            metadata.Config.Validate();
+            (metadata.Config ?? throw new InvalidDataException($"{path}: the agent metadata has no configuration.")).Validate();
         }
         catch (Exception e) when (e is JsonException or ArgumentException)
         {

@@ -78,7 +78,7 @@ public sealed class PpoAgent : IAgent
         {
             metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.PpoAgentMetadata)
                 ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
-            metadata.Config.Validate();
+            (metadata.Config ?? throw new InvalidDataException($"{path}: the agent metadata has no configuration.")).Validate();
         }
         catch (Exception e) when (e is JsonException or ArgumentException)
         {
@@ -91,9 +91,9 @@ public sealed class PpoAgent : IAgent
         {
             network = new ActorCriticNetwork(metadata.Config, device);
         }
-        catch (NotSupportedException e)
+        catch (Exception e) when (e is NotSupportedException or ArgumentException)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{path}: the agent's configuration cannot be built: {e.Message}", e);
         }
 
         try

@@ -77,7 +77,7 @@ public sealed class RecurrentDqnAgent : IAgent
         {
             metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.RecurrentAgentMetadata)
                 ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
-            metadata.Config.Validate();
+            (metadata.Config ?? throw new InvalidDataException($"{path}: the agent metadata has no configuration.")).Validate();
         }
         catch (Exception e) when (e is JsonException or ArgumentException or NullReferenceException)
         {
@@ -90,9 +90,9 @@ public sealed class RecurrentDqnAgent : IAgent
         {
             network = new RecurrentQNetwork(metadata.Config, device);
         }
-        catch (NotSupportedException e)
+        catch (Exception e) when (e is NotSupportedException or ArgumentException)
         {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
+            throw new InvalidDataException($"{path}: the agent's configuration cannot be built: {e.Message}", e);
         }
 
         try

@@ -85,6 +85,12 @@ public sealed class EpisodeTracker
     public void SetState(EpisodeTrackerState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (state.Returns is null || state.Lengths is null || state.PreviousEnded is null || state.RecentReturns is null || state.RecentLengths is null
+            || state.HistorySteps is null || state.HistoryReturns is null)
+        {
+            throw new ArgumentException("EpisodeTracker: the saved state lacks one of its lists.", nameof(state));
+        }
+
         if (state.Returns.Length != _returns.Length || state.Lengths.Length != _lengths.Length || state.PreviousEnded.Length != _previousEnded.Length
             || state.RecentReturns.Length != state.RecentLengths.Length || state.HistorySteps.Length != state.HistoryReturns.Length)
         {

@@ -44,10 +44,11 @@ public sealed record CoreConfig
         }
 
         new LstmCoreConfig { ObservationSize = 1, EncoderSizes = EncoderSizes, HiddenSize = HiddenSize }.Validate();
-        if (MemorySlots < 1 || MemoryWidth < 1 || ReadHeads < 1)
+        if (MemorySlots is < 1 or > ExternalMemoryConfig.MaxSize || MemoryWidth is < 1 or > ExternalMemoryConfig.MaxSize || ReadHeads is < 1 or > ExternalMemoryConfig.MaxReadHeads)
         {
             throw new ArgumentOutOfRangeException(
-                nameof(MemorySlots), $"CoreConfig: memory_slots, memory_width and read_heads must be at least 1, got {MemorySlots}, {MemoryWidth}, {ReadHeads}.");
+                nameof(MemorySlots),
+                $"CoreConfig: memory_slots and memory_width must be in [1, {ExternalMemoryConfig.MaxSize}] and read_heads in [1, {ExternalMemoryConfig.MaxReadHeads}], got {MemorySlots}, {MemoryWidth}, {ReadHeads}.");
         }
 
         return this;

@@ -322,8 +322,13 @@ internal sealed record SavedRolloutOptions
         if (RecurrentState is not null)
         {
             var parts = new List<RecurrentStatePart>(RecurrentState.Length);
-            foreach (SavedStatePart p in RecurrentState)
+            foreach (SavedStatePart? p in RecurrentState)
             {
+                if (p is null)
+                {
+                    throw new ArgumentException("a recurrent-state part is missing");
+                }
+
                 ScalarType dtype = DType(p.DType) ?? throw new ArgumentException($"recurrent-state part '{p.Name}' has unknown dtype '{p.DType}'");
                 parts.Add(new RecurrentStatePart(p.Name ?? "", p.Shape ?? throw new ArgumentException($"recurrent-state part '{p.Name}' has no shape"), dtype));
             }

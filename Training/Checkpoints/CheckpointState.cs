@@ -171,7 +171,7 @@ public sealed class CheckpointState
         {
             return restore();
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException or FormatException or Configuration.ConfigException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or FormatException or Configuration.ConfigException)
         {
             throw new CheckpointException(
                 $"The checkpoint {checkpoint.Folder} cannot be resumed: {e.Message} {CheckpointStore.DescribeOlder(checkpoint.Folder)}", e);

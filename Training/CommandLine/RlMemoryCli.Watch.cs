@@ -45,7 +45,6 @@ public static partial class RlMemoryCli
             clock.SetSpeed(speedFactor);
             string title = $"{agents.Agent.Kind} on {id}";
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
-            using var signals = new SignalHandlers(cancel);
 
             if (parse.GetValue(window))
             {

@@ -43,6 +43,8 @@ public static partial class RlMemoryCli
     {
         output ??= Console.Out;
         error ??= Console.Error;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cancellationToken = cancel.Token;
         var root = new RootCommand("RlMemory: reinforcement learning for .NET with memory at its centre.");
         root.Subcommands.Add(TrainCommand(args, output, error, cancellationToken));
         root.Subcommands.Add(EvalCommand(output, error));
@@ -54,6 +56,10 @@ public static partial class RlMemoryCli
 
         // Ctrl+C, SIGTERM and the rest reach .NET's handlers on another thread, never a thread inside a torch kernel.
         using IDisposable shield = TorchThreadSignals.Block();
+
+        // train and watch stop cleanly on Ctrl+C or SIGTERM (train checkpoints first): from here on, not only once
+        // their work has started, so that a signal during start-up also ends in a checkpoint and exit 130.
+        using SignalHandlers? signals = parse.CommandResult.Command.Name is "train" or "watch" ? new SignalHandlers(cancel) : null;
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 
@@ -139,7 +145,6 @@ public static partial class RlMemoryCli
             }
 
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
-            using var signals = new SignalHandlers(cancel);
             using TrainingViewer? viewer = watch.Create(parse, config, runDirectory);
             using ITrainer trainer = setup.Create(new TrainerOptions
             {

@@ -43,6 +43,11 @@ public static class YamlDocuments
         {
             throw new ConfigException($"{source}: invalid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.InnerException?.Message ?? e.Message}", e);
         }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet's own failures on malformed input (an alias merged before its anchor, a tag that is not a URI).
+            throw new ConfigException($"{source}: invalid YAML: {e.Message}", e);
+        }
     }
 
     /// <summary>Refuses a map that holds a key twice, naming the key and the lines of both.</summary>

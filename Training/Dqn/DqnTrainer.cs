@@ -97,8 +97,7 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         _device = TorchDevices.Parse(_config.Device);
         torch.manual_seed(_config.Seed);
 
-        var envOptions = new EnvOptions(_config.EnvOptions);
-        _envs = EnvRegistry.MakeVector<int>(_config.Env, _config.NumEnvs, VectorMode.Sync, envOptions);
+        _envs = TrainingEnvironments.MakeVector(_config, _config.NumEnvs);
         if (_envs.SingleActionSpace is not Discrete discrete || discrete.Start != 0)
         {
             throw new ConfigException($"{_config.Env}: DQN needs a Discrete action space starting at 0, got {_envs.SingleActionSpace}.");
@@ -122,6 +121,12 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
             _learner = MemoryBudget.Allocate(() => new DqnLearner(network, _device, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm), memory, lower);
             _replay = MemoryBudget.Allocate(() => new DqnReplay(_config, [.. _envs.SingleObservationSpace.Shape], _device), memory, lower);
         }
+        catch (ArgumentException e)
+        {
+            _learner?.Dispose();
+            _envs.Dispose();
+            throw new ConfigException($"The replay memory cannot be built from this configuration: {e.Message}", e);
+        }
         catch
         {
             _learner?.Dispose();
@@ -130,7 +135,7 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
         }
 
         _actor = new BatchedActor(_learner.Online, _config.NumEnvs, seed: (ulong)_config.Seed + 1);
-        _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
+        _evaluator = new Evaluator(() => TrainingEnvironments.MakeOne(_config), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
         _evalActor = new BatchedActor(_learner.Online, _config.EvalEpisodes, seed: 0);
         _episodes = new EpisodeTracker(_config.NumEnvs);
         _exploration = new LinearSchedule(_config.ExplorationInitialEps, _config.ExplorationFinalEps, (long)(_config.ExplorationFraction * _config.TotalTimesteps));
@@ -565,11 +570,7 @@ public sealed class DqnTrainer : ITrainer, IWatchableTrainer
     private static DqnConfig Validate(DqnConfig config)
     {
         DqnConfig.Schema.Validate(config);
-        if (!EnvRegistry.IsRegistered(config.Env))
-        {
-            // Spec() throws with the close matches.
-            EnvRegistry.Spec(config.Env);
-        }
+        TrainingEnvironments.RequireRegistered(config.Env);
 
         if (config.OptimizeMemoryUsage && config.NSteps > 1)
         {

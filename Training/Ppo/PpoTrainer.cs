@@ -115,8 +115,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
         _device = TorchDevices.Parse(_config.Device);
         torch.manual_seed(_config.Seed);
 
-        var envOptions = new EnvOptions(_config.EnvOptions);
-        _envs = EnvRegistry.MakeVector<int>(_config.Env, _config.NumEnvs, VectorMode.Sync, envOptions);
+        _envs = TrainingEnvironments.MakeVector(_config, _config.NumEnvs);
         try
         {
             if (_envs.SingleActionSpace is not Discrete discrete || discrete.Start != 0)
@@ -163,7 +162,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
             _actor = new ActorCriticActor(_network, _config.NumEnvs);
             _sampler = new CategoricalSampler((ulong)_config.Seed + 1);
             _observationStatistics = _config.NormalizeObservations ? new RunningMeanStd(_envs.ObservationSize) : null;
-            _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
+            _evaluator = new Evaluator(() => TrainingEnvironments.MakeOne(_config), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
             _evalActor = Agent.Begin(_config.EvalEpisodes);
             _episodes = new EpisodeTracker(_config.NumEnvs);
             _observations = new float[_config.NumEnvs * _envs.ObservationSize];
@@ -747,11 +746,7 @@ public sealed class PpoTrainer : ITrainer, IWatchableTrainer
     private static PpoConfig Validate(PpoConfig config)
     {
         PpoConfig.Schema.Validate(config);
-        if (!EnvRegistry.IsRegistered(config.Env))
-        {
-            // Spec() throws with the close matches.
-            EnvRegistry.Spec(config.Env);
-        }
+        TrainingEnvironments.RequireRegistered(config.Env);
 
         if (config.IsRecurrent && config.SequenceLength > config.NSteps)
         {

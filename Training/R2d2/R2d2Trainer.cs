@@ -101,8 +101,7 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
         _device = TorchDevices.Parse(_config.Device);
         torch.manual_seed(_config.Seed);
 
-        var envOptions = new EnvOptions(_config.EnvOptions);
-        _envs = EnvRegistry.MakeVector<int>(_config.Env, _config.NumEnvs, VectorMode.Sync, envOptions);
+        _envs = TrainingEnvironments.MakeVector(_config, _config.NumEnvs);
         MemoryEstimate memory;
         try
         {
@@ -177,7 +176,7 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
         }
 
         _actor = new RecurrentQActor(_learner.Online, _config.NumEnvs, seed: (ulong)_config.Seed + 1);
-        _evaluator = new Evaluator(() => EnvRegistry.Make<int>(_config.Env, envOptions), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
+        _evaluator = new Evaluator(() => TrainingEnvironments.MakeOne(_config), _config.EvalEpisodes, seed: Evaluator.SeedFor(_config.Seed));
         _evalActor = new RecurrentQActor(_learner.Online, _config.EvalEpisodes);
         _episodes = new EpisodeTracker(_config.NumEnvs);
         _exploration = new LinearSchedule(_config.ExplorationInitialEps, _config.ExplorationFinalEps, (long)(_config.ExplorationFraction * _config.TotalTimesteps));
@@ -666,11 +665,7 @@ public sealed class R2d2Trainer : ITrainer, IWatchableTrainer
     private static R2d2Config Validate(R2d2Config config)
     {
         R2d2Config.Schema.Validate(config);
-        if (!EnvRegistry.IsRegistered(config.Env))
-        {
-            // Spec() throws with the close matches.
-            EnvRegistry.Spec(config.Env);
-        }
+        TrainingEnvironments.RequireRegistered(config.Env);
 
         int total = config.BurnIn + config.SequenceLength;
         if (total > SequenceReplayOptions.MaxSequenceLength)

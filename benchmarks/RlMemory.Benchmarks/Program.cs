@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using RlMemory.Benchmarks.Fuzzing;
 using RlMemory.Benchmarks.Memory;
 using RlMemory.Benchmarks.Training;
 
@@ -11,8 +12,21 @@ using RlMemory.Benchmarks.Training;
 // DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N] [--first-seed S] [--set key=value] [--env-option key=value]
 // R2D2 results:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- r2d2-results [preset ...] [--seeds N] [--first-seed S] [--episodes N] [--set key=value] [--env-option key=value]
 // PPO results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- ppo-results [preset ...] [--seeds N] [--first-seed S] [--set key=value] [--env-option key=value]
+// Loader fuzzing:  dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- fuzz [agent|checkpoint|buffer|yaml ...] [--minutes M] [--seed S] [--out DIR]
+// Fuzz corpus:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- fuzz-corpus
+// Interruptions:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- interrupt-stress [--trials N] [--seed S] [--cli PATH]
 switch (args.FirstOrDefault())
 {
+    case "fuzz":
+        return LoaderFuzzer.Run(args[1..]);
+    case "fuzz-worker":
+        return LoaderFuzzer.Worker(args[1..]);
+    case "fuzz-replay":
+        return LoaderFuzzer.Replay(args[1..]);
+    case "interrupt-stress":
+        return InterruptStress.Run(args[1..]);
+    case "fuzz-corpus":
+        return LoaderFuzzer.MakeCorpus(args[1..]);
     case "replay-memory":
         ReplayMeasurements.Memory();
         break;
@@ -32,3 +46,5 @@ switch (args.FirstOrDefault())
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         break;
 }
+
+return 0;
