@@ -1,2 +1,2 @@
 // The `rlmemory` command-line tool; the commands live in RlMemory.Training.CommandLine.RlMemoryCli.
-return RlMemory.Training.CommandLine.RlMemoryCli.Run(args);
+return RlMemory.Training.CommandLine.RlMemoryCli.Main(args);

@@ -38,8 +38,18 @@ public static partial class RlMemoryCli
     /// <summary>The preset <c>rlmemory train</c> uses without an argument.</summary>
     public const string DefaultPreset = "dqn-cartpole";
 
+    /// <summary>
+    /// Runs <paramref name="args"/> as the <c>rlmemory</c> process: as <see cref="Run(string[], TextWriter?, TextWriter?, CancellationToken)"/>, except that a Ctrl+C or
+    /// SIGTERM arriving after <c>train</c> or <c>watch</c> finished (while the process exits) no longer kills it, so
+    /// the exit code stays the command's.
+    /// </summary>
+    public static int Main(string[] args) => RunCommand(args, null, null, default, signalsOutliveRun: true);
+
     /// <summary>Runs the command line <paramref name="args"/>, writing to <paramref name="output"/> and <paramref name="error"/> (the console by default).</summary>
-    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default) =>
+        RunCommand(args, output, error, cancellationToken, signalsOutliveRun: false);
+
+    private static int RunCommand(string[] args, TextWriter? output, TextWriter? error, CancellationToken cancellationToken, bool signalsOutliveRun)
     {
         output ??= Console.Out;
         error ??= Console.Error;
@@ -59,7 +69,7 @@ public static partial class RlMemoryCli
 
         // train and watch stop cleanly on Ctrl+C or SIGTERM (train checkpoints first): from here on, not only once
         // their work has started, so that a signal during start-up also ends in a checkpoint and exit 130.
-        using SignalHandlers? signals = parse.CommandResult.Command.Name is "train" or "watch" ? new SignalHandlers(cancel) : null;
+        using SignalHandlers? signals = parse.CommandResult.Command.Name is "train" or "watch" ? new SignalHandlers(cancel, signalsOutliveRun) : null;
         return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null });
     }
 
@@ -499,35 +509,65 @@ public static partial class RlMemoryCli
         value >= 0 ? value : throw new ConfigException($"{option} must be non-negative, got {value}.");
 
     /// <summary>Cancels training on Ctrl+C and SIGTERM (the trainer then checkpoints and returns).</summary>
+    /// <summary>
+    /// Turns Ctrl+C and SIGTERM into cancellation of the run. Once the command has finished, a signal is absorbed
+    /// instead: in the <c>rlmemory</c> process (<c>outliveRun</c>) the handlers stay registered until it exits, so a
+    /// signal during its teardown cannot end it with 130 or 143 after the run's work is saved; in-process callers
+    /// (tests) get their handlers back.
+    /// </summary>
     private sealed class SignalHandlers : IDisposable
     {
         private readonly CancellationTokenSource _cancel;
         private readonly PosixSignalRegistration? _sigterm;
+        private readonly bool _outliveRun;
+        private readonly Lock _gate = new();
+        private bool _finished;
 
-        public SignalHandlers(CancellationTokenSource cancel)
+        public SignalHandlers(CancellationTokenSource cancel, bool outliveRun)
         {
             _cancel = cancel;
+            _outliveRun = outliveRun;
             Console.CancelKeyPress += OnCancelKeyPress;
             if (!OperatingSystem.IsWindows())
             {
                 _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
                 {
                     context.Cancel = true;
-                    _cancel.Cancel();
+                    CancelRun();
                 });
             }
         }
 
         public void Dispose()
         {
-            Console.CancelKeyPress -= OnCancelKeyPress;
-            _sigterm?.Dispose();
+            // The run's cancellation source is disposed next: no handler may touch it from here on.
+            lock (_gate)
+            {
+                _finished = true;
+            }
+
+            if (!_outliveRun)
+            {
+                Console.CancelKeyPress -= OnCancelKeyPress;
+                _sigterm?.Dispose();
+            }
         }
 
         private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
         {
             e.Cancel = true;
-            _cancel.Cancel();
+            CancelRun();
+        }
+
+        private void CancelRun()
+        {
+            lock (_gate)
+            {
+                if (!_finished)
+                {
+                    _cancel.Cancel();
+                }
+            }
         }
     }
 }
