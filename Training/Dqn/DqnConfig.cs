@@ -1,4 +1,6 @@
-namespace RlMemory.Training.Configuration;
+using RlMemory.Training.Configuration;
+
+namespace RlMemory.Training.Dqn;
 
 /// <summary>
 /// Every setting of a DQN run (vanilla, Double, dueling, n-step, prioritized), with the meanings and defaults of

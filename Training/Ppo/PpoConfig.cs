@@ -1,7 +1,8 @@
 using RlMemory.Agents.ActorCritic;
 using RlMemory.Agents.Recurrent;
+using RlMemory.Training.Configuration;
 
-namespace RlMemory.Training.Configuration;
+namespace RlMemory.Training.Ppo;
 
 /// <summary>
 /// Every setting of a PPO run (Schulman et al. 2017), feed-forward or recurrent, with the meanings and defaults of

@@ -1,4 +1,6 @@
 using RlMemory.Training.CommandLine;
+using RlMemory.Training.Dqn;
+using RlMemory.Training.Ppo;
 
 namespace RlMemory.Tests.Training;
 
@@ -82,7 +84,7 @@ public sealed class CliTests : IDisposable
         Assert.True(ppo.Code == 0, ppo.Error);
         string[] lines = ppo.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("ppo (PPO): key, default, meaning", lines[0]);
-        Assert.Equal(RlMemory.Training.Configuration.PpoConfig.Schema.Keys.Count, lines.Length - 1);
+        Assert.Equal(RlMemory.Training.Ppo.PpoConfig.Schema.Keys.Count, lines.Length - 1);
         Assert.Contains(lines, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["learning_rate", "0.0003", "Adam", ..]);
         Assert.Contains(lines, l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["normalize_advantage", "true", ..]);
 
@@ -208,7 +210,7 @@ public sealed class CliTests : IDisposable
 
         // The hint repeats the command as it was given: following it resumes the same run with the same budget.
         Assert.Contains($"Resume with: rlmemory train --steps 3000 --out {run} --quiet --set learning_rate=0.001 --resume", first.Output, StringComparison.Ordinal);
-        using (var hinted = new RlMemory.Training.Dqn.DqnTrainer(RlMemory.Training.Configuration.DqnConfig.FromPreset("dqn-cartpole"), new RlMemory.Training.TrainerOptions { Quiet = true, ResumeFrom = run, KeepSavedBudget = true }))
+        using (var hinted = new RlMemory.Training.Dqn.DqnTrainer(RlMemory.Training.Dqn.DqnConfig.FromPreset("dqn-cartpole"), new RlMemory.Training.TrainerOptions { Quiet = true, ResumeFrom = run, KeepSavedBudget = true }))
         {
             Assert.Equal(3000, hinted.TotalTimesteps);
             Assert.Equal(0.001, hinted.Config.LearningRate);

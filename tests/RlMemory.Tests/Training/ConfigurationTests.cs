@@ -1,5 +1,6 @@
 using RlMemory.Training.Configuration;
 using RlMemory.Training.R2d2;
+using RlMemory.Training.Dqn;
 
 namespace RlMemory.Tests.Training;
 

@@ -1,6 +1,8 @@
 using RlMemory.Training;
 using RlMemory.Training.CommandLine;
 using RlMemory.Training.Configuration;
+using RlMemory.Training.Dqn;
+using RlMemory.Training.Ppo;
 
 namespace RlMemory.Tests.Training;
 
