@@ -131,7 +131,9 @@ public sealed class DqnAgent : IAgent
     /// <inheritdoc />
     public void Dispose()
     {
+        // The cached actor only: an agent that shares a trainer's network stays usable (it builds a new actor).
         _actor?.Dispose();
+        _actor = null;
         if (_ownsNetwork)
         {
             Network.Dispose();

@@ -23,6 +23,9 @@ public interface IAgent : IDisposable
     /// agent carries between steps (none for feed-forward agents), one row per environment, all starting fresh.
     /// </summary>
     IEpisodeActor Begin(int environments);
+
+    /// <summary>Saves the weights and the architecture to <paramref name="path"/> (atomically; <see cref="AgentFile.Load"/> reads it back).</summary>
+    void Save(string path);
 }
 
 /// <summary>Plays greedy (deterministic) actions for a fixed set of environments, carrying each one's recurrent state.</summary>

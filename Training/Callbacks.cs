@@ -4,7 +4,7 @@ namespace RlMemory.Training;
 /// <param name="Step">Environment steps so far (summed over environments).</param>
 /// <param name="Episodes">Training episodes finished so far.</param>
 /// <param name="Trainer">The trainer (read its state; do not change it).</param>
-public sealed record StepContext(long Step, int Episodes, object Trainer);
+public sealed record StepContext(long Step, int Episodes, ITrainer Trainer);
 
 /// <summary>
 /// Hooks into a training run (SB3's callbacks). Override what you need; return false from <see cref="OnStep"/> or

@@ -1,6 +1,5 @@
 using RlMemory.Agents;
 using RlMemory.Training.Checkpoints;
-using RlMemory.Training.Dqn;
 using RlMemory.Training.Logging;
 using static TorchSharp.torch;
 
@@ -19,14 +18,14 @@ internal static class DivergenceCheckpoint
     /// returns <paramref name="failure"/> naming the checkpoint written or, when none could be, the last good one.
     /// </summary>
     public static TrainingDivergedException Write(
-        TrainingDivergedException failure, CheckpointStore? store, IProgressSink progress, Func<string?> save, params (string Prefix, nn.Module Module)[] networks)
+        TrainingDivergedException failure, CheckpointStore? store, IProgressSink progress, Func<string?> save, IReadOnlyList<(string Name, nn.Module Module)> networks)
     {
         if (store is null)
         {
             return failure;
         }
 
-        if (ModuleFile.FirstNonFinite(networks) is string tensor)
+        if (ModuleFile.FirstNonFinite([.. networks]) is string tensor)
         {
             string? last = store.Latest ?? store.List().LastOrDefault();
             return failure.WithCheckpoint(null,

@@ -1,15 +1,15 @@
-using RlMemory.Training.Configuration;
-using RlMemory.Training.Dqn;
-using RlMemory.Training.R2d2;
-using RlMemory.Training.Ppo;
+using RlMemory.Agents;
 
 namespace RlMemory.Training;
 
-/// <summary>A training run the CLI (and scripts) can drive without knowing the algorithm.</summary>
+/// <summary>A training run that scripts, the command line and callbacks can drive without knowing the algorithm.</summary>
 public interface ITrainer : IDisposable
 {
     /// <summary>The algorithm's name in presets and checkpoints, e.g. <c>dqn</c>.</summary>
     string Algo { get; }
+
+    /// <summary>What trains, for titles: e.g. <c>R2D2 (memory core) on TMaze-v0 (seed 3)</c>.</summary>
+    string Title { get; }
 
     /// <summary>The environment id trained on.</summary>
     string EnvId { get; }
@@ -20,140 +20,21 @@ public interface ITrainer : IDisposable
     /// <summary>The step budget of the run.</summary>
     long TotalTimesteps { get; }
 
-    /// <summary>Trains until the budget is spent, a callback stops it, or <paramref name="cancellationToken"/> fires (then it checkpoints).</summary>
-    TrainingResult Learn(CancellationToken cancellationToken = default);
-}
-
-/// <summary>The settings every algorithm's configuration has: the environment and its options, the seed and the step budget.</summary>
-public interface IRunConfig
-{
-    /// <summary>The environment id.</summary>
-    string Env { get; }
-
-    /// <summary>The options the environment is made with (<c>env_options</c>; empty for the defaults).</summary>
-    IReadOnlyDictionary<string, object> EnvOptions { get; }
-
-    /// <summary>The seed of the run.</summary>
-    int Seed { get; }
-
-    /// <summary>Total environment steps.</summary>
-    long TotalTimesteps { get; }
-}
-
-/// <summary>A configured run, not yet started: what it will train, and how to build its trainer.</summary>
-/// <param name="Algo">The algorithm, e.g. <c>dqn</c>.</param>
-/// <param name="Title">The algorithm as people write it, e.g. <c>DQN</c>.</param>
-/// <param name="Config">The validated configuration.</param>
-/// <param name="Create">Builds the trainer (restoring a checkpoint when the options say so).</param>
-public sealed record TrainerSetup(string Algo, string Title, IRunConfig Config, Func<TrainerOptions, ITrainer> Create);
-
-/// <summary>An algorithm the CLI can train: its preset name, its configuration keys, and how to build its trainer.</summary>
-public sealed class TrainerDefinition
-{
-    private readonly Func<Preset, IReadOnlyList<string>, TrainerSetup> _configure;
-
-    private readonly Func<IReadOnlyList<ConfigKey>> _describe;
-
-    private TrainerDefinition(
-        string algo, string title, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
-    {
-        Algo = algo;
-        Title = title;
-        Keys = keys;
-        _configure = configure;
-        _describe = describe;
-    }
-
-    /// <summary>The <c>algo</c> value in presets.</summary>
-    public string Algo { get; }
-
-    /// <summary>The algorithm as people write it.</summary>
-    public string Title { get; }
-
-    /// <summary>The configuration keys, in schema order.</summary>
-    public IReadOnlyList<string> Keys { get; }
-
-    /// <summary>Every configuration key with its default (as YAML writes it) and what it controls, in schema order.</summary>
-    public IReadOnlyList<ConfigKey> DescribeKeys() => _describe();
+    /// <summary>The gradient steps taken so far.</summary>
+    long Updates { get; }
 
     /// <summary>
-    /// Applies <paramref name="preset"/>'s values and then <paramref name="overrides"/> (<c>key=value</c>, e.g.
-    /// <c>seed=3</c>, <c>n_timesteps=1000</c>, <c>device=cpu</c>) to the algorithm's defaults.
+    /// The greedy agent that acts with the trainer's current weights: the same object on every call, sharing the
+    /// weights (it sees every update) and owned by the trainer, which disposes it.
     /// </summary>
-    /// <exception cref="ConfigException">A key the algorithm does not have, or a value out of range.</exception>
-    public TrainerSetup Configure(Preset preset, IReadOnlyList<string> overrides)
-    {
-        ArgumentNullException.ThrowIfNull(preset);
-        ArgumentNullException.ThrowIfNull(overrides);
-        if (preset.Algo != Algo)
-        {
-            throw new ConfigException($"{preset.Source} is a '{preset.Algo}' configuration, not '{Algo}'.");
-        }
+    IAgent Agent { get; }
 
-        return _configure(preset, overrides);
-    }
+    /// <summary>Every evaluation of the run so far.</summary>
+    IReadOnlyList<EvaluationResult> Evaluations { get; }
 
-    /// <summary>Defines an algorithm whose configuration record is described by <paramref name="schema"/>.</summary>
-    /// <remarks>The schema must have the keys <c>env</c>, <c>seed</c>, <c>n_timesteps</c> and <c>device</c> (the CLI's options set them).</remarks>
-    public static TrainerDefinition For<TConfig>(string algo, string title, ConfigSchema<TConfig> schema, Func<TConfig, TrainerOptions, ITrainer> create)
-        where TConfig : class, IRunConfig, new()
-    {
-        ArgumentNullException.ThrowIfNull(schema);
-        ArgumentNullException.ThrowIfNull(create);
-        foreach (string key in new[] { "env", "seed", "n_timesteps", "device" })
-        {
-            if (!schema.Contains(key))
-            {
-                throw new ArgumentException($"TrainerDefinition {algo}: the schema has no '{key}' key.", nameof(schema));
-            }
-        }
+    /// <summary>Every finished training episode: the environment step at which it ended and its return.</summary>
+    IReadOnlyList<(long Step, double Return)> EpisodeReturns { get; }
 
-        return new TrainerDefinition(
-            algo,
-            title,
-            schema.Keys,
-            (preset, overrides) =>
-            {
-                TConfig config = schema.Apply(new TConfig(), preset.Values, preset.Source);
-                foreach (string assignment in overrides)
-                {
-                    config = schema.ApplyOverride(config, assignment);
-                }
-
-                return new TrainerSetup(algo, title, config, options => create(config, options));
-            },
-            () => [.. schema.ToEntries(new TConfig()).Select(e => new ConfigKey(e.Key, YamlValues.Format(e.Value), schema.Describe(e.Key)))]);
-    }
-}
-
-/// <summary>A configuration key as <c>rlmemory list keys</c> shows it.</summary>
-/// <param name="Name">The snake_case key.</param>
-/// <param name="Default">Its default value, as YAML writes it.</param>
-/// <param name="Description">What it controls.</param>
-public sealed record ConfigKey(string Name, string Default, string Description);
-
-/// <summary>The algorithms RlMemory can train, by their <c>algo</c> name.</summary>
-public static class TrainerCatalog
-{
-    /// <summary>Every algorithm, in the order <c>rlmemory --help</c> lists them.</summary>
-    public static IReadOnlyList<TrainerDefinition> All { get; } =
-    [
-        TrainerDefinition.For<DqnConfig>(DqnTrainer.Algo, "DQN", DqnConfig.Schema, (c, o) => new DqnTrainer(c, o)),
-        TrainerDefinition.For<R2d2Config>(R2d2Trainer.Algo, "R2D2", R2d2Config.Schema, (c, o) => new R2d2Trainer(c, o)),
-        TrainerDefinition.For<PpoConfig>(PpoTrainer.Algo, "PPO", PpoConfig.Schema, (c, o) => new PpoTrainer(c, o)),
-    ];
-
-    /// <summary>The algorithm named <paramref name="algo"/>.</summary>
-    /// <exception cref="ConfigException">No such algorithm (the message lists them).</exception>
-    public static TrainerDefinition Find(string algo) =>
-        All.FirstOrDefault(d => d.Algo == algo)
-        ?? throw new ConfigException($"algo '{algo}' is not available; available: {string.Join(", ", All.Select(d => d.Algo))}.");
-
-    /// <summary>Loads a preset or YAML file, applies <paramref name="overrides"/>, and returns the configured run.</summary>
-    /// <exception cref="ConfigException">Unknown preset, algorithm or key, or an invalid value.</exception>
-    public static TrainerSetup Configure(string presetOrPath, params IReadOnlyList<string> overrides)
-    {
-        Preset preset = Presets.Load(presetOrPath);
-        return Find(preset.Algo).Configure(preset, overrides);
-    }
+    /// <summary>Trains until the budget is spent, a callback stops it, or <paramref name="cancellationToken"/> fires (then it checkpoints).</summary>
+    TrainingResult Learn(CancellationToken cancellationToken = default);
 }

@@ -4,7 +4,7 @@ namespace RlMemory.Training;
 public sealed record TrainerOptions
 {
     /// <summary>
-    /// The run folder: progress.csv, tensorboard/, checkpoints/, the best and final agents and the learning curve.
+    /// The run folder: config.yaml, progress.csv, tensorboard/, checkpoints/, and the best and final agents.
     /// Null keeps everything in memory (nothing is written).
     /// </summary>
     public string? RunDirectory { get; init; }
@@ -22,8 +22,11 @@ public sealed record TrainerOptions
     /// <summary>Hooks called during the run.</summary>
     public IReadOnlyList<TrainingCallback> Callbacks { get; init; } = [];
 
-    /// <summary>Where progress lines go; null means the console (a live bar on a terminal).</summary>
+    /// <summary>Where progress lines and messages go (by <see cref="Logging.TextProgress"/>); null means the console.</summary>
     public TextWriter? Output { get; init; }
+
+    /// <summary>How progress is shown; null: plain lines to <see cref="Output"/> (the <c>rlmemory</c> command shows a live bar on a terminal).</summary>
+    public Logging.IProgressDisplay? Display { get; init; }
 
     /// <summary>Print nothing.</summary>
     public bool Quiet { get; init; }

@@ -22,11 +22,11 @@ internal static class TrainingEnvironments
     }
 
     /// <summary><paramref name="count"/> copies of the run's environment, stepped together.</summary>
-    public static VectorEnv<int> MakeVector(IRunConfig config, int count) =>
+    public static VectorEnv<int> MakeVector(RunConfig config, int count) =>
         Make(() => EnvRegistry.MakeVector<int>(config.Env, count, VectorMode.Sync, new EnvOptions(config.EnvOptions)));
 
     /// <summary>One copy of the run's environment (for evaluation).</summary>
-    public static IEnv<int> MakeOne(IRunConfig config) =>
+    public static IEnv<int> MakeOne(RunConfig config) =>
         Make(() => EnvRegistry.Make<int>(config.Env, new EnvOptions(config.EnvOptions)));
 
     private static T Make<T>(Func<T> make)

@@ -1,10 +1,10 @@
-#:project ../Training/RlMemory.Training.csproj
+#:project ../packaging/RlMemory/RlMemory.csproj
 #:property RuntimeIdentifier=$(NETCoreSdkRuntimeIdentifier)
 #:property SelfContained=false
 // Train DQN on CartPole-v1 with the library API, then play with the trained agent.
 //   dotnet run examples/train_cartpole.cs
+using RlMemory.Agents;
 using RlMemory.Environments;
-using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 
 // rl-baselines3-zoo's CartPole hyperparameters ship as the "dqn-cartpole" preset.
@@ -16,7 +16,7 @@ Console.WriteLine($"Trained {result.Steps} steps in {result.Seconds:0.0} s ({res
 
 // The trained agent acts greedily.
 using var env = EnvRegistry.Make<int>("CartPole-v1");
-using var agent = trainer.Agent;
+DqnAgent agent = trainer.Agent; // the trainer's (it shares the trained network), disposed with it
 var (obs, _) = env.Reset(seed: 123);
 double total = 0;
 for (bool done = false; !done;)

@@ -1,15 +1,15 @@
-#:project ../Training/RlMemory.Training.csproj
+#:project ../App/RlMemory.App.csproj
 #:property RuntimeIdentifier=$(NETCoreSdkRuntimeIdentifier)
 #:property SelfContained=false
 // Recurrent PPO with the external-memory core on a T-maze whose cue lies 50 steps before the junction, then a GIF of
-// the trained agent with its memory's write/read/usage heatmaps beside the maze. About 3 minutes on 2 idle cores.
+// the trained agent with its memory's write/read/usage heatmaps beside the maze (drawn by the rlmemory app's viewer
+// code, hence the App project). About 3 minutes on 2 idle cores.
 //   dotnet run examples/train_tmaze_memory.cs
 using RlMemory.Agents;
 using RlMemory.Environments;
 using RlMemory.Environments.Recording;
-using RlMemory.Training.Configuration;
+using RlMemory.App.Viewer;
 using RlMemory.Training.Ppo;
-using RlMemory.Training.Viewer;
 
 // The ppo-tmaze-memory preset with a corridor of 50; west_penalty makes walking the corridor easy, so the task tests
 // memory rather than exploration (docs/memory-tasks.md).
@@ -22,7 +22,7 @@ Console.WriteLine($"Success in {final.Returns.Count(r => r > 0)} of {final.Retur
 
 // Record two episodes with the memory heatmaps beside each frame.
 using var env = EnvRegistry.Make<int>(config.Env, new EnvOptions(config.EnvOptions));
-using var agent = trainer.Agent;
+PpoAgent agent = trainer.Agent; // the trainer's, disposed with it
 using IEpisodeActor actor = agent.Begin(1);
 using var heatmaps = new MemoryFrameComposer((IMemoryIntrospection)actor);
 RecordingResult video = EpisodeRecorder.Record(

@@ -22,6 +22,7 @@ public abstract class VectorEnv<TAction> : IDisposable
 {
     private readonly IEnv<TAction>[] _envs;
     private readonly bool[] _autoreset;
+    private readonly float[] _previousObservations;
     private bool _started;
     private bool _disposed;
 
@@ -68,6 +69,7 @@ public abstract class VectorEnv<TAction> : IDisposable
         NumEnvs = _envs.Length;
         ObservationSize = SingleObservationSpace.Size;
         Observations = new float[NumEnvs * ObservationSize];
+        _previousObservations = new float[NumEnvs * ObservationSize];
         Rewards = new double[NumEnvs];
         Terminations = new bool[NumEnvs];
         Truncations = new bool[NumEnvs];
@@ -132,11 +134,12 @@ public abstract class VectorEnv<TAction> : IDisposable
 
     /// <summary>
     /// Steps every environment with its action (environments that ended at the previous step reset instead; see the
-    /// class remarks).
+    /// class remarks) and returns the step: the observations the actions were chosen from, the actions, and what the
+    /// environments returned (the spans a replay buffer stores; valid until the next call).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="actions"/> does not hold one action per environment, or an action is invalid.</exception>
     /// <exception cref="InvalidOperationException"><see cref="Reset"/> was never called.</exception>
-    public void Step(ReadOnlySpan<TAction> actions)
+    public VectorStep<TAction> Step(ReadOnlySpan<TAction> actions)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_started)
@@ -149,7 +152,9 @@ public abstract class VectorEnv<TAction> : IDisposable
             throw new ArgumentException($"{Name}: Step needs one action per environment ({NumEnvs}), got {actions.Length}.", nameof(actions));
         }
 
+        Observations.CopyTo(_previousObservations, 0);
         StepAll(actions);
+        return new VectorStep<TAction>(_previousObservations, actions, Rewards, Terminations, Truncations, Observations);
     }
 
     /// <summary>Resets all environments, calling <see cref="ResetOne"/> for each.</summary>

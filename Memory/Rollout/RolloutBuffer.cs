@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -201,6 +202,12 @@ public sealed class RolloutBuffer : IDisposable
         ThrowIfDisposed();
         AddCore(observations, actions, default, discreteCall: true, rewards, terminated, truncated, values, logProbs, null, null, stateBeforeStep);
     }
+
+    /// <summary>Adds one vector step with discrete actions, with the policy's V(s_t), log π(a_t | s_t) and recurrent state before the step.</summary>
+    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
+    /// <exception cref="InvalidOperationException">The rollout is full.</exception>
+    public void Add(in VectorStep<int> step, ReadOnlySpan<float> values, ReadOnlySpan<float> logProbs, RecurrentState? stateBeforeStep = null) =>
+        Add(step.Observations, step.Actions, step.Rewards, step.Terminations, step.Truncations, values, logProbs, stateBeforeStep);
 
     /// <summary>Adds one step with continuous actions (N × d floats); otherwise like the discrete overload.</summary>
     /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using RlMemory.Environments.Vector;
 using RlMemory.Memory.Persistence;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -171,6 +172,14 @@ public sealed class SequenceReplayBuffer : IDisposable
         RequireActionKind(discrete: false);
         AddStepCore(new SequenceStepInput(observations, default, actions, rewards, terminated, truncated, nextObservations), stateBeforeStep);
     }
+
+    /// <summary>
+    /// Stores one vector step with discrete actions (see the span overload); <paramref name="stateBeforeStep"/> is the
+    /// actor's recurrent state before the step.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
+    public void Add(in VectorStep<int> step, RecurrentState stateBeforeStep) =>
+        AddStep(step.Observations, step.Actions, step.Rewards, step.Terminations, step.Truncations, step.NextObservations, stateBeforeStep);
 
     /// <summary>
     /// Tells the buffer that the vector environment was reset outside <c>AddStep</c> (e.g. <c>vec.Reset()</c>). The

@@ -16,11 +16,12 @@ namespace RlMemory.Training.Checkpoints;
 /// </summary>
 public sealed class CheckpointStore
 {
-    /// <summary>The manifest's format identifier (format 1, without the manifest's own hash, is still read).</summary>
-    public const string Format = "rlmemory-checkpoint/2";
-
-    /// <summary>The format RlMemory wrote before the manifest had a hash of its own.</summary>
-    public const string FormatWithoutManifestHash = "rlmemory-checkpoint/1";
+    /// <summary>
+    /// The manifest's format identifier. Format 3 holds the run's state and the algorithm's as two records
+    /// (<c>run</c>, <c>algorithm</c>); formats 1 and 2, written before the training loop was shared by the algorithms,
+    /// are refused with a message saying so.
+    /// </summary>
+    public const string Format = "rlmemory-checkpoint/3";
 
     /// <summary>The manifest's file name.</summary>
     public const string ManifestName = "checkpoint.json";
@@ -337,14 +338,21 @@ public sealed class CheckpointStore
         }
 
         string? format = manifest["format"] is JsonValue f && f.TryGetValue(out string? fs) ? fs : null;
-        if (format == Format && !hashed)
+        if (format is "rlmemory-checkpoint/1" or "rlmemory-checkpoint/2")
         {
-            throw new CheckpointException($"The checkpoint {folder} is incomplete: {ManifestHashName} is missing. {DescribeOlder(folder)}");
+            throw new CheckpointException(
+                $"The checkpoint {folder} has format '{format}', written by an RlMemory version before the algorithms shared one training loop; "
+                + $"this version reads '{Format}' only. Start a new run, or finish this one with the version that wrote it.");
         }
 
-        if (format != Format && format != FormatWithoutManifestHash)
+        if (format != Format)
         {
             throw new CheckpointException($"{manifestPath} has format '{manifest["format"]}', expected '{Format}'. {DescribeOlder(folder)}");
+        }
+
+        if (!hashed)
+        {
+            throw new CheckpointException($"The checkpoint {folder} is incomplete: {ManifestHashName} is missing. {DescribeOlder(folder)}");
         }
 
         string? saved = manifest["algo"] is JsonValue a && a.TryGetValue(out string? algoName) ? algoName : null;
@@ -398,7 +406,7 @@ public sealed class CheckpointStore
         return older is null ? "No older checkpoint is available." : $"An older checkpoint is available: {older}.";
     }
 
-    private static string HashFile(string path)
+    internal static string HashFile(string path)
     {
         var hash = new XxHash3();
         using (var stream = File.OpenRead(path))

@@ -1,4 +1,5 @@
 using RlMemory.Training.Configuration;
+using RlMemory.Training.Learning;
 
 namespace RlMemory.Training.Dqn;
 
@@ -6,19 +7,13 @@ namespace RlMemory.Training.Dqn;
 /// Every setting of a DQN run (vanilla, Double, dueling, n-step, prioritized), with the meanings and defaults of
 /// Stable-Baselines3's DQN where both have the setting. The YAML keys are in <see cref="Schema"/>.
 /// </summary>
-public sealed record DqnConfig : IRunConfig
+public sealed record DqnConfig : RunConfig, IQLearningConfig
 {
-    /// <summary>Environment id.</summary>
-    public string Env { get; init; } = "CartPole-v1";
-
-    /// <summary>Options passed to the environment's factory.</summary>
-    public IReadOnlyDictionary<string, object> EnvOptions { get; init; } = new Dictionary<string, object>();
-
-    /// <summary>Number of environments stepped together.</summary>
-    public int NumEnvs { get; init; } = 1;
-
-    /// <summary>Total environment steps (summed over environments).</summary>
-    public long TotalTimesteps { get; init; } = 50_000;
+    /// <summary>The defaults: SB3's DQN, for 50,000 steps of CartPole-v1.</summary>
+    public DqnConfig()
+    {
+        TotalTimesteps = 50_000;
+    }
 
     /// <summary>Hidden layer widths of the Q-network.</summary>
     public IReadOnlyList<int> NetArch { get; init; } = [64, 64];
@@ -89,61 +84,37 @@ public sealed record DqnConfig : IRunConfig
     /// <summary>Store each observation once (memory-saving replay).</summary>
     public bool OptimizeMemoryUsage { get; init; }
 
-    /// <summary>Environment steps between evaluations (0 = only at the end).</summary>
-    public long EvalFreq { get; init; } = 10_000;
+    /// <summary>Refuses keys that cannot go together (each key's own range is checked by <see cref="Schema"/>).</summary>
+    /// <exception cref="ConfigException">Memory-saving replay with n-step returns or prioritized replay, or a buffer smaller than a batch.</exception>
+    internal void ValidateCombinations()
+    {
+        if (OptimizeMemoryUsage && NSteps > 1)
+        {
+            throw new ConfigException("optimize_memory_usage cannot be combined with n_steps > 1: n-step transitions need their own next observations.");
+        }
 
-    /// <summary>Episodes per evaluation.</summary>
-    public int EvalEpisodes { get; init; } = 10;
+        if (OptimizeMemoryUsage && Prioritized)
+        {
+            throw new ConfigException("optimize_memory_usage cannot be combined with prioritized replay yet; turn one of them off.");
+        }
 
-    /// <summary>Stop when the mean evaluation return reaches this value; null never stops early.</summary>
-    public double? StopAtReturn { get; init; }
-
-    /// <summary>Seed of everything random in the run.</summary>
-    public int Seed { get; init; }
-
-    /// <summary>Torch device: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
-    public string Device { get; init; } = "cpu";
-
-    /// <summary>
-    /// Torch intra-op threads for the gradient steps (acting uses one). Two suit a 256-wide MLP on two or more cores;
-    /// more than the machine's cores makes training many times slower.
-    /// </summary>
-    public int TorchThreads { get; init; } = 1;
-
-    /// <summary>Environment steps between checkpoints (0 = only at the end and on interruption).</summary>
-    public long CheckpointFreq { get; init; }
-
-    /// <summary>Environment steps between log rows (progress.csv, TensorBoard scalars).</summary>
-    public int LogInterval { get; init; } = 1000;
+        if (BufferSize < BatchSize)
+        {
+            throw new ConfigException($"buffer_size ({BufferSize}) must be at least batch_size ({BatchSize}).");
+        }
+    }
 
     /// <summary>
     /// The configuration of a shipped preset (e.g. <c>dqn-cartpole</c>) or a YAML file, with optional
     /// <c>key=value</c> overrides.
     /// </summary>
     /// <exception cref="ConfigException">Unknown preset or file, a key that is not DQN's, or a value out of range.</exception>
-    public static DqnConfig FromPreset(string nameOrPath, params string[] overrides)
-    {
-        Preset preset = Presets.Load(nameOrPath);
-        if (preset.Algo != "dqn")
-        {
-            throw new ConfigException($"{preset.Source} is a '{preset.Algo}' configuration, not 'dqn'.");
-        }
-
-        DqnConfig config = Schema.Apply(new DqnConfig(), preset.Values, preset.Source);
-        foreach (string assignment in overrides)
-        {
-            config = Schema.ApplyOverride(config, assignment);
-        }
-
-        return config;
-    }
+    public static DqnConfig FromPreset(string nameOrPath, params string[] overrides) =>
+        FromPreset(Schema, nameOrPath, overrides);
 
     /// <summary>The keys of a DQN configuration, their checks and their descriptions.</summary>
     public static ConfigSchema<DqnConfig> Schema { get; } = new ConfigSchema<DqnConfig>("dqn")
-        .Add("env", "environment id", c => c.Env, (c, v) => c with { Env = v }, v => string.IsNullOrWhiteSpace(v) ? "must be a registered environment id" : null)
-        .Add("env_options", "options passed to the environment", c => c.EnvOptions, (c, v) => c with { EnvOptions = v })
-        .Add("n_envs", "environments stepped together", c => c.NumEnvs, (c, v) => c with { NumEnvs = v }, Allowed.Between(1, 1024))
-        .Add("n_timesteps", "total environment steps", c => c.TotalTimesteps, (c, v) => c with { TotalTimesteps = v }, Allowed.AtLeast(1L))
+        .AddEnvironmentKeys()
         .Add("net_arch", "hidden layer widths", c => c.NetArch, (c, v) => c with { NetArch = v }, Allowed.IntList(1, 65536, allowEmpty: true))
         .Add("dueling", "dueling Q head", c => c.Dueling, (c, v) => c with { Dueling = v })
         .Add("learning_rate", "Adam learning rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }, Allowed.Above(0, 1))
@@ -167,12 +138,5 @@ public sealed record DqnConfig : IRunConfig
         .Add("prioritized_beta0", "initial importance-sampling exponent beta", c => c.PrioritizedBeta0, (c, v) => c with { PrioritizedBeta0 = v }, Allowed.Between(0.0, 1.0))
         .Add("prioritized_eps", "constant added to |TD error|", c => c.PrioritizedEps, (c, v) => c with { PrioritizedEps = v }, Allowed.Above(0, 1))
         .Add("optimize_memory_usage", "store each observation once", c => c.OptimizeMemoryUsage, (c, v) => c with { OptimizeMemoryUsage = v })
-        .Add("eval_freq", "environment steps between evaluations (0: at the end only)", c => c.EvalFreq, (c, v) => c with { EvalFreq = v }, Allowed.AtLeast(0L))
-        .Add("eval_episodes", "episodes per evaluation", c => c.EvalEpisodes, (c, v) => c with { EvalEpisodes = v }, Allowed.Between(1, 100_000))
-        .Add("stop_at_return", "stop when the mean evaluation return reaches this (null: never)", c => c.StopAtReturn, (c, v) => c with { StopAtReturn = v }, v => v is null || double.IsFinite(v.Value) ? null : "must be a finite number or null")
-        .Add("seed", "seed of everything random", c => c.Seed, (c, v) => c with { Seed = v }, Allowed.AtLeast(0))
-        .Add("device", "cpu, cuda or cuda:N", c => c.Device, (c, v) => c with { Device = v }, v => v == "cpu" || v == "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v.AsSpan(5), out int i) && i >= 0) ? null : "must be cpu, cuda or cuda:N")
-        .Add("torch_threads", "torch intra-op threads for learning (acting uses 1)", c => c.TorchThreads, (c, v) => c with { TorchThreads = v }, Allowed.Between(1, 256))
-        .Add("checkpoint_freq", "environment steps between checkpoints (0: at the end only)", c => c.CheckpointFreq, (c, v) => c with { CheckpointFreq = v }, Allowed.AtLeast(0L))
-        .Add("log_interval", "environment steps between log rows", c => c.LogInterval, (c, v) => c with { LogInterval = v }, Allowed.AtLeast(1));
+        .AddRunKeys();
 }

@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 using RlMemory.Training.Configuration;
 using static TorchSharp.torch;
@@ -40,15 +41,15 @@ internal sealed class DqnReplay : IDisposable
 
     public long Count => _uniform?.Count ?? _prioritized!.Count;
 
-    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations)
+    public void Add(in VectorStep<int> t)
     {
         if (_uniform is not null)
         {
-            _uniform.AddStep(observations, actions, rewards, terminated, truncated, nextObservations);
+            _uniform.AddStep(t.Observations, t.Actions, t.Rewards, t.Terminations, t.Truncations, t.NextObservations);
         }
         else
         {
-            _prioritized!.AddStep(observations, actions, rewards, terminated, truncated, nextObservations);
+            _prioritized!.AddStep(t.Observations, t.Actions, t.Rewards, t.Terminations, t.Truncations, t.NextObservations);
         }
     }
 

@@ -1,5 +1,7 @@
 using RlMemory.Agents.Recurrent;
+using RlMemory.Memory;
 using RlMemory.Training.Configuration;
+using RlMemory.Training.Learning;
 
 namespace RlMemory.Training.R2d2;
 
@@ -14,40 +16,14 @@ namespace RlMemory.Training.R2d2;
 /// <see cref="BurnIn"/> from the stored recurrent state without gradients, and learns on the next
 /// <see cref="SequenceLength"/>. Consecutive sequences of an episode share <see cref="Overlap"/> steps.
 /// </remarks>
-public sealed record R2d2Config : IRunConfig
+public sealed record R2d2Config : CoreRunConfig, IQLearningConfig
 {
-    /// <summary>Environment id.</summary>
-    public string Env { get; init; } = "CartPoleNoVel-v1";
-
-    /// <summary>Options passed to the environment's factory.</summary>
-    public IReadOnlyDictionary<string, object> EnvOptions { get; init; } = new Dictionary<string, object>();
-
-    /// <summary>Number of environments stepped together (each with its own recurrent-state row).</summary>
-    public int NumEnvs { get; init; } = 8;
-
-    /// <summary>Total environment steps (summed over environments).</summary>
-    public long TotalTimesteps { get; init; } = 100_000;
-
-    /// <summary>The recurrent core: <c>lstm</c> or <c>memory</c> (LSTM + external memory).</summary>
-    public string Core { get; init; } = "lstm";
-
-    /// <summary>Widths of the core's observation encoder.</summary>
-    public IReadOnlyList<int> EncoderSizes { get; init; } = [64];
-
-    /// <summary>The LSTM (controller) hidden size.</summary>
-    public int HiddenSize { get; init; } = 64;
-
-    /// <summary>External memory: slots N (<c>core: memory</c> only).</summary>
-    public int MemorySlots { get; init; } = 32;
-
-    /// <summary>External memory: slot width W (<c>core: memory</c> only).</summary>
-    public int MemoryWidth { get; init; } = 16;
-
-    /// <summary>External memory: read heads (<c>core: memory</c> only).</summary>
-    public int ReadHeads { get; init; } = 1;
-
-    /// <summary>External memory: usage-based allocation for writes (<c>core: memory</c> only).</summary>
-    public bool MemoryAllocation { get; init; } = true;
+    /// <summary>The defaults: an LSTM of 64 units on CartPoleNoVel-v1, 8 environments, 100,000 steps.</summary>
+    public R2d2Config()
+    {
+        Env = "CartPoleNoVel-v1";
+        NumEnvs = 8;
+    }
 
     /// <summary>Hidden layer widths of the Q head over the core's features (empty: linear head).</summary>
     public IReadOnlyList<int> HeadSizes { get; init; } = [];
@@ -127,76 +103,52 @@ public sealed record R2d2Config : IRunConfig
     /// <summary>η of the sequence priority η·max|δ| + (1 − η)·mean|δ|.</summary>
     public double PriorityEta { get; init; } = 0.9;
 
-    /// <summary>Environment steps between evaluations (0 = only at the end).</summary>
-    public long EvalFreq { get; init; } = 10_000;
-
-    /// <summary>Episodes per evaluation.</summary>
-    public int EvalEpisodes { get; init; } = 10;
-
-    /// <summary>Stop when the mean evaluation return reaches this value; null never stops early.</summary>
-    public double? StopAtReturn { get; init; }
-
-    /// <summary>Seed of everything random in the run.</summary>
-    public int Seed { get; init; }
-
-    /// <summary>Torch device: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
-    public string Device { get; init; } = "cpu";
-
-    /// <summary>Torch intra-op threads (oversubscribing the cores makes small-network training many times slower).</summary>
-    public int TorchThreads { get; init; } = 1;
-
-    /// <summary>Environment steps between checkpoints (0 = only at the end and on interruption).</summary>
-    public long CheckpointFreq { get; init; }
-
-    /// <summary>Environment steps between log rows (progress.csv, TensorBoard scalars).</summary>
-    public int LogInterval { get; init; } = 1000;
-
-    /// <summary>The core configuration these keys describe.</summary>
-    public CoreConfig CoreConfig => new()
+    /// <summary>Refuses keys that cannot go together (each key's own range is checked by <see cref="Schema"/>).</summary>
+    /// <exception cref="ConfigException">The sequences, n-step returns, buffer or core do not fit together.</exception>
+    internal void ValidateCombinations()
     {
-        Kind = Core,
-        EncoderSizes = EncoderSizes,
-        HiddenSize = HiddenSize,
-        MemorySlots = MemorySlots,
-        MemoryWidth = MemoryWidth,
-        ReadHeads = ReadHeads,
-        MemoryAllocation = MemoryAllocation,
-    };
+        int total = BurnIn + SequenceLength;
+        if (total > SequenceReplayOptions.MaxSequenceLength)
+        {
+            throw new ConfigException($"burn_in + sequence_length = {BurnIn} + {SequenceLength} = {total} exceeds {SequenceReplayOptions.MaxSequenceLength}.");
+        }
+
+        if (Overlap >= total)
+        {
+            throw new ConfigException($"overlap = {Overlap} must be less than burn_in + sequence_length = {BurnIn} + {SequenceLength} = {total} (consecutive sequences must start at different steps); allowed: [0, {total - 1}].");
+        }
+
+        if (NSteps > SequenceLength)
+        {
+            throw new ConfigException($"n_steps = {NSteps} must be at most sequence_length = {SequenceLength}: an n-step return is cut at the end of the learning part.");
+        }
+
+        if (BufferSize < BatchSize)
+        {
+            throw new ConfigException($"buffer_size ({BufferSize} sequences) must be at least batch_size ({BatchSize} sequences).");
+        }
+
+        try
+        {
+            CoreConfig!.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException(e.Message, e);
+        }
+    }
 
     /// <summary>
     /// The configuration of a shipped preset (e.g. <c>r2d2-tmaze</c>) or a YAML file, with optional <c>key=value</c> overrides.
     /// </summary>
     /// <exception cref="ConfigException">Unknown preset or file, a key that is not R2D2's, or a value out of range.</exception>
-    public static R2d2Config FromPreset(string nameOrPath, params string[] overrides)
-    {
-        Preset preset = Presets.Load(nameOrPath);
-        if (preset.Algo != R2d2Trainer.Algo)
-        {
-            throw new ConfigException($"{preset.Source} is a '{preset.Algo}' configuration, not '{R2d2Trainer.Algo}'.");
-        }
-
-        R2d2Config config = Schema.Apply(new R2d2Config(), preset.Values, preset.Source);
-        foreach (string assignment in overrides)
-        {
-            config = Schema.ApplyOverride(config, assignment);
-        }
-
-        return config;
-    }
+    public static R2d2Config FromPreset(string nameOrPath, params string[] overrides) =>
+        FromPreset(Schema, nameOrPath, overrides);
 
     /// <summary>The keys of an R2D2 configuration, their checks and their descriptions.</summary>
     public static ConfigSchema<R2d2Config> Schema { get; } = new ConfigSchema<R2d2Config>(R2d2Trainer.Algo)
-        .Add("env", "environment id", c => c.Env, (c, v) => c with { Env = v }, v => string.IsNullOrWhiteSpace(v) ? "must be a registered environment id" : null)
-        .Add("env_options", "options passed to the environment", c => c.EnvOptions, (c, v) => c with { EnvOptions = v })
-        .Add("n_envs", "environments stepped together", c => c.NumEnvs, (c, v) => c with { NumEnvs = v }, Allowed.Between(1, 1024))
-        .Add("n_timesteps", "total environment steps", c => c.TotalTimesteps, (c, v) => c with { TotalTimesteps = v }, Allowed.AtLeast(1L))
-        .Add("core", "recurrent core: lstm or memory", c => c.Core, (c, v) => c with { Core = v }, Allowed.OneOf([.. CoreConfig.Kinds]))
-        .Add("encoder_sizes", "widths of the core's observation encoder", c => c.EncoderSizes, (c, v) => c with { EncoderSizes = v }, Allowed.IntList(1, 65536, allowEmpty: true))
-        .Add("hidden_size", "LSTM (controller) hidden size", c => c.HiddenSize, (c, v) => c with { HiddenSize = v }, Allowed.Between(1, 65536))
-        .Add("memory_slots", "external memory slots (core: memory)", c => c.MemorySlots, (c, v) => c with { MemorySlots = v }, Allowed.Between(1, Memory.External.ExternalMemoryConfig.MaxSize))
-        .Add("memory_width", "external memory slot width (core: memory)", c => c.MemoryWidth, (c, v) => c with { MemoryWidth = v }, Allowed.Between(1, Memory.External.ExternalMemoryConfig.MaxSize))
-        .Add("read_heads", "external memory read heads (core: memory)", c => c.ReadHeads, (c, v) => c with { ReadHeads = v }, Allowed.Between(1, Memory.External.ExternalMemoryConfig.MaxReadHeads))
-        .Add("memory_allocation", "usage-based allocation of memory writes (core: memory)", c => c.MemoryAllocation, (c, v) => c with { MemoryAllocation = v })
+        .AddEnvironmentKeys()
+        .AddCoreKeys(feedForward: false)
         .Add("head_sizes", "hidden layer widths of the Q head", c => c.HeadSizes, (c, v) => c with { HeadSizes = v }, Allowed.IntList(1, 65536, allowEmpty: true))
         .Add("dueling", "dueling Q head", c => c.Dueling, (c, v) => c with { Dueling = v })
         .Add("learning_rate", "Adam learning rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }, Allowed.Above(0, 1))
@@ -222,12 +174,5 @@ public sealed record R2d2Config : IRunConfig
         .Add("priority_exponent", "priority exponent alpha", c => c.PriorityExponent, (c, v) => c with { PriorityExponent = v }, Allowed.Between(0.0, 1.0))
         .Add("importance_sampling_exponent", "importance-sampling exponent beta", c => c.ImportanceSamplingExponent, (c, v) => c with { ImportanceSamplingExponent = v }, Allowed.Between(0.0, 1.0))
         .Add("priority_eta", "eta of the priority eta*max|td| + (1-eta)*mean|td|", c => c.PriorityEta, (c, v) => c with { PriorityEta = v }, Allowed.Between(0.0, 1.0))
-        .Add("eval_freq", "environment steps between evaluations (0: at the end only)", c => c.EvalFreq, (c, v) => c with { EvalFreq = v }, Allowed.AtLeast(0L))
-        .Add("eval_episodes", "episodes per evaluation", c => c.EvalEpisodes, (c, v) => c with { EvalEpisodes = v }, Allowed.Between(1, 100_000))
-        .Add("stop_at_return", "stop when the mean evaluation return reaches this (null: never)", c => c.StopAtReturn, (c, v) => c with { StopAtReturn = v }, v => v is null || double.IsFinite(v.Value) ? null : "must be a finite number or null")
-        .Add("seed", "seed of everything random", c => c.Seed, (c, v) => c with { Seed = v }, Allowed.Between(0, int.MaxValue - 20_000))
-        .Add("device", "cpu, cuda or cuda:N", c => c.Device, (c, v) => c with { Device = v }, v => v == "cpu" || v == "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v.AsSpan(5), out int i) && i >= 0) ? null : "must be cpu, cuda or cuda:N")
-        .Add("torch_threads", "torch intra-op threads", c => c.TorchThreads, (c, v) => c with { TorchThreads = v }, Allowed.Between(1, 256))
-        .Add("checkpoint_freq", "environment steps between checkpoints (0: at the end only)", c => c.CheckpointFreq, (c, v) => c with { CheckpointFreq = v }, Allowed.AtLeast(0L))
-        .Add("log_interval", "environment steps between log rows", c => c.LogInterval, (c, v) => c with { LogInterval = v }, Allowed.AtLeast(1));
+        .AddRunKeys();
 }

@@ -1,7 +1,6 @@
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
-using RlMemory.Training.Dqn;
-using RlMemory.Training.Optimization;
+using RlMemory.Training.Learning;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -15,46 +14,23 @@ namespace RlMemory.Training.R2d2;
 /// the sequence's end and at terminations, through the invertible value rescaling h; padded steps are masked out;
 /// the loss is weighted by the importance weights. Statistics accumulate on the device and are read when logged.
 /// </summary>
-internal sealed class R2d2Learner : IDisposable
+internal sealed class R2d2Learner : QLearner<RecurrentQNetwork>
 {
-    private readonly FlatAdam _optimizer;
     private readonly bool _doubleQ;
     private readonly bool _huber;
     private readonly double _gamma;
     private readonly int _nSteps;
     private readonly double? _rescaling;
-    private readonly double _maxGradNorm;
-    private readonly Tensor _lossSum;
-    private readonly Tensor _qSum;
-    private int _statCount;
 
     public R2d2Learner(RecurrentQNetworkConfig network, Device device, R2d2Config config)
+        : base(() => new RecurrentQNetwork(network, device), device, config.LearningRate, config.MaxGradNorm, "R2D2")
     {
-        Online = new RecurrentQNetwork(network, device);
-        Target = new RecurrentQNetwork(network, device);
-        Target.load_state_dict(Online.state_dict());
-        foreach (var p in Target.parameters())
-        {
-            p.requires_grad = false;
-        }
-
-        Target.eval();
-        _optimizer = new FlatAdam(Online.parameters(), config.LearningRate);
         _doubleQ = config.DoubleQ;
         _huber = config.Loss == "huber";
         _gamma = config.Gamma;
         _nSteps = config.NSteps;
         _rescaling = config.ValueRescaling ? ValueRescaling.DefaultEpsilon : null;
-        _maxGradNorm = config.MaxGradNorm;
-        _lossSum = zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
-        _qSum = zeros(1, ScalarType.Float64, device).DetachFromDisposeScope();
     }
-
-    public RecurrentQNetwork Online { get; }
-
-    public RecurrentQNetwork Target { get; }
-
-    public long Updates { get; private set; }
 
     /// <summary>
     /// One gradient step on <paramref name="batch"/>. Returns the signed TD errors of the learning part, [B, L] (a
@@ -65,31 +41,18 @@ internal sealed class R2d2Learner : IDisposable
     {
         using var scope = NewDisposeScope();
         LossTerms terms = Loss(batch.Observations, batch.InitialState, batch.Actions, batch.Rewards, batch.Terminated, batch.Mask, batch.Weights, batch.BurnIn, batch.LearningLength);
-        double lossValue = terms.Loss.item<float>();
-        if (!double.IsFinite(lossValue))
-        {
-            throw new TrainingDivergedException(envStep, Updates, "loss", lossValue, DescribeNonFinite(batch, terms));
-        }
-
-        _optimizer.ZeroGrad();
-        terms.Loss.backward();
-        double norm = _optimizer.ClipGradNorm(_maxGradNorm);
-        if (!double.IsFinite(norm))
-        {
-            _optimizer.ZeroGrad();
-            throw new TrainingDivergedException(envStep, Updates, "gradient norm", norm, "a gradient of the online network is not finite");
-        }
-
-        _optimizer.Step();
-        Updates++;
+        Tensor meanQ;
         using (no_grad())
         {
-            _lossSum.add_(terms.Loss.detach().to(ScalarType.Float64));
-            Tensor valid = terms.LearnMask.sum();
-            _qSum.add_(((terms.Q.detach() * terms.LearnMask).sum() / valid.clamp_min(1)).to(ScalarType.Float64));
+            meanQ = (terms.Q.detach() * terms.LearnMask).sum() / terms.LearnMask.sum().clamp_min(1);
         }
 
-        _statCount++;
+        Apply(terms.Loss, meanQ, envStep, () => GradientStepper.FirstNonFinite("sequences' ",
+        [
+            ("observations", batch.Observations), ("rewards", batch.Rewards),
+            .. batch.InitialState.Spec.Parts.Select((p, i) => ($"stored recurrent states (part '{p.Name}')", batch.InitialState.Tensors[i])),
+            ("Q(s, a) of the online network", terms.Q), ("TD targets", terms.Targets),
+        ]));
         return terms.TdErrors.MoveToOuterDisposeScope();
     }
 
@@ -206,92 +169,6 @@ internal sealed class R2d2Learner : IDisposable
         }
 
         return targets.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Copies the online network's weights into the target network.</summary>
-    public void UpdateTarget()
-    {
-        using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            foreach (var (t, o) in Target.parameters().Zip(Online.parameters()))
-            {
-                t.copy_(o);
-            }
-        }
-    }
-
-    /// <summary>The statistics accumulated since the last <see cref="TakeStatistics"/> (for checkpoints): loss sum, Q sum, steps.</summary>
-    public double[] StatisticsState() => [_lossSum.item<double>(), _qSum.item<double>(), _statCount];
-
-    /// <summary>Restores statistics saved by <see cref="StatisticsState"/>, so that the next log row reads as in an uninterrupted run.</summary>
-    /// <exception cref="InvalidDataException">The saved statistics are not three finite numbers with a non-negative count.</exception>
-    public void RestoreStatistics(double[] state)
-    {
-        if (state.Length != 3 || !state.All(double.IsFinite) || state[2] < 0)
-        {
-            throw new InvalidDataException("The saved R2D2 statistics must be three finite numbers (loss sum, Q sum, steps) with a non-negative count.");
-        }
-
-        _lossSum.fill_(state[0]);
-        _qSum.fill_(state[1]);
-        _statCount = (int)state[2];
-    }
-
-    /// <summary>Mean loss and mean Q (over valid learning steps) since the last call (NaN when no step ran), then resets the sums.</summary>
-    public (double Loss, double Q) TakeStatistics()
-    {
-        if (_statCount == 0)
-        {
-            return (double.NaN, double.NaN);
-        }
-
-        // zero_() returns a new wrapper of the same tensor: the scope disposes those wrappers, not the sums.
-        using var scope = NewDisposeScope();
-        double loss = _lossSum.item<double>() / _statCount;
-        double q = _qSum.item<double>() / _statCount;
-        _lossSum.zero_();
-        _qSum.zero_();
-        _statCount = 0;
-        return (loss, q);
-    }
-
-    /// <summary>The optimizer's state (Adam moments and step count) as bytes.</summary>
-    public byte[] OptimizerState() => _optimizer.GetState();
-
-    /// <summary>Restores the optimizer's state and the update counter.</summary>
-    public void RestoreOptimizer(byte[] state, long updates)
-    {
-        _optimizer.SetState(state);
-        Updates = updates;
-    }
-
-    public void Dispose()
-    {
-        _optimizer.Dispose();
-        Online.Dispose();
-        Target.Dispose();
-        _lossSum.Dispose();
-        _qSum.Dispose();
-    }
-
-    private static string DescribeNonFinite(SequenceBatch batch, LossTerms terms)
-    {
-        (string Name, Tensor Value)[] tensors =
-        [
-            ("observations", batch.Observations), ("rewards", batch.Rewards),
-            .. batch.InitialState.Spec.Parts.Select((p, i) => ($"stored recurrent states (part '{p.Name}')", batch.InitialState.Tensors[i])),
-            ("Q(s, a) of the online network", terms.Q), ("TD targets", terms.Targets),
-        ];
-        foreach (var (name, value) in tensors)
-        {
-            if (value.is_floating_point() && !value.isfinite().all().item<bool>())
-            {
-                return $"the sampled sequences' {name} contain NaN or infinity";
-            }
-        }
-
-        return "the loss overflowed";
     }
 
     /// <summary>The loss and what it was computed from: Q(s, a) and targets of the learning steps, their TD errors and mask ([B, L] each).</summary>

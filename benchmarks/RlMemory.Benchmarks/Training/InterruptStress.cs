@@ -31,7 +31,7 @@ internal static class InterruptStress
         string cli = OptionText(args, "--cli") ?? DefaultCli();
         if (!File.Exists(cli))
         {
-            Console.Error.WriteLine($"interrupt-stress: {cli} does not exist; build it first (dotnet build -c Release Training/Cli) or pass --cli.");
+            Console.Error.WriteLine($"interrupt-stress: {cli} does not exist; build it first (dotnet build -c Release App) or pass --cli.");
             return 2;
         }
 
@@ -177,7 +177,7 @@ internal static class InterruptStress
         {
             if (File.Exists(Path.Combine(dir.FullName, "RlMemory.sln")))
             {
-                return Path.Combine(dir.FullName, "Training", "Cli", "bin", "Release", "net10.0", RuntimeInformation.RuntimeIdentifier, "rlmemory.dll");
+                return Path.Combine(dir.FullName, "App", "bin", "Release", "net10.0", RuntimeInformation.RuntimeIdentifier, "rlmemory.dll");
             }
         }
 

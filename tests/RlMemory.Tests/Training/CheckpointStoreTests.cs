@@ -201,14 +201,18 @@ public sealed class CheckpointStoreTests : IDisposable
         Assert.Equal(5, store.List().Count);
     }
 
-    [Fact]
-    public void AFormatOneCheckpoint_WithoutAManifestHash_StillOpens()
+    [Theory]
+    [InlineData("rlmemory-checkpoint/1")]
+    [InlineData("rlmemory-checkpoint/2")]
+    public void ACheckpointOfAnEarlierFormat_IsRefused_SayingTheFormatChanged(string format)
     {
         var store = new CheckpointStore(_run);
         string folder = Save(store, 100);
         string manifest = Path.Combine(folder, CheckpointStore.ManifestName);
-        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace(CheckpointStore.Format, CheckpointStore.FormatWithoutManifestHash, StringComparison.Ordinal));
-        File.Delete(Path.Combine(folder, CheckpointStore.ManifestHashName));
-        Assert.Equal(100, CheckpointStore.Open(_run, "dqn").Step);
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace(CheckpointStore.Format, format, StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(folder, CheckpointStore.ManifestHashName), CheckpointStore.HashFile(manifest) + "\n");
+        var e = Assert.Throws<CheckpointException>(() => CheckpointStore.Open(_run, "dqn"));
+        Assert.Contains($"has format '{format}', written by an RlMemory version before the algorithms shared one training loop", e.Message, StringComparison.Ordinal);
+        Assert.Contains("this version reads 'rlmemory-checkpoint/3' only. Start a new run", e.Message, StringComparison.Ordinal);
     }
 }

@@ -103,7 +103,7 @@ public sealed class CliInterruptionTests : IDisposable
         string configuration = typeof(CliInterruptionTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, "Training", "Cli", "bin", configuration, "net10.0", RuntimeInformation.RuntimeIdentifier, "rlmemory.dll");
+            string candidate = Path.Combine(dir.FullName, "App", "bin", configuration, "net10.0", RuntimeInformation.RuntimeIdentifier, "rlmemory.dll");
             if (File.Exists(candidate))
             {
                 return candidate;

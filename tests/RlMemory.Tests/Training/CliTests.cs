@@ -1,4 +1,4 @@
-using RlMemory.Training.CommandLine;
+using RlMemory.App;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Ppo;
 
@@ -122,6 +122,12 @@ public sealed class CliTests : IDisposable
         Assert.Contains("Final evaluation: mean return", train.Output, StringComparison.Ordinal);
         Assert.Contains("over 2 episodes at step 2,000", train.Output, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(run, "final_model.rlagent")));
+
+        // The command draws the learning curve (the library writes none: plots are the app's).
+        using (SkiaSharp.SKBitmap curve = SkiaSharp.SKBitmap.Decode(Path.Combine(run, "learning_curve.png")))
+        {
+            Assert.Equal((900, 540), (curve.Width, curve.Height));
+        }
 
         var eval = Run("eval", run, "--episodes", "3");
         Assert.Equal(0, eval.Code);

@@ -44,7 +44,7 @@ public sealed class DivergenceCheckpointTests : IDisposable
         {
             saved = true;
             return "never";
-        }, ("online", network));
+        }, [("online", network)]);
 
         Assert.False(saved);
         Assert.Null(result.CheckpointPath);
@@ -60,7 +60,7 @@ public sealed class DivergenceCheckpointTests : IDisposable
         using QNetwork network = Network();
         var failure = new TrainingDivergedException(200, 7, "loss", double.NaN, "the loss of a batch");
         TrainingDivergedException result = DivergenceCheckpoint.Write(failure, store, new ListProgress(),
-            () => store.Save(200, "dqn", new JsonObject(), folder => File.WriteAllText(Path.Combine(folder, "w.bin"), "w"), diverged: true), ("online", network));
+            () => store.Save(200, "dqn", new JsonObject(), folder => File.WriteAllText(Path.Combine(folder, "w.bin"), "w"), diverged: true), [("online", network)]);
         Assert.EndsWith("step-000000000200", result.CheckpointPath, StringComparison.Ordinal);
         Assert.Contains("The last good state is saved in", result.Message, StringComparison.Ordinal);
     }

@@ -112,7 +112,7 @@ public sealed class DqnTrainerTests : IDisposable
     }
 
     [Fact]
-    public void ARunFolder_HoldsConfigLogsCheckpointsAgentsAndTheLearningCurve()
+    public void ARunFolder_HoldsConfigLogsCheckpointsAndAgents()
     {
         DqnConfig config = Small(2000) with { CheckpointFreq = 1000 };
         using (var trainer = new DqnTrainer(config, new TrainerOptions { Quiet = true, RunDirectory = _dir }))
@@ -120,7 +120,7 @@ public sealed class DqnTrainerTests : IDisposable
             trainer.Learn();
         }
 
-        foreach (string file in new[] { "config.yaml", "progress.csv", "final_model.rlagent", "best_model.rlagent", "learning_curve.png" })
+        foreach (string file in new[] { "config.yaml", "progress.csv", "final_model.rlagent", "best_model.rlagent" })
         {
             Assert.True(File.Exists(Path.Combine(_dir, file)), $"{file} is missing");
         }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using RlMemory.Environments;
-using RlMemory.Training.CommandLine;
+using RlMemory.App;
 
 namespace RlMemory.Tests.Training;
 

@@ -1,3 +1,4 @@
+using RlMemory.App.Plots;
 using RlMemory.Training.Logging;
 using SkiaSharp;
 

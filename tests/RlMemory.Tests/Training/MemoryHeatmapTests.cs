@@ -1,3 +1,4 @@
+using RlMemory.App.Plots;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Environments.Rendering;
 using RlMemory.Memory.External;
@@ -44,17 +45,35 @@ public sealed class MemoryHeatmapTests : IDisposable
         (MemoryHeatmap.Margin + MemoryHeatmap.LabelWidth + (t * 6) + 3,
          MemoryHeatmap.Margin + (panel * ((Slots * 6) + MemoryHeatmap.Gap)) + (slot * 6) + 3);
 
-    [Fact]
-    public void ColorOf_IsViridisOnZeroToOne_Clamped_WithMagentaForNaN()
+    [Theory]
+    [InlineData(0.0, 68, 1, 84)]
+    [InlineData(0.25, 59, 82, 139)]
+    [InlineData(0.5, 33, 145, 140)]
+    [InlineData(0.75, 94, 201, 98)]
+    [InlineData(1.0, 253, 231, 37)]
+    public void ColorOf_IsViridis_WithinThreeOfItsPublishedFiveColourPalette(double value, int r, int g, int b)
     {
-        Assert.Equal(new Rgb(68, 1, 84), MemoryHeatmap.ColorOf(0));
-        Assert.Equal(new Rgb(33, 144, 141), MemoryHeatmap.ColorOf(0.5));
-        Assert.Equal(new Rgb(253, 231, 37), MemoryHeatmap.ColorOf(1));
+        // viridis at 0, 1/4, 1/2, 3/4, 1: #440154, #3b528b, #21918c, #5ec962, #fde725 (matplotlib, viridisLite).
+        Rgb color = MemoryHeatmap.ColorOf(value);
+        Assert.InRange(color.R, r - 3, r + 3);
+        Assert.InRange(color.G, g - 3, g + 3);
+        Assert.InRange(color.B, b - 3, b + 3);
+    }
+
+    [Fact]
+    public void ColorOf_IsScottPlotsViridis_Clamped_WithMagentaForNaN()
+    {
+        // One colour map for every picture: ScottPlot's, the one its plots use.
+        var viridis = new ScottPlot.Colormaps.Viridis();
+        for (int i = 0; i <= 255; i++)
+        {
+            ScottPlot.Color expected = viridis.GetColor(i / 255.0);
+            Assert.Equal(new Rgb(expected.R, expected.G, expected.B), MemoryHeatmap.ColorOf(i / 255.0));
+        }
+
         Assert.Equal(MemoryHeatmap.ColorOf(0), MemoryHeatmap.ColorOf(-3));
         Assert.Equal(MemoryHeatmap.ColorOf(1), MemoryHeatmap.ColorOf(7));
         Assert.Equal(new Rgb(255, 0, 255), MemoryHeatmap.ColorOf(double.NaN));
-        // Halfway between the stops at 0.5 and 0.625: (36, 158.5, 135) rounded.
-        Assert.Equal(new Rgb(36, 159, 135), MemoryHeatmap.ColorOf(0.5625));
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using RlMemory.Agents;
 using RlMemory.Environments;
 using RlMemory.Training;
 using RlMemory.Training.Checkpoints;
-using RlMemory.Training.CommandLine;
+using RlMemory.App;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Ppo;
@@ -202,7 +202,7 @@ public sealed class PpoTrainerTests : IDisposable
     }
 
     [Fact]
-    public void ARunFolder_HoldsConfigLogsCheckpointsAgentsAndTheLearningCurve_AndTheCliEvaluatesIt()
+    public void ARunFolder_HoldsConfigLogsCheckpointsAndAgents_AndTheCliEvaluatesIt()
     {
         string run = Path.Combine(_dir, "run");
         var output = new StringWriter();
@@ -212,7 +212,7 @@ public sealed class PpoTrainerTests : IDisposable
         Assert.Contains("Training PPO on CartPoleNoVel-v1", output.ToString(), StringComparison.Ordinal);
         Assert.Contains("over 2 episodes at step 1,024", output.ToString(), StringComparison.Ordinal);
 
-        foreach (string file in new[] { "config.yaml", "progress.csv", "final_model.rlagent", "best_model.rlagent", "learning_curve.png" })
+        foreach (string file in new[] { "config.yaml", "progress.csv", "final_model.rlagent", "best_model.rlagent" })
         {
             Assert.True(File.Exists(Path.Combine(run, file)), $"{file} is missing");
         }

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using RlMemory.Agents;
-using RlMemory.Training.CommandLine;
-using RlMemory.Training.Viewer.Raylib;
+using RlMemory.App;
+using RlMemory.App.Viewer.Raylib;
 
 namespace RlMemory.Tests.Viewer;
 

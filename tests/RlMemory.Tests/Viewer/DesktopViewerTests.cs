@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using RlMemory.Environments;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Viewer;
-using RlMemory.Training.Viewer.Raylib;
+using RlMemory.App.Viewer;
+using RlMemory.App.Viewer.Raylib;
 
 namespace RlMemory.Tests.Viewer;
 

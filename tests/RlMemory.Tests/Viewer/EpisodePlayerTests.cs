@@ -1,6 +1,6 @@
 using RlMemory.Environments;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

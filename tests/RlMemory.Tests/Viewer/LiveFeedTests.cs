@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 using SkiaSharp;
 
 namespace RlMemory.Tests.Viewer;

@@ -1,6 +1,7 @@
+using RlMemory.App.Plots;
 using RlMemory.Agents;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 
@@ -38,16 +39,6 @@ public sealed class MemoryHeatmapTests
         var window = new MemoryTraceWindow(Names, 4);
         var e = Assert.Throws<ArgumentException>(() => window.Add(new float[11]));
         Assert.Contains("3 traces × 4 slots = 12 floats, got 11", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void ColorMap_IsViridis_FromDarkPurpleToYellow()
-    {
-        Assert.Equal(new Rgb(68, 1, 84), MemoryHeatmap.ColorOf(0));
-        Assert.Equal(new Rgb(33, 145, 140), MemoryHeatmap.ColorOf(0.5f));
-        Assert.Equal(new Rgb(253, 231, 37), MemoryHeatmap.ColorOf(1));
-        Assert.Equal(MemoryHeatmap.ColorOf(1), MemoryHeatmap.ColorOf(7));
-        Assert.Equal(MemoryHeatmap.ColorOf(0), MemoryHeatmap.ColorOf(float.NaN));
     }
 
     [Fact]

@@ -1,8 +1,9 @@
+using RlMemory.App.Plots;
 using ImageMagick;
 using RlMemory.Environments;
 using RlMemory.Environments.Recording;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

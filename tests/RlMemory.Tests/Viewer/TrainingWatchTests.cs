@@ -3,7 +3,7 @@ using RlMemory.Environments;
 using RlMemory.Training;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 
@@ -85,15 +85,6 @@ public sealed class TrainingWatchTests
         var e = Assert.Throws<InvalidOperationException>(() => new TrainingWatch(() => EnvRegistry.Make<int>(BlindEnv.Id), new LiveFeed()));
         Assert.StartsWith($"{BlindEnv.Id} cannot render", e.Message, StringComparison.Ordinal);
         Assert.EndsWith("so --watch has nothing to show; train without --watch.", e.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void ATrainerThatDoesNotOfferItsAgent_IsNamed()
-    {
-        Assert.False(TrainingWatch.CanWatch(new object()));
-        using var watch = new TrainingWatch(() => EnvRegistry.Make<int>("CartPole-v1"), new LiveFeed());
-        var e = Assert.Throws<InvalidOperationException>(() => watch.OnTrainingStart(new StepContext(0, 0, "a string")));
-        Assert.Contains("A String does not offer its agent for watching (it does not implement IWatchableTrainer)", e.Message, StringComparison.Ordinal);
     }
 
     private static float[] Parameters(DqnTrainer trainer) =>

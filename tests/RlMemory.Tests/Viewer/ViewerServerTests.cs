@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

@@ -1,5 +1,5 @@
 using RlMemory.Environments;
-using RlMemory.Training.Viewer;
+using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

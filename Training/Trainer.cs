@@ -1,0 +1,99 @@
+using RlMemory.Agents;
+using RlMemory.Training.Checkpoints;
+using RlMemory.Training.Configuration;
+
+namespace RlMemory.Training;
+
+/// <summary>
+/// What every trainer offers: its configuration, where the run stands, the agent, and <see cref="Learn"/>. The
+/// algorithms' trainers (<see cref="Dqn.DqnTrainer"/>, <see cref="R2d2.R2d2Trainer"/>, <see cref="Ppo.PpoTrainer"/>)
+/// derive from it and add what is particular to them; all of them run the same loop.
+/// </summary>
+/// <typeparam name="TConfig">The algorithm's configuration record.</typeparam>
+public abstract class Trainer<TConfig> : ITrainer
+    where TConfig : RunConfig, new()
+{
+    private readonly TrainingRun _run;
+    private readonly string _algo;
+
+    /// <summary>
+    /// Builds everything a run needs: the configuration (a checkpoint's, when resuming: only the step budget may
+    /// grow), validated by <paramref name="schema"/> and <paramref name="validate"/>, then the run with the algorithm
+    /// <paramref name="build"/> makes.
+    /// </summary>
+    private protected Trainer(
+        string algo,
+        string name,
+        ConfigSchema<TConfig> schema,
+        TConfig config,
+        TrainerOptions? options,
+        Action<TConfig> validate,
+        Func<TConfig, string> title,
+        Func<TConfig, AlgorithmContext, ITrainingAlgorithm> build)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        options ??= new TrainerOptions();
+        Checkpoint? checkpoint = options.ResumeFrom is null ? null : CheckpointStore.Open(options.ResumeFrom, algo);
+        if (checkpoint is not null)
+        {
+            // The configuration of a resumed run is the checkpoint's; only the step budget may grow.
+            TConfig saved = CheckpointState.Restore(checkpoint, () => schema.Apply(new TConfig(), new CheckpointState(checkpoint).Config(), $"checkpoint {checkpoint.Folder}"));
+            config = saved with { TotalTimesteps = options.KeepSavedBudget ? saved.TotalTimesteps : Math.Max(saved.TotalTimesteps, config.TotalTimesteps) };
+        }
+
+        schema.Validate(config);
+        TrainingEnvironments.RequireRegistered(config.Env);
+        validate(config);
+        Config = config;
+        _algo = algo;
+        _run = new TrainingRun(config, algo, name, title(config), c => schema.ToEntries((TConfig)c), options, checkpoint, context => build(config, context));
+    }
+
+    /// <inheritdoc />
+    string ITrainer.Algo => _algo;
+
+    /// <summary>The run's configuration (for a resumed run, the checkpoint's).</summary>
+    public TConfig Config { get; }
+
+    /// <inheritdoc />
+    public string Title => _run.Title;
+
+    /// <inheritdoc />
+    public string EnvId => Config.Env;
+
+    /// <inheritdoc />
+    public long TotalTimesteps => Config.TotalTimesteps;
+
+    /// <inheritdoc />
+    public long Step => _run.Step;
+
+    /// <inheritdoc />
+    public long Updates => _run.Algorithm.Updates;
+
+    /// <inheritdoc />
+    public IReadOnlyList<EvaluationResult> Evaluations => _run.Evaluations;
+
+    /// <inheritdoc />
+    public IReadOnlyList<(long Step, double Return)> EpisodeReturns => _run.EpisodeReturns;
+
+    /// <inheritdoc />
+    IAgent ITrainer.Agent => _run.Algorithm.Agent;
+
+    /// <summary>The algorithm the run drives (for the derived trainer's typed properties).</summary>
+    private protected ITrainingAlgorithm Algorithm => _run.Algorithm;
+
+    /// <summary>
+    /// Trains until <see cref="RunConfig.TotalTimesteps"/>, a stop from a callback or the return threshold, or
+    /// cancellation (which checkpoints and returns with <see cref="TrainingResult.Interrupted"/> set). Ends with an
+    /// evaluation, the final checkpoint and the final agent (when there is a run folder).
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">A loss, gradient, observation, reward or recurrent state became NaN or infinite (a checkpoint of the last good state is written first).</exception>
+    public TrainingResult Learn(CancellationToken cancellationToken = default) => _run.Learn(this, cancellationToken);
+
+    /// <summary>Disposes the environments, the networks and the replay.</summary>
+    public void Dispose()
+    {
+        _run.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
