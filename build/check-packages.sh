@@ -70,7 +70,6 @@ cat > "$work/corridor/Program.cs" <<'EOF'
 using RlMemory.Environments;
 using RlMemory.Environments.Recording;
 using RlMemory.Environments.Rendering;
-using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 
 EnvRegistry.Register("Corridor-v0", o => new Corridor(o.GetInt("length")), new EnvOptions { { "length", 5 } }, maxEpisodeSteps: 30,
@@ -83,7 +82,7 @@ var result = trainer.Learn();
 double mean = result.FinalEvaluation!.MeanReturn;
 Console.WriteLine($"Corridor-v0: final evaluation {mean:0.###} after {result.Steps} steps");
 
-using var agent = trainer.Agent;
+var agent = trainer.Agent; // the trainer's: it shares the trained network
 using var env = EnvRegistry.Make<int>("Corridor-v0");
 RecordingResult video = EpisodeRecorder.Record(env, obs => agent.Act(obs), "corridor.gif", episodes: 2, seed: 7);
 Console.WriteLine($"Wrote {video.Path}: {video.FrameCount} frames");
@@ -128,7 +127,12 @@ libtorch_copies="$(find "$out" -name 'libtorch_cpu.so' -o -name 'torch_cpu.dll' 
 [ "$libtorch_copies" = 1 ] || fail "the output holds $libtorch_copies copies of LibTorch (expected 1): $(find "$out" -name '*torch_cpu*')"
 other_platforms="$(find "$out/runtimes" -mindepth 1 -maxdepth 1 ! -name "$rid" -printf '%f ')"
 [ -z "$other_platforms" ] || fail "the output holds natives of other platforms: $other_platforms"
-echo "Output folder: $(du -sh "$out" | cut -f1): LibTorch once, natives of $rid only."
+app_only="$(find "$out" -maxdepth 1 \( -name 'ScottPlot*.dll' -o -name 'Spectre.Console*.dll' -o -name 'System.CommandLine*.dll' \) -printf '%f ')"
+[ -z "$app_only" ] || fail "the library brought the app's packages into the output: $app_only"
+if grep -q 'Microsoft.AspNetCore.App' "$out/Corridor.runtimeconfig.json"; then
+  fail "the library made the app depend on ASP.NET Core (Kestrel is the rlmemory app's)"
+fi
+echo "Output folder: $(du -sh "$out" | cut -f1): LibTorch once, natives of $rid only, none of the app's packages."
 
 step "2. An environments-only console project carries no TorchSharp or LibTorch"
 mkdir -p "$work/envs-only"
@@ -170,7 +174,6 @@ step "3. A file-based app: dotnet run app.cs with #:package RlMemory@$version"
 mkdir -p "$work/script"
 cat > "$work/script/train.cs" <<EOF
 #:package RlMemory@$version
-using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 
 using var trainer = new DqnTrainer(DqnConfig.FromPreset("dqn-cartpole", "n_timesteps=2000", "eval_freq=0", "eval_episodes=2"));

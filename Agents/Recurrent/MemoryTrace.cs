@@ -8,7 +8,7 @@ namespace RlMemory.Agents.Recurrent;
 /// A record of how a <see cref="MemoryCore"/> used its memory, step by step, for one batch row: the write weighting,
 /// each read head's weighting and the usage after every step (plain float arrays on the host). Turn it on with
 /// <see cref="MemoryCore.Trace"/>; off (null, the default) it costs nothing. Draw it with
-/// <c>RlMemory.Training.Logging.MemoryHeatmap</c>.
+/// <c>RlMemory.App.Plots.MemoryHeatmap</c> (in the rlmemory app).
 /// </summary>
 /// <example>
 /// <code>
