@@ -191,8 +191,8 @@ public sealed class MemoryCore : RecurrentCore
         ArgumentNullException.ThrowIfNull(state);
         CheckStep(observations, state);
         using var scope = NewDisposeScope();
-        var (features, next) = Advance(encoder.forward(observations), state.Tensors);
-        return (features.MoveToOuterDisposeScope(), ToState(next).MoveToOuterDisposeScope());
+        var (features, next) = Advance(encoder.forward(observations), CoreState.From(state));
+        return (features.MoveToOuterDisposeScope(), next.ToState().MoveToOuterDisposeScope());
     }
 
     /// <inheritdoc />
@@ -223,11 +223,12 @@ public sealed class MemoryCore : RecurrentCore
 
         Tensor encoded = encoder.forward(observations);
         var outputs = new Tensor[steps];
-        IReadOnlyList<Tensor> current = state.Tensors;
+        CoreState initial = CoreState.From(state);
+        CoreState current = initial;
         long batch = observations.shape[0];
         for (int t = 0; t < steps; t++)
         {
-            IReadOnlyList<Tensor> previous = current;
+            CoreState previous = current;
             using (var step = NewDisposeScope())
             {
                 if (resetAt is not null && resetAt[t])
@@ -237,25 +238,18 @@ public sealed class MemoryCore : RecurrentCore
 
                 var (features, next) = Advance(encoded.select(1, t), current);
                 outputs[t] = features.MoveToOuterDisposeScope();
-                foreach (Tensor part in next)
-                {
-                    part.MoveToOuterDisposeScope();
-                }
-
-                current = next;
+                current = next.MoveToOuterDisposeScope();
             }
 
-            if (!ReferenceEquals(previous, state.Tensors))
+            // Each step's parts are the next step's input only: release them (never the caller's).
+            if (!ReferenceEquals(previous.H, initial.H))
             {
-                foreach (Tensor part in previous)
-                {
-                    part.Dispose();
-                }
+                previous.Dispose();
             }
         }
 
         Tensor all = stack(outputs, 1).MoveToOuterDisposeScope();
-        return (all, ToState(current).MoveToOuterDisposeScope());
+        return (all, current.ToState().MoveToOuterDisposeScope());
     }
 
     /// <summary>
@@ -309,40 +303,51 @@ public sealed class MemoryCore : RecurrentCore
     /// <exception cref="InvalidDataException">The file is not a MemoryCore file, or its tensors do not fit this core.</exception>
     public void LoadWeights(string path) => ModuleFile.Load(path, Kind, ("core", this));
 
-    /// <summary>One step from encoded observations [B, E] and the state parts in <see cref="StateSpec"/> order.</summary>
-    private (Tensor Features, Tensor[] Next) Advance(Tensor encoded, IReadOnlyList<Tensor> state)
+    /// <summary>One step from encoded observations [B, E].</summary>
+    private (Tensor Features, CoreState Next) Advance(Tensor encoded, CoreState state)
     {
-        Tensor previousReads = state[6];
-        var (h, c) = controller.forward(cat([encoded, previousReads], 1), (state[0], state[1]));
+        var (h, c) = controller.forward(cat([encoded, state.Memory.ReadVectors], 1), (state.H, state.C));
         MemoryInterface signals = _memory.ParseInterface(interfaceLayer.forward(h));
-        ExternalMemoryState memory = _memory.Update(new ExternalMemoryState(state[2], state[3], state[4], state[5], previousReads), signals);
+        ExternalMemoryState memory = _memory.Update(state.Memory, signals);
         Trace?.Record(memory.WriteWeights, memory.ReadWeights, memory.Usage);
         Tensor features = cat([h, memory.ReadVectors], 1);
-        return (features, [h, c, memory.Memory, memory.ReadWeights, memory.WriteWeights, memory.Usage, memory.ReadVectors]);
+        return (features, new CoreState(h, c, memory));
     }
 
-    /// <summary>The parts with the rows flagged in <paramref name="reset"/> [B] replaced by zeros (the initial state).</summary>
-    private Tensor[] Reset(IReadOnlyList<Tensor> parts, Tensor reset, long batch)
+    /// <summary>The state with the rows flagged in <paramref name="reset"/> [B] replaced by zeros (the initial state).</summary>
+    private static CoreState Reset(CoreState state, Tensor reset, long batch)
     {
-        var result = new Tensor[parts.Count];
         Tensor asColumn = reset.view(batch, 1);
         Tensor asMatrix = reset.view(batch, 1, 1);
-        for (int i = 0; i < parts.Count; i++)
-        {
-            result[i] = parts[i].masked_fill(parts[i].dim() == 3 ? asMatrix : asColumn, 0);
-        }
-
-        return result;
+        return state.Map(part => part.masked_fill(part.dim() == 3 ? asMatrix : asColumn, 0));
     }
 
-    private RecurrentState ToState(IReadOnlyList<Tensor> parts)
+    /// <summary>The core's state by name: the controller's h and c, and the memory's parts.</summary>
+    private readonly record struct CoreState(Tensor H, Tensor C, ExternalMemoryState Memory)
     {
-        var named = new (string, Tensor)[parts.Count];
-        for (int i = 0; i < parts.Count; i++)
+        public static CoreState From(RecurrentState state) => new(state["h"], state["c"], ExternalMemoryState.From(state));
+
+        public RecurrentState ToState() => new([("h", H), ("c", C), .. Memory.Parts()]);
+
+        public CoreState Map(Func<Tensor, Tensor> change) =>
+            new(change(H), change(C), new ExternalMemoryState(change(Memory.Memory), change(Memory.ReadWeights), change(Memory.WriteWeights), change(Memory.Usage), change(Memory.ReadVectors)));
+
+        public CoreState MoveToOuterDisposeScope()
         {
-            named[i] = (_spec.Parts[i].Name, parts[i]);
+            H.MoveToOuterDisposeScope();
+            C.MoveToOuterDisposeScope();
+            Memory.MoveToOuterDisposeScope();
+            return this;
         }
 
-        return new RecurrentState(named);
+        public void Dispose()
+        {
+            H.Dispose();
+            C.Dispose();
+            foreach (var (_, part) in Memory.Parts())
+            {
+                part.Dispose();
+            }
+        }
     }
 }
