@@ -10,7 +10,7 @@ namespace RlMemory.Agents;
 /// ε-greedy with its own seeded generator (state exportable for exact resume). Observations are copied from a span
 /// into a preallocated tensor on the network's device; nothing is allocated per call beyond the forward pass.
 /// </summary>
-public sealed class BatchedActor : IDisposable
+public sealed class BatchedActor : IExploringActor
 {
     private readonly QNetwork _network;
     private readonly Tensor _observations;

@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using RlMemory.Memory.Persistence;
 using static TorchSharp.torch;
 
@@ -11,7 +12,7 @@ namespace RlMemory.Memory;
 /// </summary>
 /// <remarks>
 /// <para>Each environment keeps a window of its last (at most n) steps. For environment e at each
-/// <see cref="AddStep(ReadOnlySpan{float}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{bool}, ReadOnlySpan{bool}, ReadOnlySpan{float}, ITransitionSink)"/>:</para>
+/// <see cref="AddStep{TAction}"/>:</para>
 /// <list type="bullet">
 /// <item>If e's previous step ended (terminated or truncated), this entry is the vector environment's autoreset
 /// pseudo-step (Gymnasium 1.x NEXT_STEP): it is skipped.</item>
@@ -144,20 +145,15 @@ public sealed class NStepAssembler
     internal bool IsPseudoStep(int env) => _ended[env];
 
     /// <summary>
-    /// Adds one vector-environment step with discrete actions (the same spans as
-    /// <c>UniformReplayBuffer.AddStep</c>) and emits the transitions it completes into <paramref name="sink"/>.
+    /// Adds one vector-environment step (actions <c>int</c> when discrete, <c>float</c> N × d when continuous) and emits
+    /// the transitions it completes into <paramref name="sink"/>.
     /// </summary>
-    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, ITransitionSink sink)
+    /// <exception cref="ArgumentException">Bad input, or actions of the other kind; nothing changes.</exception>
+    public void AddStep<TAction>(in VectorStep<TAction> step, ITransitionSink sink)
+        where TAction : unmanaged
     {
-        RequireKind(discrete: true);
-        AddStepCore(observations, actions, default, rewards, terminated, truncated, nextObservations, sink);
-    }
-
-    /// <summary>Adds one vector-environment step with continuous actions (N × d floats).</summary>
-    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, ITransitionSink sink)
-    {
-        RequireKind(discrete: false);
-        AddStepCore(observations, default, actions, rewards, terminated, truncated, nextObservations, sink);
+        ActionSpans.Split(Name, "AddStep", Action, step.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
+        AddStepCore(step.Observations, discrete, continuous, step.Rewards, step.Terminations, step.Truncations, step.NextObservations, sink);
     }
 
     /// <summary>
@@ -393,11 +389,11 @@ public sealed class NStepAssembler
         int os = ObservationSize;
         if (Action.IsDiscrete)
         {
-            sink.AddTransitions(_outObs.AsSpan(0, m * os), _outDiscrete.AsSpan(0, m), _outRewards.AsSpan(0, m), _outTerminated.AsSpan(0, m), _outTruncated.AsSpan(0, m), _outNext.AsSpan(0, m * os), _outDiscounts.AsSpan(0, m));
+            sink.AddTransitions(new VectorStep<int>(_outObs.AsSpan(0, m * os), _outDiscrete.AsSpan(0, m), _outRewards.AsSpan(0, m), _outTerminated.AsSpan(0, m), _outTruncated.AsSpan(0, m), _outNext.AsSpan(0, m * os)), _outDiscounts.AsSpan(0, m));
         }
         else
         {
-            sink.AddTransitions(_outObs.AsSpan(0, m * os), _outContinuous.AsSpan(0, m * Action.Dimension), _outRewards.AsSpan(0, m), _outTerminated.AsSpan(0, m), _outTruncated.AsSpan(0, m), _outNext.AsSpan(0, m * os), _outDiscounts.AsSpan(0, m));
+            sink.AddTransitions(new VectorStep<float>(_outObs.AsSpan(0, m * os), _outContinuous.AsSpan(0, m * Action.Dimension), _outRewards.AsSpan(0, m), _outTerminated.AsSpan(0, m), _outTruncated.AsSpan(0, m), _outNext.AsSpan(0, m * os)), _outDiscounts.AsSpan(0, m));
         }
     }
 
@@ -427,15 +423,5 @@ public sealed class NStepAssembler
 
         TransitionChecks.Observations(Name, call, "observations", observations, os, ObservationStorage.Float32, skip, "env");
         TransitionChecks.Observations(Name, call, "nextObservations", nextObservations, os, ObservationStorage.Float32, skip, "env");
-    }
-
-    private void RequireKind(bool discrete)
-    {
-        if (discrete != Action.IsDiscrete)
-        {
-            throw new ArgumentException(discrete
-                ? $"{Name}: AddStep got integer actions, but the assembler was built for continuous actions of dimension {Action.Dimension}; pass ReadOnlySpan<float>."
-                : $"{Name}: AddStep got float actions, but the assembler was built for discrete actions; pass ReadOnlySpan<int>.", "actions");
-        }
     }
 }

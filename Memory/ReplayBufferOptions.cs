@@ -11,7 +11,7 @@ namespace RlMemory.Memory;
 /// <example>
 /// <code>
 /// var options = new ReplayBufferOptions { Capacity = 1_000_000, ObservationShape = [4], NumEnvs = 16, Gamma = 0.99 };
-/// using var buffer = new UniformReplayBuffer(options);
+/// using var buffer = new ReplayBuffer(options);
 /// </code>
 /// </example>
 /// </remarks>
@@ -74,7 +74,7 @@ public sealed record ReplayBufferOptions
         init => _action = value ?? throw new ArgumentNullException(nameof(Action), "ReplayBufferOptions.Action must not be null; use ActionSpec.Discrete or ActionSpec.Continuous(d).");
     }
 
-    /// <summary>The number of environments of the vector environment that feeds <c>AddStep</c>. Allowed: [1, 65536]; default 1.</summary>
+    /// <summary>The number of environments of the vector environment that feeds <c>Add</c>. Allowed: [1, 65536]; default 1.</summary>
     public int NumEnvs
     {
         get => _numEnvs;
@@ -84,7 +84,7 @@ public sealed record ReplayBufferOptions
     }
 
     /// <summary>
-    /// The discount factor γ. <c>AddStep</c> stores γ (or γ^k for n-step returns) as each transition's discount, so a
+    /// The discount factor γ. <c>Add</c> stores γ (or γ^k for n-step returns) as each transition's discount, so a
     /// learner's target is <c>r + discount · (1 − terminated) · V(s')</c>. Allowed: [0, 1]; default 0.99.
     /// </summary>
     public double Gamma
@@ -96,7 +96,7 @@ public sealed record ReplayBufferOptions
     }
 
     /// <summary>
-    /// n of n-step returns: with n &gt; 1, <c>AddStep</c> assembles (s, a, Σγᵏr, s_{t+n}, γⁿ) transitions per
+    /// n of n-step returns: with n &gt; 1, <c>Add</c> assembles (s, a, Σγᵏr, s_{t+n}, γⁿ) transitions per
     /// environment (see <see cref="NStepAssembler"/>). Allowed: [1, 1000]; default 1. Not with <see cref="MemorySaving"/>.
     /// </summary>
     public int NSteps
@@ -110,7 +110,7 @@ public sealed record ReplayBufferOptions
     /// <summary>
     /// Store each observation once and read a transition's next observation from the same environment's slot of the
     /// following step (about half the memory for large observations). Correct across episode ends, truncations and the
-    /// ring's wrap-around; only <c>AddStep</c> can feed it (not <c>AddTransitions</c>), and only with <see cref="NSteps"/> = 1.
+    /// ring's wrap-around; only <c>Add</c> can feed it (not <c>AddTransitions</c>), and only with <see cref="NSteps"/> = 1.
     /// Default false.
     /// </summary>
     public bool MemorySaving { get; init; }

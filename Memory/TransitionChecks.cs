@@ -3,7 +3,7 @@ using System.Globalization;
 namespace RlMemory.Memory;
 
 /// <summary>
-/// Checks of the spans handed to <c>AddStep</c> / <c>AddTransitions</c>, done in full before anything is written, so
+/// Checks of the spans handed to <c>Add</c> / <c>AddTransitions</c>, done in full before anything is written, so
 /// a rejected call leaves a buffer unchanged. Every message names the owner (the buffer), the call, the argument,
 /// the offending value and what is allowed.
 /// </summary>

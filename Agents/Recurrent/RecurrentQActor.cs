@@ -14,14 +14,14 @@ namespace RlMemory.Agents.Recurrent;
 /// <para>Training loop (all N environments at once; the state before the step goes to sequence replay):</para>
 /// <code>
 /// actor.EpsilonGreedy(obs, actions, epsilon);           // State advances; PreviousState is the state the actions came from
-/// vec.Step(actions);
-/// buffer.AddStep(obs, actions, …, actor.PreviousState);
+/// VectorStep&lt;int&gt; step = vec.Step(actions);
+/// buffer.Add(step, actor.PreviousState);
 /// actor.ResetRows(buffer.NextStepBeginsEpisode);        // new episodes start from the zero state
 /// </code>
 /// <para>Evaluation and recording use the <see cref="IEpisodeActor"/> side (<see cref="Act"/>, <see cref="Reset"/>): greedy
 /// actions for any subset of rows, the other rows untouched.</para>
 /// </remarks>
-public sealed class RecurrentQActor : IEpisodeActor
+public sealed class RecurrentQActor : IEpisodeActor, IExploringActor
 {
     private readonly RecurrentQNetwork _network;
     private readonly Tensor _observations;

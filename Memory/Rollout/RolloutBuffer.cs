@@ -15,9 +15,8 @@ namespace RlMemory.Memory;
 /// for (int t = 0; t &lt; T; t++)
 /// {
 ///     (actions, values, logProbs) = policy.Act(vec.Observations);            // values, logProbs: [N]
-///     vec.Observations.CopyTo(obs, 0);
-///     vec.Step(actions);
-///     buffer.Add(obs, actions, vec.Rewards, vec.Terminations, vec.Truncations, values, logProbs);
+///     VectorStep&lt;int&gt; step = vec.Step(actions);
+///     buffer.Add(step, values, logProbs);
 /// }
 /// buffer.ComputeReturnsAndAdvantages(policy.Values(vec.Observations));       // V of the observations after the last step
 /// for (int epoch = 0; epoch &lt; 10; epoch++)
@@ -183,79 +182,44 @@ public sealed class RolloutBuffer : IDisposable
     // ---------------------------------------------------------------- adding
 
     /// <summary>
-    /// Adds one step of N environments with discrete actions. <paramref name="observations"/> are the observations the
-    /// actions were chosen from (N × observation size, flattened), the other spans hold one value per environment:
-    /// what the vector environment's step returned, and the policy's V(s_t) and log π(a_t | s_t).
+    /// Adds one step of N environments: <paramref name="step"/> as the vector environment returned it (its observations
+    /// are those the actions were chosen from; for an environment in its autoreset pseudo-step, the ended episode's final
+    /// observation; its next observations are not stored), with the policy's V(s_t) and log π(a_t | s_t), one per
+    /// environment. Actions are <c>int</c> (discrete) or <c>float</c> (N × d, continuous).
     /// </summary>
-    /// <param name="observations">The observations the actions were chosen from (for an environment in its autoreset pseudo-step: the ended episode's final observation, as the vector environment returned it).</param>
-    /// <param name="actions">The actions taken.</param>
-    /// <param name="rewards">The rewards of the step.</param>
-    /// <param name="terminated">Whether each episode terminated (no bootstrap).</param>
-    /// <param name="truncated">Whether each episode was truncated (bootstrap from the final observation's value).</param>
+    /// <param name="step">The step.</param>
     /// <param name="values">V(s_t) from the policy.</param>
     /// <param name="logProbs">log π(a_t | s_t) from the policy.</param>
     /// <param name="stateBeforeStep">The policy's recurrent state before this step (batch N), when the options have a <see cref="RolloutBufferOptions.RecurrentState"/>; null otherwise. It is copied.</param>
     /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
     /// <exception cref="InvalidOperationException">The rollout is full.</exception>
-    public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> values, ReadOnlySpan<float> logProbs, RecurrentState? stateBeforeStep = null)
+    public void Add<TAction>(in VectorStep<TAction> step, ReadOnlySpan<float> values, ReadOnlySpan<float> logProbs, RecurrentState? stateBeforeStep = null)
+        where TAction : unmanaged
     {
         ThrowIfDisposed();
-        AddCore(observations, actions, default, discreteCall: true, rewards, terminated, truncated, values, logProbs, null, null, stateBeforeStep);
-    }
-
-    /// <summary>Adds one vector step with discrete actions, with the policy's V(s_t), log π(a_t | s_t) and recurrent state before the step.</summary>
-    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
-    /// <exception cref="InvalidOperationException">The rollout is full.</exception>
-    public void Add(in VectorStep<int> step, ReadOnlySpan<float> values, ReadOnlySpan<float> logProbs, RecurrentState? stateBeforeStep = null) =>
-        Add(step.Observations, step.Actions, step.Rewards, step.Terminations, step.Truncations, values, logProbs, stateBeforeStep);
-
-    /// <summary>Adds one step with continuous actions (N × d floats); otherwise like the discrete overload.</summary>
-    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
-    /// <exception cref="InvalidOperationException">The rollout is full.</exception>
-    public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> values, ReadOnlySpan<float> logProbs, RecurrentState? stateBeforeStep = null)
-    {
-        ThrowIfDisposed();
-        AddCore(observations, default, actions, discreteCall: false, rewards, terminated, truncated, values, logProbs, null, null, stateBeforeStep);
+        ActionSpans.Split(Name, "Add", Options.Action, step.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
+        AddCore(step.Observations, discrete, continuous, step.Rewards, step.Terminations, step.Truncations, values, logProbs, null, null, stateBeforeStep);
     }
 
     /// <summary>
-    /// Adds one step with discrete actions, taking the policy's values and log-probabilities as tensors of shape
-    /// <c>[N]</c> or <c>[N, 1]</c> (any floating dtype, any device; detached): no host round trip for the caller. CPU
-    /// tensors are read in place; tensors on another device are checked there (one synchronization) and copied
-    /// device to device.
+    /// Adds one step, taking the policy's values and log-probabilities as tensors of shape <c>[N]</c> or <c>[N, 1]</c>
+    /// (any floating dtype, any device; detached): no host round trip for the caller. CPU tensors are read in place;
+    /// tensors on another device are checked there (one synchronization) and copied device to device.
     /// </summary>
     /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
     /// <exception cref="InvalidOperationException">The rollout is full.</exception>
-    public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, Tensor values, Tensor logProbs, RecurrentState? stateBeforeStep = null)
+    public void Add<TAction>(in VectorStep<TAction> step, Tensor values, Tensor logProbs, RecurrentState? stateBeforeStep = null)
+        where TAction : unmanaged
     {
         ThrowIfDisposed();
+        ActionSpans.Split(Name, "Add", Options.Action, step.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
         ThrowIfFull();
         DisposeScope? scope = null;     // opened only when a tensor must be converted
         try
         {
             TensorInput v = Prepare("Add", nameof(values), values, ref scope);
             TensorInput l = Prepare("Add", nameof(logProbs), logProbs, ref scope);
-            AddCore(observations, actions, default, discreteCall: true, rewards, terminated, truncated, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
-        }
-        finally
-        {
-            scope?.Dispose();
-        }
-    }
-
-    /// <summary>Adds one step with continuous actions, taking values and log-probabilities as tensors (see the discrete overload).</summary>
-    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
-    /// <exception cref="InvalidOperationException">The rollout is full.</exception>
-    public void Add(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, Tensor values, Tensor logProbs, RecurrentState? stateBeforeStep = null)
-    {
-        ThrowIfDisposed();
-        ThrowIfFull();
-        DisposeScope? scope = null;     // opened only when a tensor must be converted
-        try
-        {
-            TensorInput v = Prepare("Add", nameof(values), values, ref scope);
-            TensorInput l = Prepare("Add", nameof(logProbs), logProbs, ref scope);
-            AddCore(observations, default, actions, discreteCall: false, rewards, terminated, truncated, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
+            AddCore(step.Observations, discrete, continuous, step.Rewards, step.Terminations, step.Truncations, v.Host, l.Host, v.Device, l.Device, stateBeforeStep);
         }
         finally
         {
@@ -531,7 +495,7 @@ public sealed class RolloutBuffer : IDisposable
     // ---------------------------------------------------------------- private
 
     private unsafe void AddCore(
-        ReadOnlySpan<float> observations, ReadOnlySpan<int> discreteActions, ReadOnlySpan<float> continuousActions, bool discreteCall,
+        ReadOnlySpan<float> observations, ReadOnlySpan<int> discreteActions, ReadOnlySpan<float> continuousActions,
         ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated,
         ReadOnlySpan<float> values, ReadOnlySpan<float> logProbs, Tensor? valuesOnDevice, Tensor? logProbsOnDevice, RecurrentState? state)
     {
@@ -539,14 +503,7 @@ public sealed class RolloutBuffer : IDisposable
         const string call = "Add";
         int n = _numEnvs;
         ActionSpec action = Options.Action;
-        if (discreteCall != action.IsDiscrete)
-        {
-            throw new ArgumentException(
-                discreteCall
-                    ? $"{Name}: {call} got int actions, but the buffer stores continuous actions of dimension {action.Dimension}; pass N × {action.Dimension} floats."
-                    : $"{Name}: {call} got float actions, but the buffer stores discrete actions; pass one int per environment.",
-                "actions");
-        }
+        bool discreteCall = action.IsDiscrete;
 
         TransitionChecks.Length(Name, call, nameof(observations), observations.Length, n, _observationSize, "env");
         if (discreteCall)

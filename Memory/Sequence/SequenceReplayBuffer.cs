@@ -16,10 +16,9 @@ namespace RlMemory.Memory;
 /// <remarks>
 /// <para>The actor loop:</para>
 /// <code>
-/// vec.Observations.CopyTo(obs, 0);
-/// (actions, next) = actor.Act(obs, state);                // state: the RecurrentState before this step
-/// vec.Step(actions);
-/// buffer.AddStep(obs, actions, vec.Rewards, vec.Terminations, vec.Truncations, vec.Observations, state);
+/// (actions, next) = actor.Act(vec.Observations, state);   // state: the RecurrentState before this step
+/// VectorStep&lt;int&gt; step = vec.Step(actions);
+/// buffer.Add(step, state);
 /// using (Tensor reset = torch.tensor(buffer.NextStepBeginsEpisode.ToArray()))
 ///     state = next.ResetRows(reset);                      // the reset state starts each new episode
 /// </code>
@@ -36,7 +35,7 @@ namespace RlMemory.Memory;
 /// refused call changes nothing (contents, partial sequences, priorities, generators).</para>
 /// <para>Not thread-safe: use one buffer from one thread at a time.</para>
 /// </remarks>
-public sealed class SequenceReplayBuffer : IDisposable
+public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
 {
     /// <summary>The kind recorded in saved files.</summary>
     public const string Kind = "SequenceReplayBuffer";
@@ -119,6 +118,11 @@ public sealed class SequenceReplayBuffer : IDisposable
     /// <summary>The number of stored sequences (that can be sampled).</summary>
     public int Count => _storage.Count;
 
+    /// <inheritdoc />
+    public bool Prioritized => _sampler is not null;
+
+    long IReplayBuffer<SequenceBatch>.Count => Count;
+
     /// <summary>
     /// One flag per environment: whether its next step begins an episode, i.e. its last entry was an autoreset
     /// pseudo-step (or nothing was added since the buffer was built or <see cref="BeginNewEpisodes"/>). A recurrent actor
@@ -151,38 +155,24 @@ public sealed class SequenceReplayBuffer : IDisposable
     internal IPrioritySampler? Sampler => _sampler;
 
     /// <summary>
-    /// Stores one step of N environments with discrete actions. <paramref name="observations"/> are the observations
-    /// the actions were chosen from, <paramref name="nextObservations"/> what the step returned (N × observation size
-    /// floats each); the other spans hold one value per environment. <paramref name="stateBeforeStep"/> is the actor's
-    /// recurrent state before this step (<c>[N, ..]</c> per part, any device); the buffer copies the rows of the
-    /// environments that start a sequence at this step and keeps no reference to it.
+    /// Stores one step of N environments: the observations the actions were chosen from, the actions (<c>int</c>
+    /// discrete, <c>float</c> N × d continuous), the rewards, the flags and what the step returned.
+    /// <paramref name="stateBeforeStep"/> is the actor's recurrent state before this step (<c>[N, ..]</c> per part, any
+    /// device); the buffer copies the rows of the environments that start a sequence at this step and keeps no
+    /// reference to it.
     /// </summary>
     /// <exception cref="ArgumentException">Bad input: wrong lengths, the wrong kind of action, NaN or infinite values,
     /// a state of another layout or row count. The buffer is unchanged.</exception>
-    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, RecurrentState stateBeforeStep)
+    public void Add<TAction>(in VectorStep<TAction> step, RecurrentState stateBeforeStep)
+        where TAction : unmanaged
     {
-        RequireActionKind(discrete: true);
-        AddStepCore(new SequenceStepInput(observations, actions, default, rewards, terminated, truncated, nextObservations), stateBeforeStep);
-    }
-
-    /// <summary>Stores one step of N environments with continuous actions (N × d floats); otherwise as the discrete overload.</summary>
-    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
-    public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, RecurrentState stateBeforeStep)
-    {
-        RequireActionKind(discrete: false);
-        AddStepCore(new SequenceStepInput(observations, default, actions, rewards, terminated, truncated, nextObservations), stateBeforeStep);
+        ThrowIfDisposed();
+        ActionSpans.Split(Name, "Add", Options.Action, step.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
+        AddStepCore(new SequenceStepInput(step.Observations, discrete, continuous, step.Rewards, step.Terminations, step.Truncations, step.NextObservations), stateBeforeStep);
     }
 
     /// <summary>
-    /// Stores one vector step with discrete actions (see the span overload); <paramref name="stateBeforeStep"/> is the
-    /// actor's recurrent state before the step.
-    /// </summary>
-    /// <exception cref="ArgumentException">Bad input; the buffer is unchanged.</exception>
-    public void Add(in VectorStep<int> step, RecurrentState stateBeforeStep) =>
-        AddStep(step.Observations, step.Actions, step.Rewards, step.Terminations, step.Truncations, step.NextObservations, stateBeforeStep);
-
-    /// <summary>
-    /// Tells the buffer that the vector environment was reset outside <c>AddStep</c> (e.g. <c>vec.Reset()</c>). The
+    /// Tells the buffer that the vector environment was reset outside <c>Add</c> (e.g. <c>vec.Reset()</c>). The
     /// partial sequences are flushed, not dropped: each open sequence with at least
     /// <see cref="SequenceReplayOptions.MinSequenceLength"/> valid steps is stored padded, its last step with the flags
     /// the environment reported (normally neither terminated nor truncated, so a learner bootstraps from the last next
@@ -510,7 +500,7 @@ public sealed class SequenceReplayBuffer : IDisposable
     private void AddStepCore(in SequenceStepInput input, RecurrentState state)
     {
         ThrowIfDisposed();
-        const string call = "AddStep";
+        const string call = "Add";
         int n = _layout.NumEnvs;
         int os = _layout.ObservationSize;
         TransitionChecks.Length(Name, call, "observations", input.Observations.Length, n, os, "env");
@@ -561,17 +551,6 @@ public sealed class SequenceReplayBuffer : IDisposable
         if (_sampler is not null && !slots.IsEmpty)
         {
             _sampler.AddAtMaxPriority(slots);
-        }
-    }
-
-    private void RequireActionKind(bool discrete)
-    {
-        ThrowIfDisposed();
-        if (discrete != _layout.Discrete)
-        {
-            throw new ArgumentException(discrete
-                ? $"{Name}: AddStep got integer actions, but the buffer stores continuous actions of dimension {_layout.ActionDimension}; pass them as ReadOnlySpan<float> (N × {_layout.ActionDimension})."
-                : $"{Name}: AddStep got float actions, but the buffer stores discrete actions; pass them as ReadOnlySpan<int>.", "actions");
         }
     }
 

@@ -115,7 +115,7 @@ public sealed record SequenceReplayOptions
         init => _action = value ?? throw new ArgumentNullException(nameof(Action), "SequenceReplayOptions.Action must not be null; use ActionSpec.Discrete or ActionSpec.Continuous(d).");
     }
 
-    /// <summary>The number of environments of the vector environment that feeds <c>AddStep</c>. Allowed: [1, 65536]; default 1.</summary>
+    /// <summary>The number of environments of the vector environment that feeds <c>Add</c>. Allowed: [1, 65536]; default 1.</summary>
     public int NumEnvs
     {
         get => _numEnvs;

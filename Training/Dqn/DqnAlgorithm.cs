@@ -11,7 +11,7 @@ namespace RlMemory.Training.Dqn;
 /// DQN as the run loop drives it: ε-greedy actions from one batched forward pass, transitions into a uniform or
 /// prioritized replay (n-step returns assembled by the buffer), and training phases of <c>gradient_steps</c> updates.
 /// </summary>
-internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork>
+internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork, TransitionBatch>
 {
     /// <summary>
     /// Torch threads while acting and evaluating: one small forward pass per vector step, where handing work to a
@@ -21,8 +21,10 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork>
 
     private readonly DqnConfig _config;
     private readonly DqnLearner _learner;
-    private readonly DqnReplay _replay;
+    private readonly ReplayBufferOptions _replayOptions;
+    private readonly PriorityOptions? _priorities;
     private readonly BatchedActor _actor;
+    private ReplayBuffer _replay;
     private readonly LinearSchedule _beta;
     private readonly int _gradientSteps;
 
@@ -44,20 +46,19 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork>
         const string lower = "buffer_size or net_arch";
         MemoryBudget.Require(memory, lower);
         _learner = MemoryBudget.Allocate(() => new DqnLearner(network, context.Device, config.LearningRate, config.DoubleQ, config.Loss, config.MaxGradNorm), memory, lower);
-        try
+        _replayOptions = new ReplayBufferOptions
         {
-            _replay = MemoryBudget.Allocate(() => new DqnReplay(config, [.. context.Envs.SingleObservationSpace.Shape], context.Device), memory, lower);
-        }
-        catch (ArgumentException e)
-        {
-            _learner.Dispose();
-            throw new ConfigException($"The replay memory cannot be built from this configuration: {e.Message}", e);
-        }
-        catch
-        {
-            _learner.Dispose();
-            throw;
-        }
+            Capacity = config.BufferSize,
+            ObservationShape = [.. context.Envs.SingleObservationSpace.Shape],
+            NumEnvs = config.NumEnvs,
+            Gamma = config.Gamma,
+            NSteps = config.NSteps,
+            MemorySaving = config.OptimizeMemoryUsage,
+            Device = context.Device,
+            Seed = (ulong)config.Seed + 2,
+        };
+        _priorities = config.Prioritized ? new PriorityOptions { Alpha = config.PrioritizedAlpha, Epsilon = config.PrioritizedEps } : null;
+        _replay = BuildReplay(() => new ReplayBuffer(_replayOptions, _priorities), memory, lower, _learner);
 
         _actor = new BatchedActor(_learner.Online, config.NumEnvs, seed: (ulong)config.Seed + 1);
         Agent = new DqnAgent(_learner.Online, config.Env);
@@ -75,27 +76,10 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork>
     protected override QLearner<QNetwork> Learner => _learner;
 
     /// <inheritdoc />
-    protected override long ReplayCount => _replay.Count;
+    protected override IReplayBuffer<TransitionBatch> Replay => _replay;
 
     /// <inheritdoc />
-    protected override byte[] ActorGenerator
-    {
-        get => _actor.GetGeneratorState();
-        set => _actor.SetGeneratorState(value);
-    }
-
-    /// <inheritdoc />
-    public override void EpisodesBegin(ReadOnlySpan<float> observations, bool restart)
-    {
-        if (restart)
-        {
-            _replay.BeginNewEpisodes();
-        }
-    }
-
-    /// <inheritdoc />
-    protected override void ChooseActions(long step, ReadOnlySpan<float> observations, Span<int> actions, double epsilon) =>
-        _actor.EpsilonGreedy(observations, actions, epsilon);
+    protected override IExploringActor Actor => _actor;
 
     /// <inheritdoc />
     protected override void Remember(in VectorStep<int> transition) => _replay.Add(transition);
@@ -127,7 +111,7 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork>
 
         using var phase = NewDisposeScope();
         int batchSize = _config.BatchSize;
-        TransitionBatch all = _replay.SampleUniform(batchSize, _gradientSteps);
+        TransitionBatch all = _replay.SampleBatches(batchSize, _gradientSteps);
         Tensor precomputed = _learner.Precompute(all);
         for (int g = 0; g < _gradientSteps; g++)
         {
@@ -137,17 +121,10 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork>
     }
 
     /// <inheritdoc />
-    protected override void SaveReplay(string folder, bool exact) => _replay.Save(Path.Combine(folder, "replay"));
-
-    /// <inheritdoc />
-    protected override void LoadReplay(string folder, bool exact) => _replay.Load(Path.Combine(folder, "replay"));
-
-    /// <inheritdoc />
-    public override void Dispose()
+    protected override void LoadReplay(string folder, bool exact)
     {
+        ReplayBuffer loaded = ReplayBuffer.Load(Path.Combine(folder, "replay"), _replayOptions, _priorities);
         _replay.Dispose();
-        _actor.Dispose();
-        Agent.Dispose();
-        _learner.Dispose();
+        _replay = loaded;
     }
 }

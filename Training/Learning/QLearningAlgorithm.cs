@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RlMemory.Agents;
 using RlMemory.Environments.Vector;
+using RlMemory.Memory;
+using RlMemory.Training.Configuration;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -40,11 +42,13 @@ internal interface IQLearningConfig
 /// random until <c>learning_starts</c>, then ε-greedily with ε decaying linearly; remember each step; every
 /// <c>target_update_interval</c> environment steps update the target network; every <c>train_freq</c> vector steps
 /// (once past <c>learning_starts</c> and with a batch's worth in replay) run a training phase. A derived algorithm
-/// supplies the actor, the replay and the training phase.
+/// supplies the learner, the actor, the replay and the training phase.
 /// </summary>
 /// <typeparam name="TNetwork">The Q-network.</typeparam>
-internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
+/// <typeparam name="TBatch">What the replay samples (transitions, sequences).</typeparam>
+internal abstract class QLearningAlgorithm<TNetwork, TBatch> : ITrainingAlgorithm
     where TNetwork : nn.Module
+    where TBatch : IDisposable
 {
     private const string NetworksFile = "networks.rlmb";
     private const string OptimizerFile = "optimizer.bin";
@@ -103,11 +107,11 @@ internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
     /// <summary>The learner (online and target networks, optimizer, statistics).</summary>
     protected abstract QLearner<TNetwork> Learner { get; }
 
-    /// <summary>Items in replay (transitions, sequences).</summary>
-    protected abstract long ReplayCount { get; }
+    /// <summary>The replay memory.</summary>
+    protected abstract IReplayBuffer<TBatch> Replay { get; }
 
-    /// <summary>The actor's exploration generator, for checkpoints.</summary>
-    protected abstract byte[] ActorGenerator { get; set; }
+    /// <summary>The ε-greedy actor of the training environments.</summary>
+    protected abstract IExploringActor Actor { get; }
 
     /// <inheritdoc />
     public void Act(long step, ReadOnlySpan<float> observations, Span<int> actions)
@@ -139,7 +143,7 @@ internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
             Learner.UpdateTarget(_tau);
         }
 
-        LearningDue = _vectorSteps % _config.TrainFreq == 0 && step + _numEnvs > _config.LearningStarts && ReplayCount >= _config.BatchSize;
+        LearningDue = _vectorSteps % _config.TrainFreq == 0 && step + _numEnvs > _config.LearningStarts && Replay.Count >= _config.BatchSize;
     }
 
     /// <inheritdoc />
@@ -168,8 +172,14 @@ internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
         row.Add(new("train/learning_rate", _config.LearningRate));
     }
 
-    /// <inheritdoc />
-    public abstract void EpisodesBegin(ReadOnlySpan<float> observations, bool restart);
+    /// <summary>A restart (the environments were reset outside a step) cuts the episodes the replay is assembling.</summary>
+    public virtual void EpisodesBegin(ReadOnlySpan<float> observations, bool restart)
+    {
+        if (restart)
+        {
+            Replay.BeginNewEpisodes();
+        }
+    }
 
     /// <inheritdoc />
     public JsonNode Save(string folder, bool exact)
@@ -177,7 +187,7 @@ internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
         ModuleFile.Save(Path.Combine(folder, NetworksFile), _networksKind, 1, "{}", ("online", Learner.Online), ("target", Learner.Target));
         File.WriteAllBytes(Path.Combine(folder, OptimizerFile), Learner.OptimizerState());
         SaveReplay(folder, exact);
-        var state = new QLearningState(_vectorSteps, Learner.Updates, ActorGenerator, Learner.StatisticsState());
+        var state = new QLearningState(_vectorSteps, Learner.Updates, Actor.GetGeneratorState(), Learner.StatisticsState());
         return JsonSerializer.SerializeToNode(state, TrainingJsonContext.Default.QLearningState)!;
     }
 
@@ -190,12 +200,13 @@ internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
         Learner.RestoreStatistics(state.Statistics);
         LoadReplay(checkpoint.Folder, exact);
         _vectorSteps = state.VectorSteps;
-        ActorGenerator = state.ActorGenerator;
+        Actor.SetGeneratorState(state.ActorGenerator);
     }
 
     /// <summary>Chooses the actions: uniformly at random with probability <paramref name="epsilon"/>, else greedily.</summary>
     /// <exception cref="TrainingDivergedException">The actor's state became non-finite.</exception>
-    protected abstract void ChooseActions(long step, ReadOnlySpan<float> observations, Span<int> actions, double epsilon);
+    protected virtual void ChooseActions(long step, ReadOnlySpan<float> observations, Span<int> actions, double epsilon) =>
+        Actor.EpsilonGreedy(observations, actions, epsilon);
 
     /// <summary>Stores the step in replay.</summary>
     /// <exception cref="ArgumentException">A reward or observation is NaN or infinite.</exception>
@@ -205,16 +216,44 @@ internal abstract class QLearningAlgorithm<TNetwork> : ITrainingAlgorithm
     protected abstract void Train(long step);
 
     /// <summary>Writes the replay (and, when <paramref name="exact"/>, per-environment actor state) into <paramref name="folder"/>.</summary>
-    protected abstract void SaveReplay(string folder, bool exact);
+    protected virtual void SaveReplay(string folder, bool exact) => Replay.Save(Path.Combine(folder, "replay"));
 
     /// <summary>Reads what <see cref="SaveReplay"/> wrote.</summary>
     protected abstract void LoadReplay(string folder, bool exact);
 
-    /// <inheritdoc />
-    public abstract void Dispose();
+    /// <summary>Disposes the replay, the actor, the agent and the learner.</summary>
+    public void Dispose()
+    {
+        Replay.Dispose();
+        Actor.Dispose();
+        Agent.Dispose();
+        Learner.Dispose();
+    }
+
+    /// <summary>
+    /// Builds the replay within the memory budget; a configuration the buffer refuses becomes a
+    /// <see cref="ConfigException"/>. On failure the learner already built is disposed.
+    /// </summary>
+    protected static TReplay BuildReplay<TReplay>(Func<TReplay> build, MemoryEstimate memory, string lower, IDisposable learner)
+    {
+        try
+        {
+            return MemoryBudget.Allocate(build, memory, lower);
+        }
+        catch (ArgumentException e)
+        {
+            learner.Dispose();
+            throw new ConfigException($"The replay memory cannot be built from this configuration: {e.Message}", e);
+        }
+        catch
+        {
+            learner.Dispose();
+            throw;
+        }
+    }
 }
 
-/// <summary>The state of a <see cref="QLearningAlgorithm{TNetwork}"/> in a checkpoint.</summary>
+/// <summary>The state of a <see cref="QLearningAlgorithm{TNetwork, TBatch}"/> in a checkpoint.</summary>
 /// <param name="VectorSteps">Vector steps taken (the target and training cadence counts them).</param>
 /// <param name="Updates">Gradient steps taken.</param>
 /// <param name="ActorGenerator">The actor's exploration generator.</param>

@@ -15,7 +15,7 @@ namespace RlMemory.Training.R2d2;
 /// (<see cref="SequenceReplayBuffer"/>); a training phase samples sequences (by priority, optionally) and sends the
 /// η-mixed priorities back.
 /// </summary>
-internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork>
+internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork, SequenceBatch>
 {
     private const string ActorStateKind = "R2d2ActorState";
     private const string ActorStateFile = "actor-state.rlmb";
@@ -75,20 +75,7 @@ internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork>
             // A sequence whose valid steps all lie in the burn-in gives the learner nothing: drop it.
             MinSequenceLength = config.BurnIn + 1,
         };
-        try
-        {
-            _replay = MemoryBudget.Allocate(() => new SequenceReplayBuffer(_replayOptions), memory, Lower);
-        }
-        catch (ArgumentException e)
-        {
-            _learner.Dispose();
-            throw new ConfigException($"The sequence replay cannot be built from this configuration: {e.Message}", e);
-        }
-        catch
-        {
-            _learner.Dispose();
-            throw;
-        }
+        _replay = BuildReplay(() => new SequenceReplayBuffer(_replayOptions), memory, Lower, _learner);
 
         _actor = new RecurrentQActor(_learner.Online, config.NumEnvs, seed: (ulong)config.Seed + 1);
         Agent = new RecurrentDqnAgent(_learner.Online, config.Env);
@@ -111,22 +98,18 @@ internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork>
     protected override QLearner<RecurrentQNetwork> Learner => _learner;
 
     /// <inheritdoc />
-    protected override long ReplayCount => _replay.Count;
+    protected override IReplayBuffer<SequenceBatch> Replay => _replay;
 
     /// <inheritdoc />
-    protected override byte[] ActorGenerator
-    {
-        get => _actor.GetGeneratorState();
-        set => _actor.SetGeneratorState(value);
-    }
+    protected override IExploringActor Actor => _actor;
 
     /// <inheritdoc />
     public override void EpisodesBegin(ReadOnlySpan<float> observations, bool restart)
     {
         // A restart flushes the open sequences, and every row of the actor's state starts from zero.
+        base.EpisodesBegin(observations, restart);
         if (restart)
         {
-            _replay.BeginNewEpisodes();
             _actor.ResetAll();
         }
     }
@@ -142,7 +125,7 @@ internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork>
     protected override void ChooseActions(long step, ReadOnlySpan<float> observations, Span<int> actions, double epsilon)
     {
         // One batched forward pass for every environment advances every row of the recurrent state.
-        _actor.EpsilonGreedy(observations, actions, epsilon);
+        base.ChooseActions(step, observations, actions, epsilon);
         CheckActorState(step);
     }
 
@@ -173,7 +156,7 @@ internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork>
     /// <inheritdoc />
     protected override void SaveReplay(string folder, bool exact)
     {
-        _replay.Save(Path.Combine(folder, "replay"));
+        base.SaveReplay(folder, exact);
 
         // The actor's recurrent states belong with the environments: one without the other is no exact resume.
         if (exact)
@@ -252,14 +235,5 @@ internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork>
         {
             FromEnvironments = true,
         };
-    }
-
-    /// <inheritdoc />
-    public override void Dispose()
-    {
-        _replay.Dispose();
-        _actor.Dispose();
-        Agent.Dispose();
-        _learner.Dispose();
     }
 }

@@ -47,11 +47,18 @@ internal static class LoaderFuzzer
             return 2;
         }
 
+        string? corpus = OptionText(args, "--corpus") ?? RepositoryCorpus();
+        if (corpus is null || !Directory.Exists(corpus))
+        {
+            Console.Error.WriteLine($"fuzz: no corpus folder ({corpus ?? "no RlMemory.sln above " + AppContext.BaseDirectory}); run from the repository's build output or pass --corpus DIR.");
+            return 2;
+        }
+
         Directory.CreateDirectory(Path.Combine(output, "findings"));
         var summary = new List<string>();
         foreach (string target in targets)
         {
-            summary.Add(Supervise(target, seed, TimeSpan.FromMinutes(minutes), output));
+            summary.Add(Supervise(target, seed, TimeSpan.FromMinutes(minutes), output, corpus));
         }
 
         Console.WriteLine();
@@ -64,7 +71,7 @@ internal static class LoaderFuzzer
     }
 
     /// <summary>Runs workers for <paramref name="target"/> until the time is spent, restarting after each crash.</summary>
-    private static string Supervise(string target, int seed, TimeSpan budget, string output)
+    private static string Supervise(string target, int seed, TimeSpan budget, string output, string corpus)
     {
         var clock = Stopwatch.StartNew();
         long executions = 0, rejected = 0, accepted = 0;
@@ -86,7 +93,7 @@ internal static class LoaderFuzzer
                 start.ArgumentList.Add(typeof(LoaderFuzzer).Assembly.Location);
             }
 
-            foreach (string argument in new[] { "fuzz-worker", target, (seed + crashes + hangs).ToString(CultureInfo.InvariantCulture), remaining.ToString(CultureInfo.InvariantCulture), output })
+            foreach (string argument in new[] { "fuzz-worker", target, (seed + crashes + hangs).ToString(CultureInfo.InvariantCulture), remaining.ToString(CultureInfo.InvariantCulture), output, corpus })
             {
                 start.ArgumentList.Add(argument);
             }
@@ -153,7 +160,7 @@ internal static class LoaderFuzzer
         string work = Path.Combine(output, "work", target);
         string input = Path.Combine(work, "input");
         var mutator = new Mutator(random);
-        string corpus = CorpusDirectory();
+        string corpus = args[4];
         long executions = 0, rejected = 0, accepted = 0;
         int findings = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -246,7 +253,7 @@ internal static class LoaderFuzzer
             case "buffer":
             {
                 string[] buffers = Directory.GetFiles(Path.Combine(corpus, "checkpoint"), "*.rlmb", SearchOption.AllDirectories)
-                    .Where(f => Path.GetFileName(f) is UniformReplayBuffer.FileName or PrioritizedReplayBuffer.FileName or SequenceReplayBuffer.FileName or RolloutBuffer.FileName)
+                    .Where(f => Path.GetFileName(f) is ReplayBufferFile.UniformFileName or ReplayBufferFile.PrioritizedFileName or SequenceReplayBuffer.FileName or RolloutBuffer.FileName)
                     .ToArray();
                 string source = buffers[random.Next(buffers.Length)];
                 string path = Path.Combine(input, Path.GetFileName(source));
@@ -310,8 +317,8 @@ internal static class LoaderFuzzer
                 string file = Directory.GetFiles(input, "*.rlmb").Single();
                 IDisposable loaded = Path.GetFileName(file) switch
                 {
-                    UniformReplayBuffer.FileName => UniformReplayBuffer.Load(input),
-                    PrioritizedReplayBuffer.FileName => PrioritizedReplayBuffer.Load(input),
+                    ReplayBufferFile.UniformFileName => ReplayBuffer.Load(input),
+                    ReplayBufferFile.PrioritizedFileName => ReplayBuffer.Load(input),
                     SequenceReplayBuffer.FileName => SequenceReplayBuffer.Load(input),
                     _ => RolloutBuffer.Load(input),
                 };
@@ -466,7 +473,18 @@ internal static class LoaderFuzzer
 
     private static string ReadText(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : "unknown";
 
-    private static string CorpusDirectory() => Path.Combine(RepositoryRoot(), "benchmarks", "RlMemory.Benchmarks", "Fuzzing", "corpus");
+    /// <summary>The corpus in the repository above the build output, or null outside a repository.</summary>
+    private static string? RepositoryCorpus()
+    {
+        try
+        {
+            return Path.Combine(RepositoryRoot(), "benchmarks", "RlMemory.Benchmarks", "Fuzzing", "corpus");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
 
     private static string RepositoryRoot()
     {

@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using BenchmarkDotNet.Attributes;
 using RlMemory.Memory;
 using TorchSharp;
@@ -25,7 +26,7 @@ public class ReplayAddStepBenchmarks
 {
     private const int StepsPerInvoke = 256;
 
-    private UniformReplayBuffer _buffer = null!;
+    private ReplayBuffer _buffer = null!;
     private ReplayStream _stream = null!;
 
     [Params(ReplayObservation.CartPole, ReplayObservation.Atari)]
@@ -38,7 +39,7 @@ public class ReplayAddStepBenchmarks
     public void Setup()
     {
         torch.set_num_threads(1);
-        _buffer = new UniformReplayBuffer(ReplayStream.Options(Observation, MemorySaving, capacity: 1_000_000));
+        _buffer = new ReplayBuffer(ReplayStream.Options(Observation, MemorySaving, capacity: 1_000_000));
         // Go round the ring once first: the steady state of training, with every page of the storage resident
         // (the first pass also pays the kernel's page faults, about 2× the time for frames).
         ReplayStream.Fill(_buffer, Observation, transitions: 1_000_000);
@@ -65,7 +66,7 @@ public class ReplayAddStepBenchmarks
 [MemoryDiagnoser]
 public class ReplaySampleBenchmarks
 {
-    private UniformReplayBuffer _buffer = null!;
+    private ReplayBuffer _buffer = null!;
 
     [Params(ReplayObservation.CartPole, ReplayObservation.Atari)]
     public ReplayObservation Observation { get; set; }
@@ -80,7 +81,7 @@ public class ReplaySampleBenchmarks
     public void Setup()
     {
         torch.set_num_threads(1);
-        _buffer = new UniformReplayBuffer(ReplayStream.Options(Observation, MemorySaving, capacity: 1_000_000));
+        _buffer = new ReplayBuffer(ReplayStream.Options(Observation, MemorySaving, capacity: 1_000_000));
         ReplayStream.Fill(_buffer, Observation, transitions: 1_000_000);
     }
 
@@ -157,14 +158,14 @@ internal sealed class ReplayStream
     };
 
     /// <summary>Adds step <paramref name="i"/> (mod <see cref="Steps"/>).</summary>
-    public void Add(UniformReplayBuffer buffer, int i)
+    public void Add(ReplayBuffer buffer, int i)
     {
         int k = i % Steps;
-        buffer.AddStep(_observations[k], _actions[k], _rewards[k], _terminated[k], _truncated[k], _observations[k + 1]);
+        buffer.Add(new VectorStep<int>(_observations[k], _actions[k], _rewards[k], _terminated[k], _truncated[k], _observations[k + 1]));
     }
 
     /// <summary>Adds steps until about <paramref name="transitions"/> transitions went in (the ring is then full).</summary>
-    public static void Fill(UniformReplayBuffer buffer, ReplayObservation observation, long transitions)
+    public static void Fill(ReplayBuffer buffer, ReplayObservation observation, long transitions)
     {
         var stream = new ReplayStream(observation, steps: 512, seed: 2);
         long steps = transitions / NumEnvs + 1;

@@ -15,7 +15,7 @@ internal static class ReplayMeasurements
     {
         torch.set_num_threads(1);
         // Load and initialize libtorch first, so that its code pages do not count as the buffer's memory.
-        using (var warm = new UniformReplayBuffer(ReplayStream.Options(ReplayObservation.CartPole, memorySaving: true, capacity: 1024)))
+        using (var warm = new ReplayBuffer(ReplayStream.Options(ReplayObservation.CartPole, memorySaving: true, capacity: 1024)))
         {
             ReplayStream.Fill(warm, ReplayObservation.CartPole, transitions: 1024);
             warm.Sample(256).Dispose();
@@ -25,7 +25,7 @@ internal static class ReplayMeasurements
         foreach (bool memorySaving in new[] { true, false })
         {
             long rssBefore = Rss();
-            using var buffer = new UniformReplayBuffer(ReplayStream.Options(ReplayObservation.CartPole, memorySaving, capacity: 1_000_000));
+            using var buffer = new ReplayBuffer(ReplayStream.Options(ReplayObservation.CartPole, memorySaving, capacity: 1_000_000));
             ReplayStream.Fill(buffer, ReplayObservation.CartPole, transitions: 1_000_000);
             long rssFilled = Rss();
             long tensorsFilled = torch.Tensor.TotalCount;
@@ -68,14 +68,14 @@ internal static class ReplayMeasurements
             })
             {
                 string dir = Path.Combine(root, $"{observation}-{memorySaving}");
-                using var buffer = new UniformReplayBuffer(ReplayStream.Options(observation, memorySaving, capacity));
+                using var buffer = new ReplayBuffer(ReplayStream.Options(observation, memorySaving, capacity));
                 ReplayStream.Fill(buffer, observation, transitions: capacity);
                 var watch = Stopwatch.StartNew();
                 buffer.Save(dir);
                 double save = watch.Elapsed.TotalSeconds;
-                long bytes = new FileInfo(Path.Combine(dir, UniformReplayBuffer.FileName)).Length;
+                long bytes = new FileInfo(Path.Combine(dir, ReplayBufferFile.UniformFileName)).Length;
                 watch.Restart();
-                using UniformReplayBuffer loaded = UniformReplayBuffer.Load(dir);
+                using ReplayBuffer loaded = ReplayBuffer.Load(dir);
                 double load = watch.Elapsed.TotalSeconds;
                 Console.WriteLine($"{observation}, capacity {capacity}, {(memorySaving ? "memory-saving" : "plain")}: file {bytes / 1e6:F1} MB, save {save:F2} s, load (verify + read) {load:F2} s, {loaded.Count} transitions");
             }

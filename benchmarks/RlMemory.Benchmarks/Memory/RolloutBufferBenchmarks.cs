@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using BenchmarkDotNet.Attributes;
 using RlMemory.Memory;
 using TorchSharp;
@@ -53,11 +54,11 @@ public class RolloutAddBenchmarks
         {
             if (TensorValues)
             {
-                _buffer.Add(_data.Observations[t], _data.Actions[t], _data.Rewards[t], _data.Terminated[t], _data.Truncated[t], _values, _logProbs, _state);
+                _buffer.Add(new VectorStep<int>(_data.Observations[t], _data.Actions[t], _data.Rewards[t], _data.Terminated[t], _data.Truncated[t], default), _values, _logProbs, _state);
             }
             else
             {
-                _buffer.Add(_data.Observations[t], _data.Actions[t], _data.Rewards[t], _data.Terminated[t], _data.Truncated[t], _data.Values[t], _data.LogProbs[t], _state);
+                _buffer.Add(new VectorStep<int>(_data.Observations[t], _data.Actions[t], _data.Rewards[t], _data.Terminated[t], _data.Truncated[t], default), _data.Values[t], _data.LogProbs[t], _state);
             }
         }
     }
@@ -246,7 +247,7 @@ internal sealed class RolloutData
         buffer.Clear();
         for (int t = 0; t < NumSteps; t++)
         {
-            buffer.Add(Observations[t], Actions[t], Rewards[t], Terminated[t], Truncated[t], Values[t], LogProbs[t], state);
+            buffer.Add(new VectorStep<int>(Observations[t], Actions[t], Rewards[t], Terminated[t], Truncated[t], default), Values[t], LogProbs[t], state);
         }
     }
 }

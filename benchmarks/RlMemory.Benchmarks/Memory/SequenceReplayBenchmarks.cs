@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using BenchmarkDotNet.Attributes;
 using RlMemory.Memory;
 using TorchSharp;
@@ -184,7 +185,7 @@ internal sealed class SequenceStream : IDisposable
     public void Add(SequenceReplayBuffer buffer, int i)
     {
         int k = i % Steps;
-        buffer.AddStep(_observations[k], _actions[k], _rewards[k], _terminated[k], _truncated[k], _observations[k + 1], _state);
+        buffer.Add(new VectorStep<int>(_observations[k], _actions[k], _rewards[k], _terminated[k], _truncated[k], _observations[k + 1]), _state);
     }
 
     /// <summary>Adds steps until the buffer holds <paramref name="sequences"/> sequences (or is full).</summary>

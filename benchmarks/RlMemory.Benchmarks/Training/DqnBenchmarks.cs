@@ -1,3 +1,4 @@
+using RlMemory.Environments.Vector;
 using BenchmarkDotNet.Attributes;
 using RlMemory.Agents;
 using RlMemory.Memory;
@@ -20,7 +21,7 @@ public class DqnGradientStepBenchmarks
     private const int BatchSize = 64;
 
     private DqnLearner _learner = null!;
-    private UniformReplayBuffer _replay = null!;
+    private ReplayBuffer _replay = null!;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -31,7 +32,7 @@ public class DqnGradientStepBenchmarks
         torch.set_num_threads(Threads);
         manual_seed(0);
         _learner = new DqnLearner(new QNetworkConfig { ObservationSize = 4, ActionCount = 2, HiddenSizes = [256, 256] }, CPU, 2.3e-3, doubleQ: false, loss: "huber", maxGradNorm: 10);
-        _replay = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 100_000, ObservationShape = [4], Seed = 1 });
+        _replay = new ReplayBuffer(new ReplayBufferOptions { Capacity = 100_000, ObservationShape = [4], Seed = 1 });
         var random = new Random(0);
         float[] observation = new float[4], next = new float[4];
         for (int i = 0; i < 100_000; i++)
@@ -42,7 +43,7 @@ public class DqnGradientStepBenchmarks
                 next[k] = (float)random.NextDouble();
             }
 
-            _replay.AddStep(observation, [random.Next(2)], [1.0], [random.Next(100) == 0], [false], next);
+            _replay.Add(new VectorStep<int>(observation, [random.Next(2)], [1.0], [random.Next(100) == 0], [false], next));
         }
     }
 

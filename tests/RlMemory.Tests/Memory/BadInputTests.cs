@@ -40,8 +40,8 @@ public sealed class BadInputTests
                 MemorySaving = memorySaving,
                 Seed = 3,
             };
-            using var buffer = new UniformReplayBuffer(options);
-            using var twin = new UniformReplayBuffer(options);
+            using var buffer = new ReplayBuffer(options);
+            using var twin = new ReplayBuffer(options);
             var driver = new StepDriver(new FakeVectorEnv(2, 4, seed: 9, pTerminate: 0.2, actionDimension: c.Continuous ? 2 : 0), 0.99f);
             for (int t = 0; t < 12; t++)
             {
@@ -69,7 +69,7 @@ public sealed class BadInputTests
         }
     }
 
-    private sealed record Case(string Argument, string Value, Action<UniformReplayBuffer> Call, bool Bytes = false, bool Continuous = false);
+    private sealed record Case(string Argument, string Value, Action<ReplayBuffer> Call, bool Bytes = false, bool Continuous = false);
 
     private static Case Build(string name)
     {

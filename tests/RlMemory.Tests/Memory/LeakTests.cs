@@ -22,7 +22,7 @@ public sealed class LeakTests
     public void AddStep_AllocatesNoTensorAndNoManagedMemory_OnTheCpu(bool memorySaving, bool bytes)
     {
         const int n = 16;
-        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions
+        using var buffer = new ReplayBuffer(new ReplayBufferOptions
         {
             Capacity = 1000,
             ObservationShape = [4],
@@ -69,7 +69,7 @@ public sealed class LeakTests
     [InlineData(true)]
     public void AddAndSample_InDisposeScopes_KeepTheTensorCountFlat(bool memorySaving)
     {
-        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 4, MemorySaving = memorySaving });
+        using var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 4, MemorySaving = memorySaving });
         var driver = new StepDriver(new FakeVectorEnv(4, 4, seed: 2, pTerminate: 0.1), 0.99f);
         for (int i = 0; i < 50; i++)
         {

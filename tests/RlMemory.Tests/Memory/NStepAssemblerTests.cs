@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 
 namespace RlMemory.Tests.Memory;
@@ -146,8 +148,8 @@ public sealed class NStepAssemblerTests
     [Fact]
     public void NEqualsOne_MatchesTheOneStepBuffer()
     {
-        using var oneStep = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 3, Gamma = Gamma });
-        using var assembled = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 3, Gamma = Gamma });
+        using var oneStep = new ReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 3, Gamma = Gamma });
+        using var assembled = new ReplayBuffer(new ReplayBufferOptions { Capacity = 500, ObservationShape = [4], NumEnvs = 3, Gamma = Gamma });
         var assembler = new NStepAssembler(1, Gamma, 3, 4, ActionSpec.Discrete);
         var env = new FakeVectorEnv(3, 4, seed: 6, pTerminate: 0.15, pTruncate: 0.1);
         float[] obs = new float[12];
@@ -166,7 +168,7 @@ public sealed class NStepAssemblerTests
     [Fact]
     public void BufferWithNSteps_StoresAssembledTransitions()
     {
-        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 100, ObservationShape = [3], NSteps = 3, Gamma = Gamma });
+        using var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 100, ObservationShape = [3], NSteps = 3, Gamma = Gamma });
         double[] r = [1, 2, 3, 4, 5];
         for (int t = 0; t < 5; t++)
         {
@@ -179,7 +181,7 @@ public sealed class NStepAssemblerTests
         Assert.Equal(0.729f, stored[0].Discount, 6);
         Assert.Equal(Obs(0, 0, 3), stored[0].NextObservation);
         Assert.Equal([false, false, true, true, true], stored.Select(s => s.Terminated));
-        Assert.Equal("UniformReplayBuffer(capacity 100, obs [3], 3-step)", buffer.Name);
+        Assert.Equal("ReplayBuffer(capacity 100, obs [3], 3-step)", buffer.Name);
     }
 
     [Fact]
@@ -220,24 +222,18 @@ public sealed class NStepAssemblerTests
 
         public bool RefuseNext { get; set; }
 
-        public void AddTransitions(ReadOnlySpan<float> observations, ReadOnlySpan<int> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, ReadOnlySpan<double> discounts)
+        public void AddTransitions<TAction>(in VectorStep<TAction> transitions, ReadOnlySpan<double> discounts)
+            where TAction : unmanaged
         {
             Refuse();
-            int os = observations.Length / rewards.Length;
-            for (int i = 0; i < rewards.Length; i++)
+            int m = transitions.Rewards.Length;
+            int os = transitions.Observations.Length / m;
+            int d = transitions.Actions.Length / m;
+            for (int i = 0; i < m; i++)
             {
-                Items.Add(new Item(observations.Slice(i * os, os).ToArray(), actions[i], [], rewards[i], terminated[i], truncated[i], nextObservations.Slice(i * os, os).ToArray(), discounts[i]));
-            }
-        }
-
-        public void AddTransitions(ReadOnlySpan<float> observations, ReadOnlySpan<float> actions, ReadOnlySpan<double> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> nextObservations, ReadOnlySpan<double> discounts)
-        {
-            Refuse();
-            int os = observations.Length / rewards.Length;
-            int d = actions.Length / rewards.Length;
-            for (int i = 0; i < rewards.Length; i++)
-            {
-                Items.Add(new Item(observations.Slice(i * os, os).ToArray(), -1, actions.Slice(i * d, d).ToArray(), rewards[i], terminated[i], truncated[i], nextObservations.Slice(i * os, os).ToArray(), discounts[i]));
+                int action = transitions.Actions[i] is int a ? a : -1;
+                float[] continuous = typeof(TAction) == typeof(float) ? [.. MemoryMarshal.Cast<TAction, float>(transitions.Actions.Slice(i * d, d))] : [];
+                Items.Add(new Item(transitions.Observations.Slice(i * os, os).ToArray(), action, continuous, transitions.Rewards[i], transitions.Terminations[i], transitions.Truncations[i], transitions.NextObservations.Slice(i * os, os).ToArray(), discounts[i]));
             }
         }
 

@@ -26,7 +26,7 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
     };
 
     /// <summary>Adds <paramref name="steps"/> steps of two environments; observation = [step, env, 0], no episode ends.</summary>
-    private static void Fill(PrioritizedReplayBuffer buffer, int steps, int first = 0)
+    private static void Fill(ReplayBuffer buffer, int steps, int first = 0)
     {
         int n = buffer.Options.NumEnvs;
         for (int t = first; t < first + steps; t++)
@@ -48,10 +48,10 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
     [Fact]
     public void NewTransitions_GetTheMaxPriority_AndSamplingFollowsUpdatedPriorities()
     {
-        using var buffer = new PrioritizedReplayBuffer(Options(), new PriorityOptions { Alpha = 1.0, Epsilon = 1e-6 });
+        using var buffer = new ReplayBuffer(Options(), new PriorityOptions { Alpha = 1.0, Epsilon = 1e-6 });
         Fill(buffer, 10);
         Assert.Equal(20, buffer.Count);
-        Assert.Equal(20, buffer.Sampler.Count);
+        Assert.Equal(20, buffer.PrioritySampler!.Count);
 
         // Give slot 3 a large error and every other slot a small one: P(3) = 10 / (10 + 19 * 1).
         using (var scope = NewDisposeScope())
@@ -78,7 +78,7 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
     [Fact]
     public void Weights_AreThePriorityRatioToTheMinimum_RaisedToBeta()
     {
-        using var buffer = new PrioritizedReplayBuffer(Options(), new PriorityOptions { Alpha = 0.6, Epsilon = 0.01 });
+        using var buffer = new ReplayBuffer(Options(), new PriorityOptions { Alpha = 0.6, Epsilon = 0.01 });
         Fill(buffer, 8);
         using (var scope = NewDisposeScope())
         {
@@ -87,7 +87,7 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
             buffer.UpdatePriorities(tensor(slots), tensor(errors));
         }
 
-        var sampler = (ManagedPrioritySampler)buffer.Sampler;
+        var sampler = (ManagedPrioritySampler)buffer.PrioritySampler!;
         double pMin = Enumerable.Range(0, 16).Min(sampler.PriorityOf);
         using var scope2 = NewDisposeScope();
         using TransitionBatch b = buffer.Sample(16, beta: 0.7);
@@ -110,10 +110,10 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
     [Fact]
     public void NStepTransitions_AreAddedAtMaxPriority()
     {
-        using var buffer = new PrioritizedReplayBuffer(Options(nSteps: 3));
+        using var buffer = new ReplayBuffer(Options(nSteps: 3), new PriorityOptions());
         Fill(buffer, 10);
         Assert.Equal(16, buffer.Count); // the first two steps of each env are still in their windows
-        Assert.Equal(16, buffer.Sampler.Count);
+        Assert.Equal(16, buffer.PrioritySampler!.Count);
         using var scope = NewDisposeScope();
         using TransitionBatch b = buffer.Sample(8, beta: 1);
         Assert.All(b.Discounts.data<float>().ToArray(), d => Assert.Equal(0.9f * 0.9f * 0.9f, d, 6));
@@ -122,7 +122,7 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
     [Fact]
     public void SaveThenLoad_ContinuesWithIdenticalSamplesAndPriorities()
     {
-        using var original = new PrioritizedReplayBuffer(Options(nSteps: 2));
+        using var original = new ReplayBuffer(Options(nSteps: 2), new PriorityOptions());
         Fill(original, 12);
         using (var scope = NewDisposeScope())
         {
@@ -131,7 +131,7 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
         }
 
         original.Save(_dir);
-        using var loaded = PrioritizedReplayBuffer.Load(_dir);
+        using var loaded = ReplayBuffer.Load(_dir);
         Fill(original, 3, first: 12);
         Fill(loaded, 3, first: 12);
         for (int r = 0; r < 5; r++)
@@ -149,33 +149,33 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
     [Fact]
     public void ACorruptedFile_IsRefused()
     {
-        using (var buffer = new PrioritizedReplayBuffer(Options()))
+        using (var buffer = new ReplayBuffer(Options(), new PriorityOptions()))
         {
             Fill(buffer, 5);
             buffer.Save(_dir);
         }
 
-        string path = Path.Combine(_dir, PrioritizedReplayBuffer.FileName);
+        string path = Path.Combine(_dir, ReplayBufferFile.PrioritizedFileName);
         byte[] bytes = File.ReadAllBytes(path);
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(path, bytes);
-        Assert.Throws<InvalidDataException>(() => PrioritizedReplayBuffer.Load(_dir));
+        Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(_dir));
     }
 
     [Fact]
     public void BadInput_IsRefused_AndChangesNothing()
     {
-        var memorySaving = Assert.Throws<ArgumentException>(() => new PrioritizedReplayBuffer(Options() with { MemorySaving = true }));
+        var memorySaving = Assert.Throws<ArgumentException>(() => new ReplayBuffer(Options() with { MemorySaving = true }, new PriorityOptions()));
         Assert.Contains("memory-saving mode is not available", memorySaving.Message, StringComparison.Ordinal);
 
-        using var buffer = new PrioritizedReplayBuffer(Options());
+        using var buffer = new ReplayBuffer(Options(), new PriorityOptions());
         var empty = Assert.Throws<InvalidOperationException>(() => buffer.Sample(4, 0.5));
         Assert.Contains("empty buffer", empty.Message, StringComparison.Ordinal);
         Fill(buffer, 2);
         var tooMany = Assert.Throws<InvalidOperationException>(() => buffer.Sample(5, 0.5));
         Assert.Contains("the buffer holds 4", tooMany.Message, StringComparison.Ordinal);
 
-        using var twin = new PrioritizedReplayBuffer(Options());
+        using var twin = new ReplayBuffer(Options(), new PriorityOptions());
         Fill(twin, 2);
         using (var scope = NewDisposeScope())
         {
@@ -187,5 +187,78 @@ public sealed class PrioritizedReplayBufferTests : IDisposable
             Assert.Equal(a.Indices.data<long>().ToArray(), b.Indices.data<long>().ToArray());
             Assert.Equal(a.Weights!.data<float>().ToArray(), b.Weights!.data<float>().ToArray());
         }
+    }
+
+    [Fact]
+    public void TheSamplerIsChosenAtConstruction_AndShowsThroughTheSharedInterface()
+    {
+        using var uniform = new ReplayBuffer(Options());
+        using var prioritized = new ReplayBuffer(Options(), new PriorityOptions { Alpha = 1.0 });
+        Fill(uniform, 10);
+        Fill(prioritized, 10);
+        IReplayBuffer<TransitionBatch>[] buffers = [uniform, prioritized];
+        Assert.Equal([false, true], buffers.Select(b => b.Prioritized));
+        Assert.Equal([20L, 20L], buffers.Select(b => b.Count));
+        Assert.Null(uniform.PrioritySampler);
+        Assert.Equal(20, prioritized.PrioritySampler!.Count);
+        Assert.StartsWith("PrioritizedReplayBuffer(", prioritized.Name);
+
+        using (var scope = NewDisposeScope())
+        {
+            // Uniform sampling has no weights, and a priority update changes nothing it draws.
+            TransitionBatch a = uniform.Sample(4, 0.5);
+            Assert.Null(a.Weights);
+            uniform.UpdatePriorities(a.Indices, ones(4, ScalarType.Float64));
+
+            // Prioritized sampling follows the updated priorities: one slot at 1000, the others at ε.
+            TransitionBatch b = prioritized.Sample(4, 1.0);
+            Assert.NotNull(b.Weights);
+            var errors = full(20, 1e-9, ScalarType.Float64);
+            errors[7] = tensor(1000.0, ScalarType.Float64);
+            prioritized.UpdatePriorities(arange(20, ScalarType.Int64), errors);
+            TransitionBatch c = prioritized.Sample(16, 1.0);
+            Assert.True(c.Indices.eq(7).sum().item<long>() >= 15, "slot 7 holds almost all the priority mass");
+        }
+
+        // Drawing several minibatches at once is uniform-only: priorities change between gradient steps.
+        Assert.Contains("uniform sampling", Assert.Throws<InvalidOperationException>(() => prioritized.SampleBatches(4, 2)).Message);
+        using TransitionBatch all = uniform.SampleBatches(4, 3);
+        Assert.Equal(12, all.Size);
+    }
+
+    [Fact]
+    public void Load_ComparesTheSampling_AndRefusesADirectoryWithBothKinds()
+    {
+        using (var prioritized = new ReplayBuffer(Options(), new PriorityOptions { Alpha = 0.5 }))
+        {
+            Fill(prioritized, 3);
+            prioritized.Save(_dir);
+        }
+
+        Assert.Equal([ReplayBufferFile.PrioritizedFileName], Directory.GetFiles(_dir).Select(Path.GetFileName));
+        Assert.Contains("sampling prioritized (α 0.5", Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(_dir, Options())).Message);
+        Assert.Contains("α 0.6", Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(_dir, Options(), new PriorityOptions { Alpha = 0.6 })).Message);
+        using (ReplayBuffer same = ReplayBuffer.Load(_dir, Options(), new PriorityOptions { Alpha = 0.5 }))
+        {
+            Assert.True(same.Prioritized);
+            Assert.Equal(6, same.Count);
+        }
+
+        using (var uniform = new ReplayBuffer(Options()))
+        {
+            uniform.Save(_dir);
+        }
+
+        Assert.Contains("holds both", Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(_dir)).Message);
+    }
+
+    [Fact]
+    public void ActionsOfAnotherType_AreRefusedNamingTheType()
+    {
+        using var buffer = new ReplayBuffer(Options());
+        ArgumentException e = Assert.Throws<ArgumentException>(() => buffer.Add(new RlMemory.Environments.Vector.VectorStep<double>(new float[6], new double[2], new double[2], new bool[2], new bool[2], new float[6])));
+        Assert.Contains("got actions of type Double", e.Message);
+        Assert.Contains("pass them as int", e.Message);
+        Assert.Equal(0, buffer.Count);
     }
 }

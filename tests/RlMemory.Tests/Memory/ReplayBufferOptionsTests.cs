@@ -71,15 +71,15 @@ public sealed class ReplayBufferOptionsTests
     public void CrossFieldRules_AreCheckedWhenABufferIsBuilt()
     {
         var tooSmallForMemorySaving = new ReplayBufferOptions { Capacity = 7, ObservationShape = [4], NumEnvs = 4, MemorySaving = true };
-        var e1 = Assert.Throws<ArgumentException>(() => new UniformReplayBuffer(tooSmallForMemorySaving));
+        var e1 = Assert.Throws<ArgumentException>(() => new ReplayBuffer(tooSmallForMemorySaving));
         Assert.Contains("Capacity ≥ 2 × NumEnvs (8)", e1.Message);
         Assert.Contains("Capacity = 7", e1.Message);
 
         var nStepMemorySaving = new ReplayBufferOptions { Capacity = 100, ObservationShape = [4], NSteps = 3, MemorySaving = true };
-        Assert.Contains("NSteps = 3", Assert.Throws<ArgumentException>(() => new UniformReplayBuffer(nStepMemorySaving)).Message);
+        Assert.Contains("NSteps = 3", Assert.Throws<ArgumentException>(() => new ReplayBuffer(nStepMemorySaving)).Message);
 
         var smallerThanOneStep = new ReplayBufferOptions { Capacity = 3, ObservationShape = [4], NumEnvs = 4 };
-        Assert.Contains("Capacity (3) must be at least NumEnvs (4)", Assert.Throws<ArgumentException>(() => new UniformReplayBuffer(smallerThanOneStep)).Message);
+        Assert.Contains("Capacity (3) must be at least NumEnvs (4)", Assert.Throws<ArgumentException>(() => new ReplayBuffer(smallerThanOneStep)).Message);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class ReplayPersistenceTests
     {
         using var dir = new ScratchDirectory();
         ReplayBufferOptions options = Options(memorySaving, bytes, continuous, nSteps);
-        using var original = new UniformReplayBuffer(options);
+        using var original = new ReplayBuffer(options);
         var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 13, pTerminate: 0.15, pTruncate: 0.1, actionDimension: continuous ? 2 : 0), 0.95f);
         for (int t = 0; t < 40; t++)
         {
@@ -48,9 +48,9 @@ public sealed class ReplayPersistenceTests
 
         original.Sample(5).Dispose();   // move the generator on
         original.Save(dir.Path);
-        Assert.Equal([UniformReplayBuffer.FileName], dir.FileNames());
+        Assert.Equal([ReplayBufferFile.UniformFileName], dir.FileNames());
 
-        using UniformReplayBuffer loaded = UniformReplayBuffer.Load(dir.Path);
+        using ReplayBuffer loaded = ReplayBuffer.Load(dir.Path);
 
         Assert.Equal(original.Options, loaded.Options);
         Assert.Equal(original.Count, loaded.Count);
@@ -73,9 +73,9 @@ public sealed class ReplayPersistenceTests
     public void EmptyBuffer_SavesAndLoads()
     {
         using var dir = new ScratchDirectory();
-        using var empty = new UniformReplayBuffer(Options(true, false, false, 1));
+        using var empty = new ReplayBuffer(Options(true, false, false, 1));
         empty.Save(dir.Path);
-        using UniformReplayBuffer loaded = UniformReplayBuffer.Load(dir.Path, torch.CPU);
+        using ReplayBuffer loaded = ReplayBuffer.Load(dir.Path, torch.CPU);
         Assert.Equal(0, loaded.Count);
         Assert.Equal(DeviceType.CPU, loaded.Device.type);
     }
@@ -84,22 +84,22 @@ public sealed class ReplayPersistenceTests
     public void Load_WithExpectedOptions_RefusesAnotherObservationShape_NamingFileAndBothShapes()
     {
         using var dir = new ScratchDirectory();
-        using (var buffer = new UniformReplayBuffer(Options(false, false, false, 1)))
+        using (var buffer = new ReplayBuffer(Options(false, false, false, 1)))
         {
             buffer.Save(dir.Path);
         }
 
         ReplayBufferOptions expected = Options(false, false, false, 1) with { ObservationShape = [4] };
-        var e = Assert.Throws<InvalidDataException>(() => UniformReplayBuffer.Load(dir.Path, expected));
-        Assert.Contains(Path.Combine(dir.Path, UniformReplayBuffer.FileName), e.Message);
+        var e = Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(dir.Path, expected));
+        Assert.Contains(Path.Combine(dir.Path, ReplayBufferFile.UniformFileName), e.Message);
         Assert.Contains("ObservationShape [2, 2]", e.Message);
         Assert.Contains("[4] is expected", e.Message);
 
         var otherAction = Options(false, false, false, 1) with { Action = ActionSpec.Continuous(2) };
-        Assert.Contains("Action discrete", Assert.Throws<InvalidDataException>(() => UniformReplayBuffer.Load(dir.Path, otherAction)).Message);
+        Assert.Contains("Action discrete", Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(dir.Path, otherAction)).Message);
 
         // The same options (but another seed) load.
-        using UniformReplayBuffer ok = UniformReplayBuffer.Load(dir.Path, Options(false, false, false, 1) with { Seed = 99 });
+        using ReplayBuffer ok = ReplayBuffer.Load(dir.Path, Options(false, false, false, 1) with { Seed = 99 });
         Assert.Equal(21UL, ok.Options.Seed);
     }
 
@@ -107,20 +107,20 @@ public sealed class ReplayPersistenceTests
     public void Load_RefusesAFileOfAnotherKind()
     {
         using var dir = new ScratchDirectory();
-        using (var writer = BufferFileWriter.Create(Path.Combine(dir.Path, UniformReplayBuffer.FileName), "PrioritizedReplayBuffer", 1, "{}"))
+        using (var writer = BufferFileWriter.Create(Path.Combine(dir.Path, ReplayBufferFile.UniformFileName), "PrioritizedReplayBuffer", 1, "{}"))
         {
             writer.Commit();
         }
 
-        Assert.Contains("holds a PrioritizedReplayBuffer, not a UniformReplayBuffer", Assert.Throws<InvalidDataException>(() => UniformReplayBuffer.Load(dir.Path)).Message);
+        Assert.Contains("holds a PrioritizedReplayBuffer, not a UniformReplayBuffer", Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(dir.Path)).Message);
     }
 
     [Fact]
     public void DamagedFiles_AreRefused_WithoutAllocatingAnything_AndTheLiveBufferIsUntouched()
     {
         using var dir = new ScratchDirectory();
-        using var buffer = new UniformReplayBuffer(Options(true, false, false, 1));
-        using var twin = new UniformReplayBuffer(Options(true, false, false, 1));
+        using var buffer = new ReplayBuffer(Options(true, false, false, 1));
+        using var twin = new ReplayBuffer(Options(true, false, false, 1));
         var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 17), 0.95f);
         for (int t = 0; t < 30; t++)
         {
@@ -128,7 +128,7 @@ public sealed class ReplayPersistenceTests
         }
 
         buffer.Save(dir.Path);
-        string path = Path.Combine(dir.Path, UniformReplayBuffer.FileName);
+        string path = Path.Combine(dir.Path, ReplayBufferFile.UniformFileName);
         byte[] good = File.ReadAllBytes(path);
         long tensors = Tensor.TotalCount;
 
@@ -148,7 +148,7 @@ public sealed class ReplayPersistenceTests
         foreach ((string name, byte[] bytes) in cases)
         {
             File.WriteAllBytes(path, bytes);
-            var e = Assert.Throws<InvalidDataException>(() => UniformReplayBuffer.Load(dir.Path));
+            var e = Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(dir.Path));
             Assert.True(e.Message.Contains(path, StringComparison.Ordinal), $"{name}: {e.Message}");
             Assert.Equal(tensors, Tensor.TotalCount);
         }
@@ -156,7 +156,7 @@ public sealed class ReplayPersistenceTests
         // A stale temporary file from an interrupted save is never read.
         File.WriteAllBytes(path, good);
         File.WriteAllBytes(path + ".tmp-0123", good[..100]);
-        using UniformReplayBuffer loaded = UniformReplayBuffer.Load(dir.Path);
+        using ReplayBuffer loaded = ReplayBuffer.Load(dir.Path);
         Assert.Equal(buffer.Count, loaded.Count);
 
         AssertSameSamples(buffer, twin, rounds: 3);
@@ -173,7 +173,7 @@ public sealed class ReplayPersistenceTests
     public void IntactFileWithInconsistentMetadata_IsRefused(string find, string replace, string expected)
     {
         using var dir = new ScratchDirectory();
-        using (var buffer = new UniformReplayBuffer(Options(false, false, false, 1)))
+        using (var buffer = new ReplayBuffer(Options(false, false, false, 1)))
         {
             var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 5, pTerminate: 0, pTruncate: 0), 0.95f);
             for (int t = 0; t < 10; t++)
@@ -184,7 +184,7 @@ public sealed class ReplayPersistenceTests
             buffer.Save(dir.Path);
         }
 
-        string path = Path.Combine(dir.Path, UniformReplayBuffer.FileName);
+        string path = Path.Combine(dir.Path, ReplayBufferFile.UniformFileName);
         Rewrite(path, json =>
         {
             Assert.Contains(find, json);
@@ -192,7 +192,7 @@ public sealed class ReplayPersistenceTests
             return json[..at] + replace + json[(at + find.Length)..];
         });
 
-        var e = Assert.Throws<InvalidDataException>(() => UniformReplayBuffer.Load(dir.Path));
+        var e = Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(dir.Path));
         Assert.Contains(expected, e.Message);
         Assert.Contains(path, e.Message);
     }
@@ -228,14 +228,14 @@ public sealed class ReplayPersistenceTests
     public void SavingAgain_ReplacesTheFile()
     {
         using var dir = new ScratchDirectory();
-        using var buffer = new UniformReplayBuffer(Options(false, false, false, 1));
+        using var buffer = new ReplayBuffer(Options(false, false, false, 1));
         var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 5), 0.95f);
         driver.Step(buffer);
         buffer.Save(dir.Path);
         driver.Step(buffer);
         buffer.Save(dir.Path);
-        Assert.Equal([UniformReplayBuffer.FileName], dir.FileNames());
-        using UniformReplayBuffer loaded = UniformReplayBuffer.Load(dir.Path);
+        Assert.Equal([ReplayBufferFile.UniformFileName], dir.FileNames());
+        using ReplayBuffer loaded = ReplayBuffer.Load(dir.Path);
         Assert.Equal(buffer.Count, loaded.Count);
     }
 
@@ -243,11 +243,11 @@ public sealed class ReplayPersistenceTests
     public void MissingFile_IsReportedByPath()
     {
         using var dir = new ScratchDirectory();
-        var e = Assert.Throws<FileNotFoundException>(() => UniformReplayBuffer.Load(dir.Path));
-        Assert.Contains(UniformReplayBuffer.FileName, e.Message);
+        var e = Assert.Throws<FileNotFoundException>(() => ReplayBuffer.Load(dir.Path));
+        Assert.Contains(ReplayBufferFile.UniformFileName, e.Message);
     }
 
-    private static void AssertSameSamples(UniformReplayBuffer a, UniformReplayBuffer b, int rounds)
+    private static void AssertSameSamples(ReplayBuffer a, ReplayBuffer b, int rounds)
     {
         for (int i = 0; i < rounds; i++)
         {

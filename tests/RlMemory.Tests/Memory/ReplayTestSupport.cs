@@ -174,13 +174,13 @@ internal sealed class StepDriver
     public bool LastWasReset { get; private set; }
 
     /// <summary>Steps the env once and feeds every buffer.</summary>
-    public void Step(params UniformReplayBuffer[] buffers)
+    public void Step(params ReplayBuffer[] buffers)
     {
         LastWasReset = false;
         Env.Observations.CopyTo(_obs, 0);
         Env.DrawActions();
         Env.Step();
-        foreach (UniformReplayBuffer b in buffers)
+        foreach (ReplayBuffer b in buffers)
         {
             if (Env.ActionDimension == 0)
             {
@@ -213,11 +213,11 @@ internal sealed class StepDriver
     /// Resets the env out of band and tells every buffer. After at least one step, the reference gets an empty row:
     /// in memory-saving mode the newest row (the last step's next observations) stays, orphaned, and takes a row.
     /// </summary>
-    public void ResetOutOfBand(params UniformReplayBuffer[] buffers)
+    public void ResetOutOfBand(params ReplayBuffer[] buffers)
     {
         Env.Reset();
         Array.Clear(PreviousEnded);
-        foreach (UniformReplayBuffer b in buffers)
+        foreach (ReplayBuffer b in buffers)
         {
             b.BeginNewEpisodes();
         }
@@ -234,7 +234,7 @@ internal sealed class StepDriver
 internal static class ReplayAssert
 {
     /// <summary>The multiset of transitions stored in a buffer.</summary>
-    public static List<string> StoredKeys(UniformReplayBuffer buffer) =>
+    public static List<string> StoredKeys(ReplayBuffer buffer) =>
         [.. buffer.Storage.Enumerate().Select(s => Transition.From(s).Key).OrderBy(k => k, StringComparer.Ordinal)];
 
     public static List<string> Keys(IEnumerable<Transition> transitions) =>

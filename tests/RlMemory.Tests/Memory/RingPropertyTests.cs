@@ -35,7 +35,7 @@ public sealed class RingPropertyTests
     {
         Prop.ForAll(Scenarios.ToArbitrary(), s =>
         {
-            using var buffer = new UniformReplayBuffer(Options(s, memorySaving: false, s.Capacity));
+            using var buffer = new ReplayBuffer(Options(s, memorySaving: false, s.Capacity));
             StepDriver driver = Drive(s, buffer);
 
             List<Transition> all = [.. driver.All];
@@ -50,8 +50,8 @@ public sealed class RingPropertyTests
     {
         Prop.ForAll(Scenarios.ToArbitrary(), s =>
         {
-            using var memorySaving = new UniformReplayBuffer(Options(s, memorySaving: true, s.Capacity));
-            using var plain = new UniformReplayBuffer(Options(s, memorySaving: false, Math.Max(s.NumEnvs, (s.Steps + 1) * s.NumEnvs)));
+            using var memorySaving = new ReplayBuffer(Options(s, memorySaving: true, s.Capacity));
+            using var plain = new ReplayBuffer(Options(s, memorySaving: false, Math.Max(s.NumEnvs, (s.Steps + 1) * s.NumEnvs)));
             StepDriver driver = Drive(s, memorySaving, plain);
 
             // A full ring of R rows keeps R − 1 complete rows (one row holds the newest observations).
@@ -71,11 +71,11 @@ public sealed class RingPropertyTests
     {
         Prop.ForAll(Scenarios.ToArbitrary(), s =>
         {
-            using var memorySaving = new UniformReplayBuffer(Options(s, memorySaving: true, s.Capacity));
-            using var plain = new UniformReplayBuffer(Options(s, memorySaving: false, s.Capacity));
+            using var memorySaving = new ReplayBuffer(Options(s, memorySaving: true, s.Capacity));
+            using var plain = new ReplayBuffer(Options(s, memorySaving: false, s.Capacity));
             StepDriver driver = Drive(s, memorySaving, plain);
             var real = new HashSet<string>(driver.All.Select(t => t.Key));
-            foreach (UniformReplayBuffer buffer in new[] { memorySaving, plain })
+            foreach (ReplayBuffer buffer in new[] { memorySaving, plain })
             {
                 if (buffer.Count == 0)
                 {
@@ -105,7 +105,7 @@ public sealed class RingPropertyTests
         Seed = (ulong)s.Seed,
     };
 
-    private static StepDriver Drive(Scenario s, params UniformReplayBuffer[] buffers)
+    private static StepDriver Drive(Scenario s, params ReplayBuffer[] buffers)
     {
         var env = new FakeVectorEnv(s.NumEnvs, 4, s.Seed, s.PTerminate, s.PTruncate);
         var driver = new StepDriver(env, 0.9f);

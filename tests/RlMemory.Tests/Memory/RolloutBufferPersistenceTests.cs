@@ -123,7 +123,7 @@ public sealed class RolloutBufferPersistenceTests
     public void Load_RefusesAFileOfAnotherKind()
     {
         using var dir = new ScratchDirectory();
-        using (var writer = BufferFileWriter.Create(Path.Combine(dir.Path, RolloutBuffer.FileName), UniformReplayBuffer.Kind, 1, "{}"))
+        using (var writer = BufferFileWriter.Create(Path.Combine(dir.Path, RolloutBuffer.FileName), ReplayBufferFile.UniformKind, 1, "{}"))
         {
             writer.Commit();
         }

@@ -8,7 +8,7 @@ public sealed class SamplingTests
     [Fact]
     public void PlainMode_DrawsEverySlotEquallyOften_ChiSquare()
     {
-        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 40, ObservationShape = [4], Seed = 12 });
+        using var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 40, ObservationShape = [4], Seed = 12 });
         var driver = new StepDriver(new FakeVectorEnv(1, 4, seed: 2, pTerminate: 0, pTruncate: 0), 0.99f);
         for (int t = 0; t < 55; t++)
         {
@@ -24,7 +24,7 @@ public sealed class SamplingTests
     [Fact]
     public void MemorySavingMode_NeverDrawsInvalidSlots_AndDrawsTheValidOnesEquallyOften_ChiSquare()
     {
-        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 42, ObservationShape = [4], NumEnvs = 2, MemorySaving = true, Seed = 5 });
+        using var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 42, ObservationShape = [4], NumEnvs = 2, MemorySaving = true, Seed = 5 });
         var driver = new StepDriver(new FakeVectorEnv(2, 4, seed: 4, pTerminate: 0.25, pTruncate: 0.1), 0.99f);
         for (int t = 0; t < 50; t++)
         {
@@ -61,7 +61,7 @@ public sealed class SamplingTests
     [InlineData(true)]
     public void Indices_AreTheSlotsTheTransitionsCameFrom(bool memorySaving)
     {
-        using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 30, ObservationShape = [4], NumEnvs = 3, MemorySaving = memorySaving });
+        using var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 30, ObservationShape = [4], NumEnvs = 3, MemorySaving = memorySaving });
         var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 8, pTerminate: 0.2, pTruncate: 0.1), 0.99f);
         for (int t = 0; t < 25; t++)
         {
@@ -83,7 +83,7 @@ public sealed class SamplingTests
     {
         long[] Run(ulong seed)
         {
-            using var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 100, ObservationShape = [4], NumEnvs = 2, Seed = seed });
+            using var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 100, ObservationShape = [4], NumEnvs = 2, Seed = seed });
             var driver = new StepDriver(new FakeVectorEnv(2, 4, seed: 1), 0.99f);
             for (int t = 0; t < 40; t++)
             {
@@ -98,7 +98,7 @@ public sealed class SamplingTests
         Assert.NotEqual(Run(1), Run(2));
     }
 
-    private static long[] Draw(UniformReplayBuffer buffer, int batches, int batchSize)
+    private static long[] Draw(ReplayBuffer buffer, int batches, int batchSize)
     {
         var counts = new long[buffer.Capacity];
         for (int i = 0; i < batches; i++)

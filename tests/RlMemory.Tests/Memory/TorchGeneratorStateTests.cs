@@ -58,16 +58,16 @@ public sealed class TorchGeneratorStateTests : IDisposable
     public void AReplayFileWithARandomGeneratorState_IsRefused_NotAProcessAbort(int length)
     {
         string saved = Path.Combine(_dir, "saved");
-        using (var buffer = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 32, ObservationShape = [2], Seed = 1 }))
+        using (var buffer = new ReplayBuffer(new ReplayBufferOptions { Capacity = 32, ObservationShape = [2], Seed = 1 }))
         {
             buffer.Save(saved);
         }
 
-        string file = Path.Combine(saved, UniformReplayBuffer.FileName);
+        string file = Path.Combine(saved, ReplayBufferFile.UniformFileName);
         var bytes = new byte[length];
         new Random(length).NextBytes(bytes);
         ReplaceSection(file, "generator_state", bytes);
-        var e = Assert.Throws<InvalidDataException>(() => UniformReplayBuffer.Load(saved));
+        var e = Assert.Throws<InvalidDataException>(() => ReplayBuffer.Load(saved));
         Assert.Contains("section 'generator_state'", e.Message, StringComparison.Ordinal);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RlMemory.Tests.Memory;
 using RlMemory.Agents;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;

@@ -1,3 +1,4 @@
+using RlMemory.Tests.Memory;
 using RlMemory.Agents.ActorCritic;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Environments;

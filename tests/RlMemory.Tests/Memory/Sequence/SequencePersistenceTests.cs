@@ -162,7 +162,7 @@ public sealed class SequencePersistenceTests
     public void Load_RefusesAFileOfAnotherKind()
     {
         using var dir = new ScratchDirectory();
-        using (var writer = BufferFileWriter.Create(Path.Combine(dir.Path, SequenceReplayBuffer.FileName), UniformReplayBuffer.Kind, 1, "{}"))
+        using (var writer = BufferFileWriter.Create(Path.Combine(dir.Path, SequenceReplayBuffer.FileName), ReplayBufferFile.UniformKind, 1, "{}"))
         {
             writer.Commit();
         }

@@ -1,3 +1,4 @@
+using RlMemory.Tests.Memory;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
 using RlMemory.Training.R2d2;

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace RlMemory.Tests.Memory;
 
-public sealed class UniformReplayBufferTests
+public sealed class ReplayBufferTests
 {
     private static ReplayBufferOptions Options(int capacity = 64, int numEnvs = 2, bool memorySaving = false, bool bytes = false, ActionSpec? action = null, int[]? shape = null) => new()
     {
@@ -26,7 +26,7 @@ public sealed class UniformReplayBufferTests
     [InlineData(false, false, true)]
     public void Sample_ReturnsTensorsOfTheDocumentedShapesAndTypes(bool memorySaving, bool bytes, bool continuous)
     {
-        using var buffer = new UniformReplayBuffer(Options(capacity: 60, numEnvs: 3, memorySaving, bytes, continuous ? ActionSpec.Continuous(2) : ActionSpec.Discrete, shape: [2, 3]));
+        using var buffer = new ReplayBuffer(Options(capacity: 60, numEnvs: 3, memorySaving, bytes, continuous ? ActionSpec.Continuous(2) : ActionSpec.Discrete, shape: [2, 3]));
         var driver = new StepDriver(new FakeVectorEnv(3, 6, seed: 1, actionDimension: continuous ? 2 : 0), 0.9f);
         for (int t = 0; t < 30; t++)
         {
@@ -59,16 +59,16 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void Name_DescribesTheBuffer()
     {
-        using var plain = new UniformReplayBuffer(new ReplayBufferOptions { Capacity = 1000, ObservationShape = [4] });
-        Assert.Equal("UniformReplayBuffer(capacity 1000, obs [4])", plain.Name);
-        using var frames = new UniformReplayBuffer(Options(capacity: 10, numEnvs: 2, memorySaving: true, bytes: true, shape: [84, 84]));
-        Assert.Equal("UniformReplayBuffer(capacity 10, obs [84, 84] uint8, memory-saving)", frames.Name);
+        using var plain = new ReplayBuffer(new ReplayBufferOptions { Capacity = 1000, ObservationShape = [4] });
+        Assert.Equal("ReplayBuffer(capacity 1000, obs [4])", plain.Name);
+        using var frames = new ReplayBuffer(Options(capacity: 10, numEnvs: 2, memorySaving: true, bytes: true, shape: [84, 84]));
+        Assert.Equal("ReplayBuffer(capacity 10, obs [84, 84] uint8, memory-saving)", frames.Name);
     }
 
     [Fact]
     public void AddStep_SkipsEachEnvironmentsAutoresetPseudoStep()
     {
-        using var buffer = new UniformReplayBuffer(Options(numEnvs: 2));
+        using var buffer = new ReplayBuffer(Options(numEnvs: 2));
         float[] o0 = [0, 0, 0, 0, 1, 1, 1, 1];
         float[] o1 = [0, 0, 1, 0, 1, 1, 2, 1];   // env 0 terminated: its final observation (0,0,1,0)
         float[] o2 = [0, 1, 0, 0, 1, 1, 3, 1];   // env 0 autoreset (pseudo-step): the new episode's first observation
@@ -97,7 +97,7 @@ public sealed class UniformReplayBufferTests
     [InlineData(true, true)]
     public void TruncatedTransition_BootstrapsFromTheFinalObservation_BothModes(bool memorySaving, bool bytes)
     {
-        using var buffer = new UniformReplayBuffer(Options(capacity: 8, numEnvs: 1, memorySaving, bytes));
+        using var buffer = new ReplayBuffer(Options(capacity: 8, numEnvs: 1, memorySaving, bytes));
         float[] first = [1, 1, 0, 9];
         float[] final = [1, 1, 1, 200];
         float[] reset = [1, 2, 0, 17];
@@ -121,7 +121,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void MemorySaving_RoundsCapacityDownToAMultipleOfNumEnvs_AndKeepsOneRowForTheNewestObservations()
     {
-        using var buffer = new UniformReplayBuffer(Options(capacity: 10, numEnvs: 3, memorySaving: true));
+        using var buffer = new ReplayBuffer(Options(capacity: 10, numEnvs: 3, memorySaving: true));
         Assert.Equal(9, buffer.Capacity);
         var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 3, pTerminate: 0, pTruncate: 0), 0.9f);
         for (int t = 0; t < 10; t++)
@@ -136,7 +136,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void MemorySaving_BeginNewEpisodes_KeepsTheLastNextObservations_AndStartsAFreshRow()
     {
-        using var buffer = new UniformReplayBuffer(Options(capacity: 20, numEnvs: 1, memorySaving: true));
+        using var buffer = new ReplayBuffer(Options(capacity: 20, numEnvs: 1, memorySaving: true));
         float[] a = [1, 1, 0, 0], b = [1, 1, 1, 0], c = [1, 1, 2, 0];
         float[] x = [1, 5, 0, 0], y = [1, 5, 1, 0];
         buffer.AddStep(a, [1], [1], [false], [false], b);
@@ -156,7 +156,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void BeginNewEpisodes_ClearsTheEndedFlags_SoTheNextEntryIsStored()
     {
-        using var buffer = new UniformReplayBuffer(Options(numEnvs: 1));
+        using var buffer = new ReplayBuffer(Options(numEnvs: 1));
         buffer.AddStep([1, 1, 0, 0], [1], [1], [true], [false], [1, 1, 1, 0]);
         Assert.True(buffer.Storage.PreviousEnded[0]);
         buffer.BeginNewEpisodes();
@@ -167,7 +167,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void ByteStorage_RoundsToTheNearestInteger_TiesToEven()
     {
-        using var buffer = new UniformReplayBuffer(Options(numEnvs: 1, bytes: true));
+        using var buffer = new ReplayBuffer(Options(numEnvs: 1, bytes: true));
         buffer.AddStep([0.4f, 1.5f, 2.5f, 254.6f], [0], [0], [false], [false], [255f, 0f, 3.49f, 127.5f]);
         StoredTransition s = Assert.Single(buffer.Storage.Enumerate());
         Assert.Equal([0f, 2, 2, 255], s.Observation);
@@ -212,8 +212,8 @@ public sealed class UniformReplayBufferTests
     [InlineData(true, true)]
     public void DevicePath_StoresAndSamplesExactlyAsTheDirectCpuPath(bool memorySaving, bool bytes)
     {
-        using var direct = new UniformReplayBuffer(Options(capacity: 40, numEnvs: 3, memorySaving, bytes));
-        using var staged = new UniformReplayBuffer(Options(capacity: 40, numEnvs: 3, memorySaving, bytes), forceDevicePath: true);
+        using var direct = new ReplayBuffer(Options(capacity: 40, numEnvs: 3, memorySaving, bytes));
+        using var staged = new ReplayBuffer(Options(capacity: 40, numEnvs: 3, memorySaving, bytes), priorities: null, forceDevicePath: true);
         Assert.True(staged.Storage.ForceDevicePath);
         var driver = new StepDriver(new FakeVectorEnv(3, 4, seed: 11, pTerminate: 0.2, pTruncate: 0.1), 0.9f);
         for (int t = 0; t < 45; t++)
@@ -239,7 +239,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void ContinuousActions_RoundTrip()
     {
-        using var buffer = new UniformReplayBuffer(Options(numEnvs: 2, action: ActionSpec.Continuous(3)));
+        using var buffer = new ReplayBuffer(Options(numEnvs: 2, action: ActionSpec.Continuous(3)));
         buffer.AddStep([0, 0, 0, 0, 1, 1, 1, 1], [0.5f, -1f, 2f, 3f, 4f, -5.25f], [1, 2], [false, false], [false, false], [2, 2, 2, 2, 3, 3, 3, 3]);
         List<StoredTransition> stored = buffer.Storage.Enumerate();
         Assert.Equal([0.5f, -1f, 2f], stored[0].Action);
@@ -249,13 +249,13 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void AddTransitions_StoresEachWithItsOwnDiscount_AndIsRefusedInMemorySavingMode()
     {
-        using var buffer = new UniformReplayBuffer(Options(numEnvs: 1));
+        using var buffer = new ReplayBuffer(Options(numEnvs: 1));
         buffer.AddTransitions([1, 1, 1, 1, 2, 2, 2, 2], [0, 1], [1.0, 2.0], [false, true], [true, false], [3, 3, 3, 3, 4, 4, 4, 4], [0.81, 0.9]);
         List<StoredTransition> stored = buffer.Storage.Enumerate();
         Assert.Equal([0.81f, 0.9f], stored.Select(s => s.Discount));
         Assert.Equal([true, false], stored.Select(s => s.Truncated));
 
-        using var memorySaving = new UniformReplayBuffer(Options(numEnvs: 1, memorySaving: true));
+        using var memorySaving = new ReplayBuffer(Options(numEnvs: 1, memorySaving: true));
         var e = Assert.Throws<InvalidOperationException>(() => memorySaving.AddTransitions([1, 1, 1, 1], [0], [1.0], [false], [false], [3, 3, 3, 3], [0.9]));
         Assert.Contains(memorySaving.Name, e.Message);
         Assert.Contains("MemorySaving = false", e.Message);
@@ -264,7 +264,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void AddTransitions_MoreThanTheCapacityAtOnce_KeepsTheLast()
     {
-        using var buffer = new UniformReplayBuffer(Options(capacity: 3, numEnvs: 1));
+        using var buffer = new ReplayBuffer(Options(capacity: 3, numEnvs: 1));
         float[] obs = [.. Enumerable.Range(0, 5).SelectMany(i => new float[] { i, i, i, i })];
         buffer.AddTransitions(obs, [0, 1, 2, 3, 4], [0, 1, 2, 3, 4], new bool[5], new bool[5], obs, [0.5, 0.5, 0.5, 0.5, 0.5]);
         Assert.Equal(3, buffer.Count);
@@ -274,7 +274,7 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void Sample_RefusesBadBatchSizes_NamingTheBufferAndTheCounts()
     {
-        using var buffer = new UniformReplayBuffer(Options(numEnvs: 1));
+        using var buffer = new ReplayBuffer(Options(numEnvs: 1));
         var empty = Assert.Throws<InvalidOperationException>(() => buffer.Sample(4));
         Assert.Contains(buffer.Name, empty.Message);
         Assert.Contains("empty", empty.Message);
@@ -293,7 +293,7 @@ public sealed class UniformReplayBufferTests
     [InlineData(true)]
     public void SampleMany_DrawsBatchesOfStoredTransitionsUniformly_AndSlicesAreViewsOfItsRows(bool memorySaving)
     {
-        using var buffer = new UniformReplayBuffer(Options(capacity: 64, numEnvs: 1, memorySaving));
+        using var buffer = new ReplayBuffer(Options(capacity: 64, numEnvs: 1, memorySaving));
         for (int i = 0; i < 20; i++)
         {
             // Observation i, next observation i + 0.5: each sampled row names the transition it came from.
@@ -301,7 +301,7 @@ public sealed class UniformReplayBufferTests
         }
 
         using var scope = NewDisposeScope();
-        TransitionBatch all = buffer.Sample(8, batches: 500);
+        TransitionBatch all = buffer.SampleBatches(8, 500);
         Assert.Equal(4000, all.Size);
         float[] obs = all.Observations.select(1, 0).data<float>().ToArray();
         float[] next = all.NextObservations.select(1, 0).data<float>().ToArray();
@@ -327,14 +327,14 @@ public sealed class UniformReplayBufferTests
         Assert.Equal(obs[16..24], third.Observations.select(1, 0).data<float>().ToArray());
         Assert.Equal(all.Indices.narrow(0, 16, 8).data<long>().ToArray(), third.Indices.data<long>().ToArray());
         Assert.Throws<ArgumentOutOfRangeException>(() => all.Slice(3996, 8));
-        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Sample(8, batches: 0));
-        Assert.Throws<InvalidOperationException>(() => buffer.Sample(21, batches: 2)); // each minibatch still needs that many stored
+        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.SampleBatches(8, 0));
+        Assert.Throws<InvalidOperationException>(() => buffer.SampleBatches(21, 2)); // each minibatch still needs that many stored
     }
 
     [Fact]
     public void DisposedBuffer_RefusesUse()
     {
-        var buffer = new UniformReplayBuffer(Options(numEnvs: 1));
+        var buffer = new ReplayBuffer(Options(numEnvs: 1));
         buffer.Dispose();
         buffer.Dispose();
         Assert.Throws<ObjectDisposedException>(() => buffer.AddStep([1, 1, 1, 1], [0], [0], [false], [false], [2, 2, 2, 2]));
@@ -344,10 +344,10 @@ public sealed class UniformReplayBufferTests
     [Fact]
     public void BufferBuiltInsideADisposeScope_OutlivesTheScope()
     {
-        UniformReplayBuffer buffer;
+        ReplayBuffer buffer;
         using (NewDisposeScope())
         {
-            buffer = new UniformReplayBuffer(Options(numEnvs: 1));
+            buffer = new ReplayBuffer(Options(numEnvs: 1));
         }
 
         using (buffer)

@@ -1,0 +1,38 @@
+using System.Runtime.InteropServices;
+
+namespace RlMemory.Memory;
+
+/// <summary>
+/// The action spans a transition buffer takes: <c>int</c> for discrete actions (one per entry), <c>float</c> for
+/// continuous ones (<c>d</c> per entry). Generic writers (<c>Add&lt;TAction&gt;</c>) check the type once here; the JIT
+/// compiles one body per action type, so the check costs nothing at run time.
+/// </summary>
+internal static class ActionSpans
+{
+    /// <summary>
+    /// Splits <paramref name="actions"/> into the discrete or the continuous span, refusing an action type the buffer
+    /// does not store with a message naming the buffer, the call and what to pass instead.
+    /// </summary>
+    public static void Split<TAction>(string name, string call, ActionSpec spec, ReadOnlySpan<TAction> actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous)
+        where TAction : unmanaged
+    {
+        if (typeof(TAction) == typeof(int) && spec.IsDiscrete)
+        {
+            discrete = MemoryMarshal.Cast<TAction, int>(actions);
+            continuous = default;
+            return;
+        }
+
+        if (typeof(TAction) == typeof(float) && !spec.IsDiscrete)
+        {
+            discrete = default;
+            continuous = MemoryMarshal.Cast<TAction, float>(actions);
+            return;
+        }
+
+        string got = typeof(TAction) == typeof(int) ? "integer actions" : typeof(TAction) == typeof(float) ? "float actions" : $"actions of type {typeof(TAction).Name}";
+        throw new ArgumentException(spec.IsDiscrete
+            ? $"{name}: {call} got {got}, but the buffer stores discrete actions; pass them as int (one per entry)."
+            : $"{name}: {call} got {got}, but the buffer stores continuous actions of dimension {spec.Dimension}; pass them as float (entries × {spec.Dimension}).", "actions");
+    }
+}
