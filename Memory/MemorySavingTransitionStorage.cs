@@ -214,13 +214,13 @@ internal sealed class MemorySavingTransitionStorage : TransitionStorage
     private protected override void RequireTransitionsSupported() =>
         throw new InvalidOperationException($"{Name}: AddTransitions stores transitions with their own next observations, which memory-saving mode cannot hold (it reads a next observation from the following step). Use Add, or build the buffer with MemorySaving = false.");
 
-    private protected override SlotChanges WriteTransitions(in RowSource source)
+    private protected override SlotChanges WriteTransitions(in StepSpans source)
     {
         RequireTransitionsSupported();
         return default;
     }
 
-    private protected override SlotChanges AddStep(in RowSource source)
+    private protected override SlotChanges AddStep(in StepSpans source)
     {
         // Observations are read only when a fresh row starts; next observations are always stored (a pseudo-step's
         // next observation is the first of a new episode).

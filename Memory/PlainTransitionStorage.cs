@@ -85,7 +85,7 @@ internal sealed class PlainTransitionStorage : TransitionStorage
         _size = state.Size;
     }
 
-    private protected override SlotChanges AddStep(in RowSource source)
+    private protected override SlotChanges AddStep(in StepSpans source)
     {
         const string call = "Add";
         ReadOnlySpan<bool> skip = PreviousEnded;
@@ -103,7 +103,7 @@ internal sealed class PlainTransitionStorage : TransitionStorage
         return WriteRows(source, _envScratch.AsSpan(0, m), m);
     }
 
-    private protected override SlotChanges WriteTransitions(in RowSource source) => WriteRows(source, default, source.Rewards.Length);
+    private protected override SlotChanges WriteTransitions(in StepSpans source) => WriteRows(source, default, source.Rewards.Length);
 
     private protected override Tensor GatherNextObservations(Tensor rows, Tensor indices, long b) =>
         ObservationsInTable ? ObservationColumns(rows, NextColumn, b) : BytesToObservations(_nextBytes!, indices, b);
@@ -128,7 +128,7 @@ internal sealed class PlainTransitionStorage : TransitionStorage
     /// <c>map[j]</c> (or j when <paramref name="map"/> is empty). When more than the capacity arrive at once, only the
     /// last <see cref="TransitionStorage.Capacity"/> are written (the others would be overwritten in the same call).
     /// </summary>
-    private SlotChanges WriteRows(in RowSource source, ReadOnlySpan<int> map, int count)
+    private SlotChanges WriteRows(in StepSpans source, ReadOnlySpan<int> map, int count)
     {
         int first = Math.Max(0, count - Capacity);
         int start = _nextSlot;

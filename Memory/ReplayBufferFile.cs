@@ -93,16 +93,7 @@ public static class ReplayBufferFile
 
         // Without either file, open the uniform one so the FileNotFoundException names the expected file.
         using BufferFileReader reader = BufferFileReader.Open(hasPrioritized ? prioritized : uniform);
-        string expectedKind = hasPrioritized ? PrioritizedKind : UniformKind;
-        if (reader.Kind != expectedKind)
-        {
-            throw new InvalidDataException($"{reader.Path} holds a {reader.Kind}, not a {expectedKind}.");
-        }
-
-        if (reader.KindVersion < 1 || reader.KindVersion > KindVersion)
-        {
-            throw new InvalidDataException($"{reader.Path} holds a {expectedKind} of layout version {reader.KindVersion}; this build reads version {KindVersion}.");
-        }
+        SavedFields.RequireKind(reader, hasPrioritized ? PrioritizedKind : UniformKind, KindVersion);
 
         return hasPrioritized
             ? LoadPrioritized(reader, device, expected, expectedPriorities, forceDevicePath)
@@ -111,7 +102,7 @@ public static class ReplayBufferFile
 
     private static ReplayBuffer LoadUniform(BufferFileReader reader, Device? device, ReplayBufferOptions? expected, PriorityOptions? expectedPriorities, bool forceDevicePath)
     {
-        UniformMetadata metadata = ReadMetadata(reader, MemoryJsonContext.Default.UniformMetadata);
+        UniformMetadata metadata = SavedFields.Metadata(reader, MemoryJsonContext.Default.UniformMetadata);
         if (metadata.Options is null || metadata.Storage is null || metadata.GeneratorDeviceType is null)
         {
             throw new InvalidDataException($"{reader.Path}: the metadata lacks options, storage state or generator device.");
@@ -120,11 +111,7 @@ public static class ReplayBufferFile
         ReplayBufferOptions saved = SavedOptionsOf(reader, metadata.Options, device);
         CheckExpected(reader.Path, saved, null, expected, expectedPriorities);
         CheckStorage(reader, saved, metadata.Storage);
-        BufferSection generatorState = reader.Section("generator_state");
-        if (generatorState.DType != ScalarType.Byte || generatorState.Shape.Count != 1)
-        {
-            throw new InvalidDataException($"{reader.Path}: section 'generator_state' is {generatorState}, expected uint8 [n].");
-        }
+        BufferSection generatorState = SavedFields.GeneratorSection(reader);
 
         // Everything checked: now allocate and read. A failure from here on (an I/O error) disposes the new buffer.
         var buffer = new ReplayBuffer(saved, priorities: null, forceDevicePath);
@@ -132,30 +119,7 @@ public static class ReplayBufferFile
         {
             buffer.Storage.ReadSections(reader, metadata.Storage);
             buffer.NStep?.ReadSections(reader, "nstep_");
-            using Tensor state = torch.empty([generatorState.Shape[0]], ScalarType.Byte, torch.CPU);
-            reader.ReadInto("generator_state", state);
-            Generator generator = buffer.Generator!;
-            if (metadata.GeneratorDeviceType == buffer.Device.type.ToString())
-            {
-                if (TorchGeneratorState.Problem(generator, state.bytes) is string problem)
-                {
-                    throw new InvalidDataException($"{reader.Path}: section 'generator_state' {problem}.");
-                }
-
-                try
-                {
-                    generator.set_state(state);
-                }
-                catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
-                {
-                    throw new InvalidDataException($"{reader.Path}: the saved generator state was refused by torch: {e.Message}", e);
-                }
-            }
-            else
-            {
-                generator.manual_seed(SeedFrom(state));
-            }
-
+            SavedFields.RestoreGenerator(reader, generatorState, buffer.Generator!, metadata.GeneratorDeviceType, buffer.Device);
             return buffer;
         }
         catch
@@ -167,7 +131,7 @@ public static class ReplayBufferFile
 
     private static ReplayBuffer LoadPrioritized(BufferFileReader reader, Device? device, ReplayBufferOptions? expected, PriorityOptions? expectedPriorities, bool forceDevicePath)
     {
-        PrioritizedMetadata metadata = ReadMetadata(reader, MemoryJsonContext.Default.PrioritizedMetadata);
+        PrioritizedMetadata metadata = SavedFields.Metadata(reader, MemoryJsonContext.Default.PrioritizedMetadata);
         if (metadata.Options is null || metadata.Storage is null || metadata.RandomAlgorithm is null)
         {
             throw new InvalidDataException($"{reader.Path}: the metadata lacks options, storage state or the sampler's random algorithm.");
@@ -232,31 +196,13 @@ public static class ReplayBufferFile
         }
     }
 
-    private static T ReadMetadata<T>(BufferFileReader reader, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(reader.MetadataJson, type) ?? throw new InvalidDataException($"{reader.Path}: the metadata is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{reader.Path}: the metadata is not valid: {e.Message}", e);
-        }
-    }
-
-    private static ReplayBufferOptions SavedOptionsOf(BufferFileReader reader, SavedOptions options, Device? device)
-    {
-        try
+    private static ReplayBufferOptions SavedOptionsOf(BufferFileReader reader, SavedOptions options, Device? device) =>
+        SavedFields.Options(reader, () =>
         {
             ReplayBufferOptions saved = options.ToOptions(device);
             saved.Validate();
             return saved;
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{reader.Path}: the saved options are invalid: {e.Message}", e);
-        }
-    }
+        });
 
     /// <summary>Checks the storage state and sections, and the n-step sections, against the options (before anything is allocated).</summary>
     private static void CheckStorage(BufferFileReader reader, ReplayBufferOptions options, StorageState state)
@@ -349,18 +295,6 @@ public static class ReplayBufferFile
         Same("sampling", Sampling(savedPriorities), Sampling(expectedPriorities), s => s);
     }
 
-    /// <summary>A 63-bit seed from generator state bytes (FNV-1a).</summary>
-    private static long SeedFrom(Tensor state)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in state.data<byte>())
-        {
-            h = (h ^ b) * 1099511628211UL;
-        }
-
-        return (long)(h >> 1);
-    }
-
     /// <summary>The metadata of a saved uniform buffer.</summary>
     internal sealed record UniformMetadata
     {
@@ -411,19 +345,11 @@ internal sealed record StorageState
 }
 
 /// <summary>The options as saved (everything but the device, which is chosen at load time).</summary>
-internal sealed record SavedOptions
+internal sealed record SavedOptions : SavedStepLayout
 {
     public int Capacity { get; init; }
 
-    public int[] ObservationShape { get; init; } = [];
-
     public string ObservationStorage { get; init; } = "";
-
-    public string ActionKind { get; init; } = "";
-
-    public int ActionDimension { get; init; }
-
-    public int NumEnvs { get; init; }
 
     public double Gamma { get; init; }
 
@@ -431,43 +357,30 @@ internal sealed record SavedOptions
 
     public bool MemorySaving { get; init; }
 
-    public ulong Seed { get; init; }
-
-    public static SavedOptions From(ReplayBufferOptions o) => new()
-    {
-        Capacity = o.Capacity,
-        ObservationShape = [.. o.ObservationShape],
-        ObservationStorage = o.ObservationStorage.ToString(),
-        ActionKind = o.Action.Kind.ToString(),
-        ActionDimension = o.Action.Dimension,
-        NumEnvs = o.NumEnvs,
-        Gamma = o.Gamma,
-        NSteps = o.NSteps,
-        MemorySaving = o.MemorySaving,
-        Seed = o.Seed,
-    };
+    public static SavedOptions From(ReplayBufferOptions o) => WithLayout(
+        new SavedOptions
+        {
+            Capacity = o.Capacity,
+            ObservationStorage = o.ObservationStorage.ToString(),
+            Gamma = o.Gamma,
+            NSteps = o.NSteps,
+            MemorySaving = o.MemorySaving,
+        },
+        o.ObservationShape,
+        o.Action,
+        o.NumEnvs,
+        o.Seed);
 
     /// <summary>The options on <paramref name="device"/>; invalid values throw <see cref="ArgumentException"/>.</summary>
     public ReplayBufferOptions ToOptions(Device? device)
     {
-        if (!Enum.TryParse(ObservationStorage, out ObservationStorage storage) || !Enum.IsDefined(storage))
-        {
-            throw new ArgumentException($"unknown observation storage '{ObservationStorage}'");
-        }
-
-        ActionSpec action = ActionKind switch
-        {
-            nameof(Memory.ActionKind.Discrete) => ActionSpec.Discrete,
-            nameof(Memory.ActionKind.Continuous) => ActionSpec.Continuous(ActionDimension),
-            _ => throw new ArgumentException($"unknown action kind '{ActionKind}'"),
-        };
-
+        ObservationStorage storage = SavedFields.Storage(ObservationStorage);
         return new ReplayBufferOptions
         {
             Capacity = Capacity,
-            ObservationShape = ObservationShape ?? throw new ArgumentException("no observation shape"),
+            ObservationShape = Shape(),
             ObservationStorage = storage,
-            Action = action,
+            Action = Action(),
             NumEnvs = NumEnvs,
             Gamma = Gamma,
             NSteps = NSteps,

@@ -18,13 +18,13 @@ namespace RlMemory.Memory;
 public sealed record ReplayBufferOptions
 {
     /// <summary>The largest number of environments per step.</summary>
-    public const int MaxNumEnvs = 1 << 16;
+    public const int MaxNumEnvs = OptionChecks.MaxNumEnvs;
 
     /// <summary>The largest n of n-step returns.</summary>
     public const int MaxNSteps = 1000;
 
     /// <summary>The largest number of values in one observation (2^26).</summary>
-    public const int MaxObservationSize = 1 << 26;
+    public const int MaxObservationSize = OptionChecks.MaxObservationSize;
 
     private readonly int _capacity = 1;
     private readonly int[] _observationShape = [1];
@@ -55,7 +55,7 @@ public sealed record ReplayBufferOptions
     public required IReadOnlyList<int> ObservationShape
     {
         get => _observationShape;
-        init => _observationShape = CheckShape(value);
+        init => _observationShape = OptionChecks.Shape("ReplayBufferOptions", value);
     }
 
     /// <summary>How observations are stored: <see cref="Memory.ObservationStorage.Float32"/> (default) or <see cref="Memory.ObservationStorage.UInt8"/>.</summary>
@@ -71,16 +71,14 @@ public sealed record ReplayBufferOptions
     public ActionSpec Action
     {
         get => _action;
-        init => _action = value ?? throw new ArgumentNullException(nameof(Action), "ReplayBufferOptions.Action must not be null; use ActionSpec.Discrete or ActionSpec.Continuous(d).");
+        init => _action = OptionChecks.Action("ReplayBufferOptions", value);
     }
 
     /// <summary>The number of environments of the vector environment that feeds <c>Add</c>. Allowed: [1, 65536]; default 1.</summary>
     public int NumEnvs
     {
         get => _numEnvs;
-        init => _numEnvs = value is >= 1 and <= MaxNumEnvs
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(NumEnvs), value, $"ReplayBufferOptions.NumEnvs must be in [1, {MaxNumEnvs}], got {value}.");
+        init => _numEnvs = OptionChecks.NumEnvs("ReplayBufferOptions", value);
     }
 
     /// <summary>
@@ -122,7 +120,7 @@ public sealed record ReplayBufferOptions
     public ulong Seed { get; init; }
 
     /// <summary>The number of values in one observation (the product of <see cref="ObservationShape"/>).</summary>
-    public int ObservationSize => Product(_observationShape);
+    public int ObservationSize => OptionChecks.Size(_observationShape);
 
     /// <summary>
     /// Checks the rules between fields: <see cref="MemorySaving"/> needs <c>Capacity ≥ 2 · NumEnvs</c> and
@@ -184,47 +182,5 @@ public sealed record ReplayBufferOptions
         return x.type == y.type && (x.type == DeviceType.CPU || x.index == y.index);
     }
 
-    internal static string ShapeText(IReadOnlyList<int> shape) => string.Join(", ", shape);
-
-    private static int Product(int[] shape)
-    {
-        long p = 1;
-        foreach (int d in shape)
-        {
-            p *= d;
-        }
-
-        return (int)p;
-    }
-
-    private static int[] CheckShape(IReadOnlyList<int> value)
-    {
-        if (value is null)
-        {
-            throw new ArgumentNullException(nameof(ObservationShape), "ReplayBufferOptions.ObservationShape must not be null; e.g. [4] or [84, 84].");
-        }
-
-        int[] shape = [.. value];
-        if (shape.Length is < 1 or > 8)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ObservationShape), $"[{ShapeText(shape)}]", $"ReplayBufferOptions.ObservationShape must have 1 to 8 dimensions, got {shape.Length} ([{ShapeText(shape)}]).");
-        }
-
-        long size = 1;
-        foreach (int d in shape)
-        {
-            if (d < 1)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ObservationShape), $"[{ShapeText(shape)}]", $"ReplayBufferOptions.ObservationShape: every dimension must be at least 1, got [{ShapeText(shape)}].");
-            }
-
-            size *= d;
-            if (size > MaxObservationSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ObservationShape), $"[{ShapeText(shape)}]", $"ReplayBufferOptions.ObservationShape [{ShapeText(shape)}] has more than {MaxObservationSize} values.");
-            }
-        }
-
-        return shape;
-    }
+    internal static string ShapeText(IReadOnlyList<int> shape) => OptionChecks.ShapeText(shape);
 }

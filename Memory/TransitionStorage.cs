@@ -175,16 +175,9 @@ internal abstract class TransitionStorage : IDisposable
     {
         ThrowIfDisposed();
         const string call = "Add";
-        ActionSpans.Split(Name, call, Action, step.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
-        var source = new RowSource(step.Observations, discrete, continuous, step.Rewards, step.Terminations, step.Truncations, step.NextObservations, default);
+        var source = StepSpans.Of(Name, call, Action, step);
         int n = NumEnvs;
-        int os = ObservationSize;
-        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, n, os, "env");
-        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, n, os, "env");
-        TransitionChecks.Length(Name, call, "actions", Discrete ? discrete.Length : continuous.Length, n, ActionDimension, "env");
-        TransitionChecks.Length(Name, call, "rewards", source.Rewards.Length, n, 1, "env");
-        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, n, 1, "env");
-        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, n, 1, "env");
+        CheckLengths(call, source, n, "env");
         ReadOnlySpan<bool> skip = PreviousEndedFlags;
         TransitionChecks.Rewards(Name, call, "rewards", source.Rewards, skip, "env");
         CheckActions(call, source, skip, "env");
@@ -207,16 +200,11 @@ internal abstract class TransitionStorage : IDisposable
     {
         ThrowIfDisposed();
         const string call = "AddTransitions";
-        ActionSpans.Split(Name, call, Action, transitions.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
-        var source = new RowSource(transitions.Observations, discrete, continuous, transitions.Rewards, transitions.Terminations, transitions.Truncations, transitions.NextObservations, discounts);
+        var source = StepSpans.Of(Name, call, Action, transitions, discounts);
         RequireTransitionsSupported();
         int m = source.Rewards.Length;
         int os = ObservationSize;
-        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, m, os, "transition");
-        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, m, os, "transition");
-        TransitionChecks.Length(Name, call, "actions", Discrete ? discrete.Length : continuous.Length, m, ActionDimension, "transition");
-        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, m, 1, "transition");
-        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, m, 1, "transition");
+        CheckLengths(call, source, m, "transition");
         TransitionChecks.Length(Name, call, "discounts", source.Discounts.Length, m, 1, "transition");
         TransitionChecks.Rewards(Name, call, "rewards", source.Rewards, default, "transition");
         TransitionChecks.Discounts(Name, call, "discounts", source.Discounts);
@@ -352,10 +340,10 @@ internal abstract class TransitionStorage : IDisposable
     // ---------------------------------------------------------------- the layouts' parts
 
     /// <summary>Writes one checked vector step (observations are checked by the layout, which knows which it reads).</summary>
-    private protected abstract SlotChanges AddStep(in RowSource source);
+    private protected abstract SlotChanges AddStep(in StepSpans source);
 
     /// <summary>Writes M checked complete transitions.</summary>
-    private protected abstract SlotChanges WriteTransitions(in RowSource source);
+    private protected abstract SlotChanges WriteTransitions(in StepSpans source);
 
     /// <summary>Throws where the layout cannot hold transitions with their own next observations.</summary>
     private protected virtual void RequireTransitionsSupported()
@@ -379,7 +367,7 @@ internal abstract class TransitionStorage : IDisposable
     }
 
     /// <summary>Writes the action, reward and flags of source entry <paramref name="i"/> into a table row.</summary>
-    private protected void WriteScalars(Span<float> row, in RowSource source, int i)
+    private protected void WriteScalars(Span<float> row, in StepSpans source, int i)
     {
         if (Discrete)
         {
@@ -431,7 +419,19 @@ internal abstract class TransitionStorage : IDisposable
         return contiguous.data<T>().ToArray();
     }
 
-    private void CheckActions(string call, in RowSource source, ReadOnlySpan<bool> skip, string entry)
+    /// <summary>Each span holds <paramref name="m"/> entries (observations and actions <paramref name="m"/> rows of theirs).</summary>
+    private void CheckLengths(string call, in StepSpans source, int m, string entry)
+    {
+        int os = ObservationSize;
+        TransitionChecks.Length(Name, call, "observations", source.Observations.Length, m, os, entry);
+        TransitionChecks.Length(Name, call, "nextObservations", source.NextObservations.Length, m, os, entry);
+        TransitionChecks.Length(Name, call, "actions", Discrete ? source.DiscreteActions.Length : source.ContinuousActions.Length, m, ActionDimension, entry);
+        TransitionChecks.Length(Name, call, "rewards", source.Rewards.Length, m, 1, entry);
+        TransitionChecks.Length(Name, call, "terminated", source.Terminated.Length, m, 1, entry);
+        TransitionChecks.Length(Name, call, "truncated", source.Truncated.Length, m, 1, entry);
+    }
+
+    private void CheckActions(string call, in StepSpans source, ReadOnlySpan<bool> skip, string entry)
     {
         if (Discrete)
         {
@@ -464,34 +464,6 @@ internal abstract class TransitionStorage : IDisposable
 
             return f;
         }
-    }
-
-    /// <summary>The spans of one write, with either discrete or continuous actions.</summary>
-    private protected readonly ref struct RowSource(
-        ReadOnlySpan<float> observations,
-        ReadOnlySpan<int> discreteActions,
-        ReadOnlySpan<float> continuousActions,
-        ReadOnlySpan<double> rewards,
-        ReadOnlySpan<bool> terminated,
-        ReadOnlySpan<bool> truncated,
-        ReadOnlySpan<float> nextObservations,
-        ReadOnlySpan<double> discounts)
-    {
-        public ReadOnlySpan<float> Observations { get; } = observations;
-
-        public ReadOnlySpan<int> DiscreteActions { get; } = discreteActions;
-
-        public ReadOnlySpan<float> ContinuousActions { get; } = continuousActions;
-
-        public ReadOnlySpan<double> Rewards { get; } = rewards;
-
-        public ReadOnlySpan<bool> Terminated { get; } = terminated;
-
-        public ReadOnlySpan<bool> Truncated { get; } = truncated;
-
-        public ReadOnlySpan<float> NextObservations { get; } = nextObservations;
-
-        public ReadOnlySpan<double> Discounts { get; } = discounts;
     }
 }
 

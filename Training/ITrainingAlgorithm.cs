@@ -15,7 +15,7 @@ namespace RlMemory.Training;
 /// </summary>
 /// <remarks>
 /// A new algorithm goes in a folder of its own under Training/ with its configuration (a record derived from
-/// <see cref="RunConfig"/>), its learner, this interface's implementation and a <see cref="Trainer{TConfig}"/> for
+/// <see cref="RunConfig"/>), its learner, this interface's implementation and a <see cref="Trainer{TConfig, TAgent}"/> for
 /// users; <see cref="TrainerCatalog"/> lists it for the command line. See docs/design.md.
 /// </remarks>
 internal interface ITrainingAlgorithm : IDisposable

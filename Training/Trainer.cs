@@ -10,17 +10,21 @@ namespace RlMemory.Training;
 /// derive from it and add what is particular to them; all of them run the same loop.
 /// </summary>
 /// <typeparam name="TConfig">The algorithm's configuration record.</typeparam>
-public abstract class Trainer<TConfig> : ITrainer
+/// <typeparam name="TAgent">The agent the algorithm trains.</typeparam>
+public abstract class Trainer<TConfig, TAgent> : ITrainer
     where TConfig : RunConfig, new()
+    where TAgent : class, IAgent
 {
     private readonly TrainingRun _run;
     private readonly string _algo;
 
     /// <summary>
-    /// Builds everything a run needs: the configuration (a checkpoint's, when resuming: only the step budget may
-    /// grow), validated by <paramref name="schema"/> and <paramref name="validate"/>, then the run with the algorithm
-    /// <paramref name="build"/> makes.
+    /// Builds everything a run needs: the configuration (a checkpoint's, when resuming with
+    /// <see cref="TrainerOptions.ResumeFrom"/>: only the step budget may grow), validated by <paramref name="schema"/>
+    /// and <paramref name="validate"/>, then the run with the algorithm <paramref name="build"/> makes.
     /// </summary>
+    /// <exception cref="ConfigException">The configuration is invalid or inconsistent, or names a core this version cannot build.</exception>
+    /// <exception cref="CheckpointException">The checkpoint to resume from is missing, corrupt or for another run shape.</exception>
     private protected Trainer(
         string algo,
         string name,
@@ -76,8 +80,14 @@ public abstract class Trainer<TConfig> : ITrainer
     /// <inheritdoc />
     public IReadOnlyList<(long Step, double Return)> EpisodeReturns => _run.EpisodeReturns;
 
+    /// <summary>
+    /// The greedy agent acting with the trained network: one object, owned by the trainer, that follows training
+    /// (save it with its <c>Save</c>; it is disposed with the trainer).
+    /// </summary>
+    public TAgent Agent => (TAgent)_run.Algorithm.Agent;
+
     /// <inheritdoc />
-    IAgent ITrainer.Agent => _run.Algorithm.Agent;
+    IAgent ITrainer.Agent => Agent;
 
     /// <summary>The algorithm the run drives (for the derived trainer's typed properties).</summary>
     private protected ITrainingAlgorithm Algorithm => _run.Algorithm;

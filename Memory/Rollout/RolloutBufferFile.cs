@@ -52,42 +52,20 @@ internal static class RolloutBufferFile
         ArgumentException.ThrowIfNullOrEmpty(directory);
         using BufferFileReader reader = BufferFileReader.Open(Path.Combine(directory, RolloutBuffer.FileName));
         string file = reader.Path;
-        if (reader.Kind != RolloutBuffer.Kind)
-        {
-            throw new InvalidDataException($"{file} holds a {reader.Kind}, not a {RolloutBuffer.Kind}.");
-        }
-
-        if (reader.KindVersion < 1 || reader.KindVersion > RolloutBuffer.KindVersion)
-        {
-            throw new InvalidDataException($"{file} holds a {RolloutBuffer.Kind} of layout version {reader.KindVersion}; this build reads version {RolloutBuffer.KindVersion}.");
-        }
-
-        SavedRolloutMetadata metadata;
-        try
-        {
-            metadata = JsonSerializer.Deserialize(reader.MetadataJson, MemoryJsonContext.Default.RolloutMetadata)
-                ?? throw new InvalidDataException($"{file}: the metadata is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{file}: the metadata is not valid: {e.Message}", e);
-        }
+        SavedFields.RequireKind(reader, RolloutBuffer.Kind, RolloutBuffer.KindVersion);
+        SavedRolloutMetadata metadata = SavedFields.Metadata(reader, MemoryJsonContext.Default.RolloutMetadata);
 
         if (metadata.Options is null || metadata.GeneratorAlgorithm is null)
         {
             throw new InvalidDataException($"{file}: the metadata lacks options or the generator algorithm.");
         }
 
-        RolloutBufferOptions options;
-        try
+        RolloutBufferOptions options = SavedFields.Options(reader, () =>
         {
-            options = metadata.Options.ToOptions(device);
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{file}: the saved options are invalid: {e.Message}", e);
-        }
+            RolloutBufferOptions saved = metadata.Options.ToOptions(device);
+            saved.Validate();
+            return saved;
+        });
 
         if (expected is not null)
         {
@@ -267,17 +245,9 @@ internal sealed record SavedRolloutMetadata
 }
 
 /// <summary>The options as saved (everything but the device, which is chosen at load time).</summary>
-internal sealed record SavedRolloutOptions
+internal sealed record SavedRolloutOptions : SavedStepLayout
 {
     public int NumSteps { get; init; }
-
-    public int NumEnvs { get; init; }
-
-    public int[] ObservationShape { get; init; } = [];
-
-    public string ActionKind { get; init; } = "";
-
-    public int ActionDimension { get; init; }
 
     public double Gamma { get; init; }
 
@@ -287,32 +257,23 @@ internal sealed record SavedRolloutOptions
 
     public SavedStatePart[]? RecurrentState { get; init; }
 
-    public ulong Seed { get; init; }
-
-    public static SavedRolloutOptions From(RolloutBufferOptions o) => new()
-    {
-        NumSteps = o.NumSteps,
-        NumEnvs = o.NumEnvs,
-        ObservationShape = [.. o.ObservationShape],
-        ActionKind = o.Action.Kind.ToString(),
-        ActionDimension = o.Action.Dimension,
-        Gamma = o.Gamma,
-        GaeLambda = o.GaeLambda,
-        AdvantageNormalization = o.AdvantageNormalization.ToString(),
-        RecurrentState = o.RecurrentState?.Parts.Select(p => new SavedStatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) }).ToArray(),
-        Seed = o.Seed,
-    };
+    public static SavedRolloutOptions From(RolloutBufferOptions o) => WithLayout(
+        new SavedRolloutOptions
+        {
+            NumSteps = o.NumSteps,
+            Gamma = o.Gamma,
+            GaeLambda = o.GaeLambda,
+            AdvantageNormalization = o.AdvantageNormalization.ToString(),
+            RecurrentState = o.RecurrentState?.Parts.Select(p => new SavedStatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) }).ToArray(),
+        },
+        o.ObservationShape,
+        o.Action,
+        o.NumEnvs,
+        o.Seed);
 
     /// <summary>The options on <paramref name="device"/>; invalid values throw <see cref="ArgumentException"/>.</summary>
     public RolloutBufferOptions ToOptions(Device? device)
     {
-        ActionSpec action = ActionKind switch
-        {
-            nameof(Memory.ActionKind.Discrete) => ActionSpec.Discrete,
-            nameof(Memory.ActionKind.Continuous) => ActionSpec.Continuous(ActionDimension),
-            _ => throw new ArgumentException($"unknown action kind '{ActionKind}'"),
-        };
-
         if (!Enum.TryParse(AdvantageNormalization, out AdvantageNormalization normalization) || !Enum.IsDefined(normalization))
         {
             throw new ArgumentException($"unknown advantage normalization '{AdvantageNormalization}'");
@@ -329,7 +290,7 @@ internal sealed record SavedRolloutOptions
                     throw new ArgumentException("a recurrent-state part is missing");
                 }
 
-                ScalarType dtype = DType(p.DType) ?? throw new ArgumentException($"recurrent-state part '{p.Name}' has unknown dtype '{p.DType}'");
+                ScalarType dtype = SavedFields.DType(p.DType) ?? throw new ArgumentException($"recurrent-state part '{p.Name}' has unknown dtype '{p.DType}'");
                 parts.Add(new RecurrentStatePart(p.Name ?? "", p.Shape ?? throw new ArgumentException($"recurrent-state part '{p.Name}' has no shape"), dtype));
             }
 
@@ -340,8 +301,8 @@ internal sealed record SavedRolloutOptions
         {
             NumSteps = NumSteps,
             NumEnvs = NumEnvs,
-            ObservationShape = ObservationShape ?? throw new ArgumentException("no observation shape"),
-            Action = action,
+            ObservationShape = Shape(),
+            Action = Action(),
             Gamma = Gamma,
             GaeLambda = GaeLambda,
             AdvantageNormalization = normalization,
@@ -350,17 +311,6 @@ internal sealed record SavedRolloutOptions
             Seed = Seed,
         };
     }
-
-    private static ScalarType? DType(string? name) => name switch
-    {
-        "uint8" => ScalarType.Byte,
-        "bool" => ScalarType.Bool,
-        "int32" => ScalarType.Int32,
-        "int64" => ScalarType.Int64,
-        "float32" => ScalarType.Float32,
-        "float64" => ScalarType.Float64,
-        _ => null,
-    };
 }
 
 /// <summary>One saved recurrent-state part.</summary>

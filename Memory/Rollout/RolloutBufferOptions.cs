@@ -35,7 +35,7 @@ public enum AdvantageNormalization
 public sealed record RolloutBufferOptions
 {
     /// <summary>The largest number of environments.</summary>
-    public const int MaxNumEnvs = 1 << 16;
+    public const int MaxNumEnvs = OptionChecks.MaxNumEnvs;
 
     /// <summary>The largest number of steps per environment in one rollout.</summary>
     public const int MaxNumSteps = 1 << 24;
@@ -44,7 +44,7 @@ public sealed record RolloutBufferOptions
     public const long MaxEntries = 1L << 27;
 
     /// <summary>The largest number of values in one observation (2^26).</summary>
-    public const int MaxObservationSize = 1 << 26;
+    public const int MaxObservationSize = OptionChecks.MaxObservationSize;
 
     /// <summary>The constant added to the standard deviation when advantages are normalized (as in SB3 and CleanRL).</summary>
     public const double NormalizationEpsilon = 1e-8;
@@ -74,9 +74,7 @@ public sealed record RolloutBufferOptions
     public int NumEnvs
     {
         get => _numEnvs;
-        init => _numEnvs = value is >= 1 and <= MaxNumEnvs
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(NumEnvs), value, $"RolloutBufferOptions.NumEnvs must be in [1, {MaxNumEnvs}], got {value}.");
+        init => _numEnvs = OptionChecks.NumEnvs("RolloutBufferOptions", value);
     }
 
     /// <summary>
@@ -87,14 +85,14 @@ public sealed record RolloutBufferOptions
     public required IReadOnlyList<int> ObservationShape
     {
         get => _observationShape;
-        init => _observationShape = CheckShape(value);
+        init => _observationShape = OptionChecks.Shape("RolloutBufferOptions", value);
     }
 
     /// <summary>The action of one step: <see cref="ActionSpec.Discrete"/> (default) or <see cref="ActionSpec.Continuous(int)"/>.</summary>
     public ActionSpec Action
     {
         get => _action;
-        init => _action = value ?? throw new ArgumentNullException(nameof(Action), "RolloutBufferOptions.Action must not be null; use ActionSpec.Discrete or ActionSpec.Continuous(d).");
+        init => _action = OptionChecks.Action("RolloutBufferOptions", value);
     }
 
     /// <summary>The discount factor γ. Allowed: [0, 1]; default 0.99.</summary>
@@ -183,37 +181,6 @@ public sealed record RolloutBufferOptions
     public override string ToString() =>
         $"RolloutBufferOptions {{ NumSteps = {NumSteps}, NumEnvs = {NumEnvs}, ObservationShape = [{ReplayBufferOptions.ShapeText(_observationShape)}], Action = {Action}, Gamma = {Gamma}, GaeLambda = {GaeLambda}, AdvantageNormalization = {AdvantageNormalization}, RecurrentState = {RecurrentState?.ToString() ?? "none"}, Device = {Device?.ToString() ?? "cpu"}, Seed = {Seed} }}";
 
-    private static int[] CheckShape(IReadOnlyList<int> value)
-    {
-        if (value is null)
-        {
-            throw new ArgumentNullException(nameof(ObservationShape), "RolloutBufferOptions.ObservationShape must not be null; e.g. [4] or [84, 84].");
-        }
-
-        int[] shape = [.. value];
-        string text = $"[{ReplayBufferOptions.ShapeText(shape)}]";
-        if (shape.Length is < 1 or > 8)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ObservationShape), text, $"RolloutBufferOptions.ObservationShape must have 1 to 8 dimensions, got {shape.Length} ({text}).");
-        }
-
-        long size = 1;
-        foreach (int d in shape)
-        {
-            if (d < 1)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ObservationShape), text, $"RolloutBufferOptions.ObservationShape: every dimension must be at least 1, got {text}.");
-            }
-
-            size *= d;
-            if (size > MaxObservationSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ObservationShape), text, $"RolloutBufferOptions.ObservationShape {text} has more than {MaxObservationSize} values.");
-            }
-        }
-
-        return shape;
-    }
 
     private static RecurrentStateSpec? CheckStateSpec(RecurrentStateSpec? spec)
     {

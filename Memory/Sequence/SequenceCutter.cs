@@ -88,7 +88,7 @@ internal sealed class SequenceCutter
     /// Records one step of every environment (already checked; pseudo-steps are skipped) and writes the sequences it
     /// completes into <paramref name="emissions"/> (environment order, oldest start first); returns their number.
     /// </summary>
-    public int Advance(in SequenceStepInput input, Span<SequenceEmission> emissions)
+    public int Advance(in StepSpans input, Span<SequenceEmission> emissions)
     {
         int count = 0;
         for (int e = 0; e < _layout.NumEnvs; e++)
@@ -323,28 +323,3 @@ internal sealed record SequenceCutterState
 
 /// <summary>A cutter's saved windows and counters, read and checked.</summary>
 internal sealed record SavedWindows(float[] Observations, float[] Actions, float[] Rewards, float[] Terminated, float[] Truncated, float[] Next, bool[] PreviousEnded, long[] EpisodeSteps);
-
-/// <summary>The spans of one vector step, with either discrete or continuous actions.</summary>
-internal readonly ref struct SequenceStepInput(
-    ReadOnlySpan<float> observations,
-    ReadOnlySpan<int> discreteActions,
-    ReadOnlySpan<float> continuousActions,
-    ReadOnlySpan<double> rewards,
-    ReadOnlySpan<bool> terminated,
-    ReadOnlySpan<bool> truncated,
-    ReadOnlySpan<float> nextObservations)
-{
-    public ReadOnlySpan<float> Observations { get; } = observations;
-
-    public ReadOnlySpan<int> DiscreteActions { get; } = discreteActions;
-
-    public ReadOnlySpan<float> ContinuousActions { get; } = continuousActions;
-
-    public ReadOnlySpan<double> Rewards { get; } = rewards;
-
-    public ReadOnlySpan<bool> Terminated { get; } = terminated;
-
-    public ReadOnlySpan<bool> Truncated { get; } = truncated;
-
-    public ReadOnlySpan<float> NextObservations { get; } = nextObservations;
-}

@@ -167,8 +167,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         where TAction : unmanaged
     {
         ThrowIfDisposed();
-        ActionSpans.Split(Name, "Add", Options.Action, step.Actions, out ReadOnlySpan<int> discrete, out ReadOnlySpan<float> continuous);
-        AddStepCore(new SequenceStepInput(step.Observations, discrete, continuous, step.Rewards, step.Terminations, step.Truncations, step.NextObservations), stateBeforeStep);
+        AddStepCore(StepSpans.Of(Name, "Add", Options.Action, step), stateBeforeStep);
     }
 
     /// <summary>
@@ -367,42 +366,20 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         ArgumentException.ThrowIfNullOrEmpty(directory);
         using BufferFileReader reader = BufferFileReader.Open(Path.Combine(directory, FileName));
         string file = reader.Path;
-        if (reader.Kind != Kind)
-        {
-            throw new InvalidDataException($"{file} holds a {reader.Kind}, not a {Kind}.");
-        }
-
-        if (reader.KindVersion < 1 || reader.KindVersion > KindVersion)
-        {
-            throw new InvalidDataException($"{file} holds a {Kind} of layout version {reader.KindVersion}; this build reads version {KindVersion}.");
-        }
-
-        SavedSequenceMetadata metadata;
-        try
-        {
-            metadata = JsonSerializer.Deserialize(reader.MetadataJson, MemoryJsonContext.Default.SequenceMetadata)
-                ?? throw new InvalidDataException($"{file}: the metadata is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{file}: the metadata is not valid: {e.Message}", e);
-        }
+        SavedFields.RequireKind(reader, Kind, KindVersion);
+        SavedSequenceMetadata metadata = SavedFields.Metadata(reader, MemoryJsonContext.Default.SequenceMetadata);
 
         if (metadata.Options is null || metadata.Storage is null || metadata.Cutter is null || metadata.GeneratorDeviceType is null)
         {
             throw new InvalidDataException($"{file}: the metadata lacks options, storage cursors, per-environment state or generator device.");
         }
 
-        SequenceReplayOptions saved;
-        try
+        SequenceReplayOptions saved = SavedFields.Options(reader, () =>
         {
-            saved = metadata.Options.ToOptions(device);
-            saved.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{file}: the saved options are invalid: {e.Message}", e);
-        }
+            SequenceReplayOptions options = metadata.Options.ToOptions(device);
+            options.Validate();
+            return options;
+        });
 
         if (expected is not null)
         {
@@ -412,11 +389,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         var layout = new SequenceLayout(saved);
         int[] lengths = SequenceStorage.CheckSaved(reader, saved, layout, metadata.Storage);
         SavedWindows windows = SequenceCutter.ReadSaved(reader, layout, metadata.Cutter);
-        BufferSection generatorState = reader.Section("generator_state");
-        if (generatorState.DType != ScalarType.Byte || generatorState.Shape.Count != 1)
-        {
-            throw new InvalidDataException($"{file}: section 'generator_state' is {generatorState}, expected uint8 [n].");
-        }
+        BufferSection generatorState = SavedFields.GeneratorSection(reader);
 
         PrioritySamplerState? samplerState = saved.Prioritized ? ReadSamplerState(reader, saved, metadata.Sampler, metadata.Storage.Size) : null;
 
@@ -426,29 +399,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         {
             buffer._storage.ReadSections(reader, metadata.Storage, lengths);
             buffer._cutter.Restore(windows);
-            using Tensor state = torch.empty([generatorState.Shape[0]], ScalarType.Byte, torch.CPU);
-            reader.ReadInto("generator_state", state);
-            bool sameDeviceType = metadata.GeneratorDeviceType == buffer.Device.type.ToString();
-            if (sameDeviceType)
-            {
-                if (TorchGeneratorState.Problem(buffer._generator, state.bytes) is string problem)
-                {
-                    throw new InvalidDataException($"{file}: section 'generator_state' {problem}.");
-                }
-
-                try
-                {
-                    buffer._generator.set_state(state);
-                }
-                catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or ArgumentException)
-                {
-                    throw new InvalidDataException($"{file}: the saved generator state was refused by torch: {e.Message}", e);
-                }
-            }
-            else
-            {
-                buffer._generator.manual_seed(SeedFrom(state));
-            }
+            SavedFields.RestoreGenerator(reader, generatorState, buffer._generator, metadata.GeneratorDeviceType, buffer.Device);
 
             if (samplerState is not null)
             {
@@ -497,7 +448,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
 
     // ---------------------------------------------------------------- adding
 
-    private void AddStepCore(in SequenceStepInput input, RecurrentState state)
+    private void AddStepCore(in StepSpans input, RecurrentState state)
     {
         ThrowIfDisposed();
         const string call = "Add";
@@ -632,18 +583,6 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         }
     }
 
-    /// <summary>A 63-bit seed from generator state bytes (FNV-1a).</summary>
-    private static long SeedFrom(Tensor state)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in state.data<byte>())
-        {
-            h = (h ^ b) * 1099511628211UL;
-        }
-
-        return (long)(h >> 1);
-    }
-
     /// <summary>The priority sampler's seed: distinct from the uniform generator's (SplitMix64 of the buffer's seed).</summary>
     private static ulong SamplerSeed(ulong seed)
     {
@@ -698,7 +637,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
 }
 
 /// <summary>The sequence options as saved (everything but the device, which is chosen at load time).</summary>
-internal sealed record SavedSequenceOptions
+internal sealed record SavedSequenceOptions : SavedStepLayout
 {
     public int Capacity { get; init; }
 
@@ -708,19 +647,9 @@ internal sealed record SavedSequenceOptions
 
     public int Overlap { get; init; }
 
-    public int[] ObservationShape { get; init; } = [];
-
     public string ObservationStorage { get; init; } = "";
 
-    public string ActionKind { get; init; } = "";
-
-    public int ActionDimension { get; init; }
-
-    public int NumEnvs { get; init; }
-
     public StatePart[] StateParts { get; init; } = [];
-
-    public ulong Seed { get; init; }
 
     public bool Prioritized { get; init; }
 
@@ -732,40 +661,30 @@ internal sealed record SavedSequenceOptions
 
     public int MinSequenceLength { get; init; }
 
-    public static SavedSequenceOptions From(SequenceReplayOptions o) => new()
-    {
-        Capacity = o.Capacity,
-        BurnIn = o.BurnIn,
-        LearningLength = o.LearningLength,
-        Overlap = o.Overlap,
-        ObservationShape = [.. o.ObservationShape],
-        ObservationStorage = o.ObservationStorage.ToString(),
-        ActionKind = o.Action.Kind.ToString(),
-        ActionDimension = o.Action.Dimension,
-        NumEnvs = o.NumEnvs,
-        StateParts = [.. o.StateSpec.Parts.Select(p => new StatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) })],
-        Seed = o.Seed,
-        Prioritized = o.Prioritized,
-        Alpha = o.Priority.Alpha,
-        Epsilon = o.Priority.Epsilon,
-        Eta = o.Eta,
-        MinSequenceLength = o.MinSequenceLength,
-    };
+    public static SavedSequenceOptions From(SequenceReplayOptions o) => WithLayout(
+        new SavedSequenceOptions
+        {
+            Capacity = o.Capacity,
+            BurnIn = o.BurnIn,
+            LearningLength = o.LearningLength,
+            Overlap = o.Overlap,
+            ObservationStorage = o.ObservationStorage.ToString(),
+            StateParts = [.. o.StateSpec.Parts.Select(p => new StatePart { Name = p.Name, Shape = [.. p.Shape], DType = BufferFileFormat.Name(p.DType) })],
+            Prioritized = o.Prioritized,
+            Alpha = o.Priority.Alpha,
+            Epsilon = o.Priority.Epsilon,
+            Eta = o.Eta,
+            MinSequenceLength = o.MinSequenceLength,
+        },
+        o.ObservationShape,
+        o.Action,
+        o.NumEnvs,
+        o.Seed);
 
     /// <summary>The options on <paramref name="device"/>; invalid values throw <see cref="ArgumentException"/>.</summary>
     public SequenceReplayOptions ToOptions(Device? device)
     {
-        if (!Enum.TryParse(ObservationStorage, out ObservationStorage storage) || !Enum.IsDefined(storage))
-        {
-            throw new ArgumentException($"unknown observation storage '{ObservationStorage}'");
-        }
-
-        ActionSpec action = ActionKind switch
-        {
-            nameof(Memory.ActionKind.Discrete) => ActionSpec.Discrete,
-            nameof(Memory.ActionKind.Continuous) => ActionSpec.Continuous(ActionDimension),
-            _ => throw new ArgumentException($"unknown action kind '{ActionKind}'"),
-        };
+        ObservationStorage storage = SavedFields.Storage(ObservationStorage);
 
         if (StateParts is null)
         {
@@ -780,16 +699,7 @@ internal sealed record SavedSequenceOptions
                 throw new ArgumentException("a recurrent state part without a name or shape");
             }
 
-            ScalarType dtype = part.DType switch
-            {
-                "uint8" => ScalarType.Byte,
-                "bool" => ScalarType.Bool,
-                "int32" => ScalarType.Int32,
-                "int64" => ScalarType.Int64,
-                "float32" => ScalarType.Float32,
-                "float64" => ScalarType.Float64,
-                _ => throw new ArgumentException($"unknown recurrent state type '{part.DType}' of part '{part.Name}'"),
-            };
+            ScalarType dtype = SavedFields.DType(part.DType) ?? throw new ArgumentException($"unknown recurrent state type '{part.DType}' of part '{part.Name}'");
             parts.Add(new RecurrentStatePart(part.Name, [.. part.Shape], dtype));
         }
 
@@ -799,9 +709,9 @@ internal sealed record SavedSequenceOptions
             BurnIn = BurnIn,
             LearningLength = LearningLength,
             Overlap = Overlap,
-            ObservationShape = ObservationShape ?? throw new ArgumentException("no observation shape"),
+            ObservationShape = Shape(),
             ObservationStorage = storage,
-            Action = action,
+            Action = Action(),
             NumEnvs = NumEnvs,
             StateSpec = new RecurrentStateSpec(parts),
             Device = device,

@@ -96,7 +96,7 @@ public sealed record SequenceReplayOptions
     public required IReadOnlyList<int> ObservationShape
     {
         get => _observationShape;
-        init => _observationShape = CheckShape(value);
+        init => _observationShape = OptionChecks.Shape("SequenceReplayOptions", value);
     }
 
     /// <summary>How observations are stored: <see cref="Memory.ObservationStorage.Float32"/> (default) or <see cref="Memory.ObservationStorage.UInt8"/> (frames; values rounded, in [0, 255]).</summary>
@@ -112,16 +112,14 @@ public sealed record SequenceReplayOptions
     public ActionSpec Action
     {
         get => _action;
-        init => _action = value ?? throw new ArgumentNullException(nameof(Action), "SequenceReplayOptions.Action must not be null; use ActionSpec.Discrete or ActionSpec.Continuous(d).");
+        init => _action = OptionChecks.Action("SequenceReplayOptions", value);
     }
 
     /// <summary>The number of environments of the vector environment that feeds <c>Add</c>. Allowed: [1, 65536]; default 1.</summary>
     public int NumEnvs
     {
         get => _numEnvs;
-        init => _numEnvs = value is >= 1 and <= ReplayBufferOptions.MaxNumEnvs
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(NumEnvs), value, $"SequenceReplayOptions.NumEnvs must be in [1, {ReplayBufferOptions.MaxNumEnvs}], got {Text(value)}.");
+        init => _numEnvs = OptionChecks.NumEnvs("SequenceReplayOptions", value);
     }
 
     /// <summary>
@@ -256,43 +254,13 @@ public sealed record SequenceReplayOptions
     public override string ToString() =>
         $"SequenceReplayOptions {{ Capacity = {Capacity}, BurnIn = {BurnIn}, LearningLength = {LearningLength}, Overlap = {Overlap}, ObservationShape = [{ShapeText(_observationShape)}], ObservationStorage = {ObservationStorage}, Action = {Action}, NumEnvs = {NumEnvs}, StateSpec = {StateSpec}, Device = {Device?.ToString() ?? "cpu"}, Seed = {Seed}, Prioritized = {Prioritized}, Priority = {Priority}, Eta = {TransitionChecks.Text(Eta)}, MinSequenceLength = {MinSequenceLength} }}";
 
-    internal static string ShapeText(IReadOnlyList<int> shape) => string.Join(", ", shape);
+    internal static string ShapeText(IReadOnlyList<int> shape) => OptionChecks.ShapeText(shape);
 
     /// <summary>Whether a recurrent-state part of this type can be stored (and saved: the buffer file's types).</summary>
     internal static bool IsStorable(ScalarType dtype) => dtype is ScalarType.Byte or ScalarType.Bool or ScalarType.Int32 or ScalarType.Int64 or ScalarType.Float32 or ScalarType.Float64;
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static int[] CheckShape(IReadOnlyList<int> value)
-    {
-        if (value is null)
-        {
-            throw new ArgumentNullException(nameof(ObservationShape), "SequenceReplayOptions.ObservationShape must not be null; e.g. [4] or [84, 84].");
-        }
-
-        int[] shape = [.. value];
-        if (shape.Length is < 1 or > 8)
-        {
-            throw new ArgumentOutOfRangeException(nameof(ObservationShape), $"[{ShapeText(shape)}]", $"SequenceReplayOptions.ObservationShape must have 1 to 8 dimensions, got {shape.Length} ([{ShapeText(shape)}]).");
-        }
-
-        long size = 1;
-        foreach (int d in shape)
-        {
-            if (d < 1)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ObservationShape), $"[{ShapeText(shape)}]", $"SequenceReplayOptions.ObservationShape: every dimension must be at least 1, got [{ShapeText(shape)}].");
-            }
-
-            size *= d;
-            if (size > ReplayBufferOptions.MaxObservationSize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(ObservationShape), $"[{ShapeText(shape)}]", $"SequenceReplayOptions.ObservationShape [{ShapeText(shape)}] has more than {ReplayBufferOptions.MaxObservationSize} values.");
-            }
-        }
-
-        return shape;
-    }
 
     private static RecurrentStateSpec CheckStateSpec(RecurrentStateSpec value)
     {

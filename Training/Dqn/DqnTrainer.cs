@@ -15,14 +15,12 @@ namespace RlMemory.Training.Dqn;
 /// trainer.Agent.Save("cartpole.rlagent");
 /// </code>
 /// </example>
-public sealed class DqnTrainer : Trainer<DqnConfig>
+public sealed class DqnTrainer : Trainer<DqnConfig, DqnAgent>
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "dqn";
 
-    /// <summary>Builds everything a run needs (and, with <see cref="TrainerOptions.ResumeFrom"/>, restores a checkpoint).</summary>
-    /// <exception cref="ConfigException">The configuration is invalid or inconsistent.</exception>
-    /// <exception cref="Checkpoints.CheckpointException">The checkpoint to resume from is missing, corrupt or for another run shape.</exception>
+    /// <summary>A DQN run of <paramref name="config"/> (see <see cref="Trainer{TConfig, TAgent}"/> for resuming and what is refused).</summary>
     public DqnTrainer(DqnConfig config, TrainerOptions? options = null)
         : base(Algo, "DQN", DqnConfig.Schema, config, options, c => c.ValidateCombinations(), c => $"DQN on {c.Env} (seed {c.Seed})", (c, context) => new DqnAlgorithm(c, context))
     {
@@ -30,9 +28,6 @@ public sealed class DqnTrainer : Trainer<DqnConfig>
 
     /// <summary>The online Q-network (what the agent acts with).</summary>
     public QNetwork Network => Dqn.Online;
-
-    /// <summary>The greedy agent acting with the trained network: one object, owned by the trainer (save it with <see cref="DqnAgent.Save"/>).</summary>
-    public DqnAgent Agent => Dqn.Agent;
 
     private DqnAlgorithm Dqn => (DqnAlgorithm)Algorithm;
 }

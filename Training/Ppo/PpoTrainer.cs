@@ -21,14 +21,12 @@ namespace RlMemory.Training.Ppo;
 /// trainer.Agent.Save("novel.rlagent");
 /// </code>
 /// </example>
-public sealed class PpoTrainer : Trainer<PpoConfig>
+public sealed class PpoTrainer : Trainer<PpoConfig, PpoAgent>
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "ppo";
 
-    /// <summary>Builds everything a run needs (and, with <see cref="TrainerOptions.ResumeFrom"/>, restores a checkpoint).</summary>
-    /// <exception cref="ConfigException">The configuration is invalid or inconsistent, or names a core this version cannot build.</exception>
-    /// <exception cref="Checkpoints.CheckpointException">The checkpoint to resume from is missing, corrupt or for another run shape.</exception>
+    /// <summary>A PPO run of <paramref name="config"/> (see <see cref="Trainer{TConfig, TAgent}"/> for resuming and what is refused).</summary>
     public PpoTrainer(PpoConfig config, TrainerOptions? options = null)
         : base(Algo, "PPO", PpoConfig.Schema, config, options, c => c.ValidateCombinations(), c => $"PPO on {c.Env} (seed {c.Seed})", (c, context) => new PpoAlgorithm(c, context))
     {
@@ -39,9 +37,6 @@ public sealed class PpoTrainer : Trainer<PpoConfig>
 
     /// <summary>The rollouts trained on so far.</summary>
     public long Iterations => Ppo.Iterations;
-
-    /// <summary>The greedy agent acting with the trained network: one object, owned by the trainer (save it with <see cref="PpoAgent.Save"/>).</summary>
-    public PpoAgent Agent => Ppo.Agent;
 
     private PpoAlgorithm Ppo => (PpoAlgorithm)Algorithm;
 }

@@ -20,14 +20,12 @@ namespace RlMemory.Training.R2d2;
 /// trainer.Agent.Save("tmaze.rlagent");
 /// </code>
 /// </example>
-public sealed class R2d2Trainer : Trainer<R2d2Config>
+public sealed class R2d2Trainer : Trainer<R2d2Config, RecurrentDqnAgent>
 {
     /// <summary>The algorithm name in checkpoints and presets.</summary>
     public const string Algo = "r2d2";
 
-    /// <summary>Builds everything a run needs (and, with <see cref="TrainerOptions.ResumeFrom"/>, restores a checkpoint).</summary>
-    /// <exception cref="ConfigException">The configuration is invalid or inconsistent.</exception>
-    /// <exception cref="Checkpoints.CheckpointException">The checkpoint to resume from is missing, corrupt or for another run shape.</exception>
+    /// <summary>An R2D2 run of <paramref name="config"/> (see <see cref="Trainer{TConfig, TAgent}"/> for resuming and what is refused).</summary>
     public R2d2Trainer(R2d2Config config, TrainerOptions? options = null)
         : base(Algo, "R2D2", R2d2Config.Schema, config, options, c => c.ValidateCombinations(), c => $"R2D2 ({c.CoreConfig}) on {c.Env} (seed {c.Seed})", (c, context) => new R2d2Algorithm(c, context))
     {
@@ -38,9 +36,6 @@ public sealed class R2d2Trainer : Trainer<R2d2Config>
 
     /// <summary>The sequences in replay.</summary>
     public int ReplayCount => R2d2.SequenceCount;
-
-    /// <summary>The greedy agent acting with the trained network: one object, owned by the trainer (save it with <see cref="RecurrentDqnAgent.Save"/>).</summary>
-    public RecurrentDqnAgent Agent => R2d2.Agent;
 
     private R2d2Algorithm R2d2 => (R2d2Algorithm)Algorithm;
 }
