@@ -121,25 +121,9 @@ public sealed class RecurrentQActor : IEpisodeActor, IExploringActor
             _previous?.Dispose();
             _previous = _state;
             _state = next;
-            if (epsilon > 0)
-            {
-                Tensor explore = rand([n], ScalarType.Float64, generator: _generator);
-                Tensor random = randint(0, _network.Config.ActionCount, [n], ScalarType.Int64, generator: _generator);
-                ReadOnlySpan<double> u = MemoryMarshal.Cast<byte, double>(explore.bytes);
-                ReadOnlySpan<long> r = MemoryMarshal.Cast<byte, long>(random.bytes);
-                for (int i = 0; i < n; i++)
-                {
-                    actions[i] = (int)(u[i] < epsilon ? r[i] : _greedy[i]);
-                }
-
-                return;
-            }
         }
 
-        for (int i = 0; i < n; i++)
-        {
-            actions[i] = (int)_greedy[i];
-        }
+        Exploration.EpsilonGreedy(_generator, _network.Config.ActionCount, epsilon, _greedy.AsSpan(0, n), actions);
     }
 
     /// <summary>
