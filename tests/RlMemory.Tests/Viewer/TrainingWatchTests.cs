@@ -7,6 +7,8 @@ using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 
+// Compares two trainings bitwise: torch's thread count is process-wide, so no other training may run beside it.
+[Collection(nameof(RlMemory.Tests.Training.SeededTrainingCollection))]
 public sealed class TrainingWatchTests
 {
     private static readonly DqnConfig Config = new()
