@@ -193,7 +193,6 @@ public abstract class Env<TAction> : IEnv<TAction>, IRegisteredEnv, IResetTracki
     /// <summary>Releases resources held by the environment. The base implementation does nothing.</summary>
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
-    /// <inheritdoc />
     public override string ToString() => $"{GetType().Name}<{Name}>";
 
     private void CheckObservation(ReadOnlySpan<float> observation, string where)

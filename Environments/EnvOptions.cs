@@ -178,7 +178,6 @@ public sealed class EnvOptions : IEnumerable<KeyValuePair<string, object>>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <inheritdoc />
     public override string ToString() => Describe();
 
     private string Describe() =>

@@ -40,23 +40,17 @@ public readonly struct StepResult : IEquatable<StepResult>
     /// <summary>A copy with another info.</summary>
     public StepResult WithInfo(Info info) => new(Reward, Terminated, Truncated, info);
 
-    /// <inheritdoc />
     public bool Equals(StepResult other) =>
         Reward.Equals(other.Reward) && Terminated == other.Terminated && Truncated == other.Truncated && ReferenceEquals(Info, other.Info);
 
-    /// <inheritdoc />
     public override bool Equals(object? obj) => obj is StepResult other && Equals(other);
 
-    /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Reward, Terminated, Truncated);
 
-    /// <inheritdoc />
     public override string ToString() => $"(reward: {Reward}, terminated: {Terminated}, truncated: {Truncated}, info: {Info})";
 
-    /// <summary>Equality.</summary>
     public static bool operator ==(StepResult left, StepResult right) => left.Equals(right);
 
-    /// <summary>Inequality.</summary>
     public static bool operator !=(StepResult left, StepResult right) => !left.Equals(right);
 }
 

@@ -84,7 +84,6 @@ public sealed class Info : IReadOnlyDictionary<string, object>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
-    /// <inheritdoc />
     public override string ToString() =>
         Count == 0 ? "{}" : "{" + string.Join(", ", this.Select(kv => $"{kv.Key}: {kv.Value}")) + "}";
 }

@@ -75,7 +75,6 @@ public sealed class Discrete : Space<int>
     /// <inheritdoc />
     public override string DescribeAllowed() => $"an integer in [{Start}, {Start + N - 1}]";
 
-    /// <inheritdoc />
     public override string ToString() => Start == 0 ? $"Discrete({N})" : $"Discrete({N}, start={Start})";
 }
 
@@ -246,7 +245,6 @@ public sealed class Box : Space<float[]>
 
     private static string Floats(int n) => n == 1 ? "1 float" : $"{n} floats";
 
-    /// <inheritdoc />
     public override string ToString() =>
         IsUniform(out float lo, out float hi)
             ? $"Box({Format(lo)}, {Format(hi)}, {FormatShape(_shape)}, float32)"

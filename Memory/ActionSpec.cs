@@ -51,7 +51,6 @@ public sealed record ActionSpec
     /// <summary>Whether actions are integers.</summary>
     public bool IsDiscrete => Kind == ActionKind.Discrete;
 
-    /// <inheritdoc />
     public override string ToString() => IsDiscrete ? "discrete" : $"continuous({Dimension})";
 }
 

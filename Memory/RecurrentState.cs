@@ -52,7 +52,6 @@ public sealed record RecurrentStateSpec
         other is not null && Parts.Count == other.Parts.Count
         && Parts.Zip(other.Parts).All(p => p.First.Name == p.Second.Name && p.First.DType == p.Second.DType && p.First.Shape.SequenceEqual(p.Second.Shape));
 
-    /// <inheritdoc />
     public override int GetHashCode() => Parts.Aggregate(0, (h, p) => HashCode.Combine(h, p.Name, p.DType, p.Shape.Count));
 
     /// <summary>e.g. <c>{h [256] Float32, c [256] Float32}</c>.</summary>
@@ -262,7 +261,6 @@ public sealed class RecurrentState : IDisposable
         }
     }
 
-    /// <inheritdoc />
     public override string ToString() => $"RecurrentState {Spec} × {BatchSize} on {Device}";
 
     private static bool SameDevice(Device a, Device b) => a.type == b.type && a.index == b.index;

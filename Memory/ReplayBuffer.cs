@@ -299,7 +299,6 @@ public sealed class ReplayBuffer : IReplayBuffer<TransitionBatch>, ITransitionSi
         _priorities?.Dispose();
     }
 
-    /// <inheritdoc />
     public override string ToString() => Name;
 
     void ITransitionSink.AddTransitions<TAction>(in VectorStep<TAction> transitions, ReadOnlySpan<double> discounts) => AddTransitions(transitions, discounts);

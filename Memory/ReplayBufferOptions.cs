@@ -153,7 +153,6 @@ public sealed record ReplayBufferOptions
         }
     }
 
-    /// <inheritdoc />
     public bool Equals(ReplayBufferOptions? other) =>
         other is not null
         && _capacity == other._capacity
@@ -167,11 +166,9 @@ public sealed record ReplayBufferOptions
         && SameDevice(Device, other.Device)
         && Seed == other.Seed;
 
-    /// <inheritdoc />
     public override int GetHashCode() =>
         HashCode.Combine(_capacity, ShapeText(_observationShape), _observationStorage, _action, _numEnvs, _gamma, HashCode.Combine(_nSteps, MemorySaving, Seed));
 
-    /// <inheritdoc />
     public override string ToString() =>
         $"ReplayBufferOptions {{ Capacity = {Capacity}, ObservationShape = [{ShapeText(_observationShape)}], ObservationStorage = {ObservationStorage}, Action = {Action}, NumEnvs = {NumEnvs}, Gamma = {Gamma}, NSteps = {NSteps}, MemorySaving = {MemorySaving}, Device = {Device?.ToString() ?? "cpu"}, Seed = {Seed} }}";
 

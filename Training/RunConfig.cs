@@ -113,8 +113,13 @@ public abstract record CoreRunConfig : RunConfig
     public CoreConfig? CoreConfig => IsRecurrent
         ? new CoreConfig
         {
-            Kind = Core, EncoderSizes = EncoderSizes, HiddenSize = HiddenSize, MemorySlots = MemorySlots, MemoryWidth = MemoryWidth,
-            ReadHeads = ReadHeads, MemoryAllocation = MemoryAllocation,
+            Kind = Core,
+            EncoderSizes = EncoderSizes,
+            HiddenSize = HiddenSize,
+            MemorySlots = MemorySlots,
+            MemoryWidth = MemoryWidth,
+            ReadHeads = ReadHeads,
+            MemoryAllocation = MemoryAllocation,
         }
         : null;
 }

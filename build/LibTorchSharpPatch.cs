@@ -471,7 +471,6 @@ public sealed class ElfVersionNeed
     /// <summary>The file offset of the entry's <c>vna_flags</c> field.</summary>
     public int FlagsOffset { get; }
 
-    /// <inheritdoc />
     public override string ToString() => $"{Library} {Version} (index {Index}, flags 0x{Flags:x})";
 }
 

@@ -282,8 +282,12 @@ public sealed class MemoryCore : RecurrentCore
 
         var asCore = new CoreConfig
         {
-            Kind = "memory", EncoderSizes = config.EncoderSizes, HiddenSize = config.HiddenSize,
-            MemorySlots = config.Memory.Slots, MemoryWidth = config.Memory.Width, ReadHeads = config.Memory.ReadHeads,
+            Kind = "memory",
+            EncoderSizes = config.EncoderSizes,
+            HiddenSize = config.HiddenSize,
+            MemorySlots = config.Memory.Slots,
+            MemoryWidth = config.Memory.Width,
+            ReadHeads = config.Memory.ReadHeads,
         };
         ModuleFile.RequireStoredParameters(path, Kind, ArchitectureSize.Minimum(asCore, config.ObservationSize), asCore.ToString());
         var core = new MemoryCore(config, device);

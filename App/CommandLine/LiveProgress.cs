@@ -1,5 +1,5 @@
-using RlMemory.Training.Logging;
 using RlMemory.Training;
+using RlMemory.Training.Logging;
 using Spectre.Console;
 
 namespace RlMemory.App;

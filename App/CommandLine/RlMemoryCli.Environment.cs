@@ -2,8 +2,8 @@ using System.Collections;
 using System.CommandLine;
 using RlMemory.Agents;
 using RlMemory.Environments;
-using RlMemory.Training.Configuration;
 using RlMemory.Training;
+using RlMemory.Training.Configuration;
 
 namespace RlMemory.App;
 

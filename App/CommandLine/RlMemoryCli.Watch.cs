@@ -2,9 +2,9 @@ using System.CommandLine;
 using RlMemory.Agents;
 using RlMemory.App.Viewer;
 using RlMemory.Environments;
+using RlMemory.Training;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Logging;
-using RlMemory.Training;
 
 namespace RlMemory.App;
 

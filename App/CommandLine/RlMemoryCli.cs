@@ -4,12 +4,12 @@ using System.Runtime.InteropServices;
 using RlMemory.Agents;
 using RlMemory.App.Plots;
 using RlMemory.App.Viewer;
-using RlMemory.Environments.Recording;
 using RlMemory.Environments;
+using RlMemory.Environments.Recording;
+using RlMemory.Training;
 using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
-using RlMemory.Training;
 
 namespace RlMemory.App;
 

@@ -1,7 +1,7 @@
 using RlMemory.Agents;
 using RlMemory.App.Plots;
-using RlMemory.Environments.Rendering;
 using RlMemory.Environments;
+using RlMemory.Environments.Rendering;
 using RlMemory.Training;
 
 namespace RlMemory.App.Viewer;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using RlMemory.Training.Logging;
 using RlMemory.Training;
+using RlMemory.Training.Logging;
 
 namespace RlMemory.App.Viewer;
 

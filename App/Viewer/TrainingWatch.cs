@@ -1,6 +1,6 @@
 using RlMemory.Agents;
-using RlMemory.Environments.Rendering;
 using RlMemory.Environments;
+using RlMemory.Environments.Rendering;
 using RlMemory.Training;
 
 namespace RlMemory.App.Viewer;

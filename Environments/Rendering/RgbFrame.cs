@@ -68,7 +68,6 @@ public sealed class RgbFrame
         return Width == other.Width && Height == other.Height && Pixels.AsSpan().SequenceEqual(other.Pixels);
     }
 
-    /// <inheritdoc />
     public override string ToString() => $"RgbFrame({Width}×{Height})";
 
     private int Offset(int x, int y)

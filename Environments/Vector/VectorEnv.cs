@@ -321,7 +321,6 @@ public abstract class VectorEnv<TAction> : IDisposable
         }
     }
 
-    /// <inheritdoc />
     public override string ToString() => $"{GetType().Name.Split('`')[0]}({Name})";
 }
 

@@ -90,7 +90,6 @@ public abstract class Wrapper<TAction, TInnerAction> : IEnv<TAction>, IRegistere
         GC.SuppressFinalize(this);
     }
 
-    /// <inheritdoc />
     public override string ToString() => $"{GetType().Name.Split('`')[0]}<{Inner}>";
 
     void IRegisteredEnv.AttachSpec(EnvSpec spec)

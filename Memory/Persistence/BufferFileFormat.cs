@@ -63,12 +63,36 @@ internal static class BufferFileFormat
     public static ScalarType DTypeOf<T>()
         where T : unmanaged
     {
-        if (typeof(T) == typeof(byte)) return ScalarType.Byte;
-        if (typeof(T) == typeof(bool)) return ScalarType.Bool;
-        if (typeof(T) == typeof(int)) return ScalarType.Int32;
-        if (typeof(T) == typeof(long)) return ScalarType.Int64;
-        if (typeof(T) == typeof(float)) return ScalarType.Float32;
-        if (typeof(T) == typeof(double)) return ScalarType.Float64;
+        if (typeof(T) == typeof(byte))
+        {
+            return ScalarType.Byte;
+        }
+
+        if (typeof(T) == typeof(bool))
+        {
+            return ScalarType.Bool;
+        }
+
+        if (typeof(T) == typeof(int))
+        {
+            return ScalarType.Int32;
+        }
+
+        if (typeof(T) == typeof(long))
+        {
+            return ScalarType.Int64;
+        }
+
+        if (typeof(T) == typeof(float))
+        {
+            return ScalarType.Float32;
+        }
+
+        if (typeof(T) == typeof(double))
+        {
+            return ScalarType.Float64;
+        }
+
         throw new ArgumentException($"Buffer files hold byte, bool, int, long, float and double arrays, not {typeof(T).Name}.");
     }
 

@@ -13,6 +13,5 @@ public sealed record BufferSection(string Name, ScalarType DType, IReadOnlyList<
     /// <summary>The number of elements.</summary>
     public long ElementCount => ByteLength / BufferFileFormat.ElementSize(DType);
 
-    /// <inheritdoc />
     public override string ToString() => $"{Name} {BufferFileFormat.Name(DType)} {BufferFileFormat.ShapeText(Shape)}";
 }

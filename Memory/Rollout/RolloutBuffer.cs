@@ -426,7 +426,6 @@ public sealed class RolloutBuffer : IDisposable
         _states?.Dispose();
     }
 
-    /// <inheritdoc />
     public override string ToString() => Name;
 
     // ---------------------------------------------------------------- internals (persistence, tests)

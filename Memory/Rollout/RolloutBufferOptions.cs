@@ -159,7 +159,6 @@ public sealed record RolloutBufferOptions
         }
     }
 
-    /// <inheritdoc />
     public bool Equals(RolloutBufferOptions? other) =>
         other is not null
         && _numSteps == other._numSteps
@@ -173,11 +172,9 @@ public sealed record RolloutBufferOptions
         && ReplayBufferOptions.SameDevice(Device, other.Device)
         && Seed == other.Seed;
 
-    /// <inheritdoc />
     public override int GetHashCode() =>
         HashCode.Combine(_numSteps, _numEnvs, ReplayBufferOptions.ShapeText(_observationShape), _action, _gamma, _gaeLambda, _normalization, HashCode.Combine(_recurrentState, Seed));
 
-    /// <inheritdoc />
     public override string ToString() =>
         $"RolloutBufferOptions {{ NumSteps = {NumSteps}, NumEnvs = {NumEnvs}, ObservationShape = [{ReplayBufferOptions.ShapeText(_observationShape)}], Action = {Action}, Gamma = {Gamma}, GaeLambda = {GaeLambda}, AdvantageNormalization = {AdvantageNormalization}, RecurrentState = {RecurrentState?.ToString() ?? "none"}, Device = {Device?.ToString() ?? "cpu"}, Seed = {Seed} }}";
 

@@ -443,7 +443,6 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         _sampler?.Dispose();
     }
 
-    /// <inheritdoc />
     public override string ToString() => Name;
 
     // ---------------------------------------------------------------- adding

@@ -225,7 +225,6 @@ public sealed record SequenceReplayOptions
         }
     }
 
-    /// <inheritdoc />
     public bool Equals(SequenceReplayOptions? other) =>
         other is not null
         && _capacity == other._capacity
@@ -244,13 +243,11 @@ public sealed record SequenceReplayOptions
         && _eta.Equals(other._eta)
         && _minSequenceLength == other._minSequenceLength;
 
-    /// <inheritdoc />
     public override int GetHashCode() =>
         HashCode.Combine(
             HashCode.Combine(_capacity, _burnIn, _learningLength, _overlap, ShapeText(_observationShape), _observationStorage, _action, _numEnvs),
             HashCode.Combine(_stateSpec, Seed, Prioritized, _priority, _eta, _minSequenceLength));
 
-    /// <inheritdoc />
     public override string ToString() =>
         $"SequenceReplayOptions {{ Capacity = {Capacity}, BurnIn = {BurnIn}, LearningLength = {LearningLength}, Overlap = {Overlap}, ObservationShape = [{ShapeText(_observationShape)}], ObservationStorage = {ObservationStorage}, Action = {Action}, NumEnvs = {NumEnvs}, StateSpec = {StateSpec}, Device = {Device?.ToString() ?? "cpu"}, Seed = {Seed}, Prioritized = {Prioritized}, Priority = {Priority}, Eta = {TransitionChecks.Text(Eta)}, MinSequenceLength = {MinSequenceLength} }}";
 

@@ -242,64 +242,64 @@ internal static class LoaderFuzzer
         switch (target)
         {
             case "agent":
-            {
-                string[] agents = Directory.GetFiles(Path.Combine(corpus, "agent"), "*.rlagent");
-                string source = agents[random.Next(agents.Length)];
-                string path = Path.Combine(input, "agent.rlagent");
-                File.Copy(source, path);
-                return $"{Path.GetFileName(source)}: {mutator.MutateBufferFile(path)}";
-            }
+                {
+                    string[] agents = Directory.GetFiles(Path.Combine(corpus, "agent"), "*.rlagent");
+                    string source = agents[random.Next(agents.Length)];
+                    string path = Path.Combine(input, "agent.rlagent");
+                    File.Copy(source, path);
+                    return $"{Path.GetFileName(source)}: {mutator.MutateBufferFile(path)}";
+                }
 
             case "buffer":
-            {
-                string[] buffers = Directory.GetFiles(Path.Combine(corpus, "checkpoint"), "*.rlmb", SearchOption.AllDirectories)
-                    .Where(f => Path.GetFileName(f) is ReplayBufferFile.UniformFileName or ReplayBufferFile.PrioritizedFileName or SequenceReplayBuffer.FileName or RolloutBuffer.FileName)
-                    .ToArray();
-                string source = buffers[random.Next(buffers.Length)];
-                string path = Path.Combine(input, Path.GetFileName(source));
-                File.Copy(source, path);
-                return $"{Path.GetRelativePath(corpus, source)}: {mutator.MutateBufferFile(path)}";
-            }
+                {
+                    string[] buffers = Directory.GetFiles(Path.Combine(corpus, "checkpoint"), "*.rlmb", SearchOption.AllDirectories)
+                        .Where(f => Path.GetFileName(f) is ReplayBufferFile.UniformFileName or ReplayBufferFile.PrioritizedFileName or SequenceReplayBuffer.FileName or RolloutBuffer.FileName)
+                        .ToArray();
+                    string source = buffers[random.Next(buffers.Length)];
+                    string path = Path.Combine(input, Path.GetFileName(source));
+                    File.Copy(source, path);
+                    return $"{Path.GetRelativePath(corpus, source)}: {mutator.MutateBufferFile(path)}";
+                }
 
             case "checkpoint":
-            {
-                string[] checkpoints = Directory.GetDirectories(Path.Combine(corpus, "checkpoint"));
-                string source = checkpoints[random.Next(checkpoints.Length)];
-                CopyInput(source, input);
-                string manifest = Path.Combine(input, CheckpointStore.ManifestName);
-                string what;
-                string[] files = Directory.GetFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(f => !Path.GetFileName(f).StartsWith("checkpoint.json", StringComparison.Ordinal)).ToArray();
-                if (random.Next(2) == 0 || files.Length == 0)
                 {
-                    // The manifest's values (state, config, file list), with its hash rewritten.
-                    File.WriteAllText(manifest, mutator.MutateJson(File.ReadAllText(manifest)));
-                    what = "manifest";
-                }
-                else
-                {
-                    string file = files[random.Next(files.Length)];
-                    what = file.EndsWith(".rlmb", StringComparison.Ordinal)
-                        ? $"{Path.GetRelativePath(input, file)}: {mutator.MutateBufferFile(file)}"
-                        : $"{Path.GetRelativePath(input, file)}: {MutateBytes(file, random)}";
-                    RehashFile(manifest, input, file);
-                }
+                    string[] checkpoints = Directory.GetDirectories(Path.Combine(corpus, "checkpoint"));
+                    string source = checkpoints[random.Next(checkpoints.Length)];
+                    CopyInput(source, input);
+                    string manifest = Path.Combine(input, CheckpointStore.ManifestName);
+                    string what;
+                    string[] files = Directory.GetFiles(input, "*", SearchOption.AllDirectories)
+                        .Where(f => !Path.GetFileName(f).StartsWith("checkpoint.json", StringComparison.Ordinal)).ToArray();
+                    if (random.Next(2) == 0 || files.Length == 0)
+                    {
+                        // The manifest's values (state, config, file list), with its hash rewritten.
+                        File.WriteAllText(manifest, mutator.MutateJson(File.ReadAllText(manifest)));
+                        what = "manifest";
+                    }
+                    else
+                    {
+                        string file = files[random.Next(files.Length)];
+                        what = file.EndsWith(".rlmb", StringComparison.Ordinal)
+                            ? $"{Path.GetRelativePath(input, file)}: {mutator.MutateBufferFile(file)}"
+                            : $"{Path.GetRelativePath(input, file)}: {MutateBytes(file, random)}";
+                        RehashFile(manifest, input, file);
+                    }
 
-                if (random.Next(10) != 0)
-                {
-                    File.WriteAllText(Path.Combine(input, CheckpointStore.ManifestHashName), Hash(manifest) + "\n");
-                }
+                    if (random.Next(10) != 0)
+                    {
+                        File.WriteAllText(Path.Combine(input, CheckpointStore.ManifestHashName), Hash(manifest) + "\n");
+                    }
 
-                return $"{Path.GetFileName(source)}: {what}";
-            }
+                    return $"{Path.GetFileName(source)}: {what}";
+                }
 
             default:
-            {
-                string[] texts = [.. Directory.GetFiles(Path.Combine(corpus, "yaml"), "*.y*ml").Select(File.ReadAllText), .. Presets.Names.Select(PresetText)];
-                string text = texts[random.Next(texts.Length)];
-                File.WriteAllText(Path.Combine(input, "config.yaml"), mutator.MutateText(text, texts));
-                return "yaml";
-            }
+                {
+                    string[] texts = [.. Directory.GetFiles(Path.Combine(corpus, "yaml"), "*.y*ml").Select(File.ReadAllText), .. Presets.Names.Select(PresetText)];
+                    string text = texts[random.Next(texts.Length)];
+                    File.WriteAllText(Path.Combine(input, "config.yaml"), mutator.MutateText(text, texts));
+                    return "yaml";
+                }
         }
     }
 

@@ -1,5 +1,5 @@
-using RlMemory.Environments.Vector;
 using BenchmarkDotNet.Attributes;
+using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
-using RlMemory.Environments.Vector;
 using BenchmarkDotNet.Attributes;
 using RlMemory.Agents;
+using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 using RlMemory.Training.Dqn;
 using TorchSharp;

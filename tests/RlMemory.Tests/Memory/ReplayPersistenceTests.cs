@@ -209,12 +209,23 @@ public sealed class ReplayPersistenceTests
                 long[] shape = [.. section.Shape];
                 switch (section.DType)
                 {
-                    case ScalarType.Float32: writer.WriteSection<float>(section.Name, reader.ReadArray<float>(section.Name), shape); break;
-                    case ScalarType.Byte: writer.WriteSection<byte>(section.Name, reader.ReadArray<byte>(section.Name), shape); break;
-                    case ScalarType.Bool: writer.WriteSection<bool>(section.Name, reader.ReadArray<bool>(section.Name), shape); break;
-                    case ScalarType.Int32: writer.WriteSection<int>(section.Name, reader.ReadArray<int>(section.Name), shape); break;
-                    case ScalarType.Float64: writer.WriteSection<double>(section.Name, reader.ReadArray<double>(section.Name), shape); break;
-                    default: throw new InvalidOperationException($"unexpected section type {section.DType}");
+                    case ScalarType.Float32:
+                        writer.WriteSection<float>(section.Name, reader.ReadArray<float>(section.Name), shape);
+                        break;
+                    case ScalarType.Byte:
+                        writer.WriteSection<byte>(section.Name, reader.ReadArray<byte>(section.Name), shape);
+                        break;
+                    case ScalarType.Bool:
+                        writer.WriteSection<bool>(section.Name, reader.ReadArray<bool>(section.Name), shape);
+                        break;
+                    case ScalarType.Int32:
+                        writer.WriteSection<int>(section.Name, reader.ReadArray<int>(section.Name), shape);
+                        break;
+                    case ScalarType.Float64:
+                        writer.WriteSection<double>(section.Name, reader.ReadArray<double>(section.Name), shape);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"unexpected section type {section.DType}");
                 }
             }
 

@@ -278,11 +278,20 @@ public sealed class RolloutBufferPersistenceTests
                 long[] shape = [.. section.Shape];
                 switch (section.DType)
                 {
-                    case ScalarType.Float32: Write(writer, section.Name, reader.ReadArray<float>(section.Name), shape, sections); break;
-                    case ScalarType.Float64: Write(writer, section.Name, reader.ReadArray<double>(section.Name), shape, sections); break;
-                    case ScalarType.Bool: Write(writer, section.Name, reader.ReadArray<bool>(section.Name), shape, sections); break;
-                    case ScalarType.Byte: Write(writer, section.Name, reader.ReadArray<byte>(section.Name), shape, sections); break;
-                    default: throw new InvalidOperationException($"unexpected section type {section.DType}");
+                    case ScalarType.Float32:
+                        Write(writer, section.Name, reader.ReadArray<float>(section.Name), shape, sections);
+                        break;
+                    case ScalarType.Float64:
+                        Write(writer, section.Name, reader.ReadArray<double>(section.Name), shape, sections);
+                        break;
+                    case ScalarType.Bool:
+                        Write(writer, section.Name, reader.ReadArray<bool>(section.Name), shape, sections);
+                        break;
+                    case ScalarType.Byte:
+                        Write(writer, section.Name, reader.ReadArray<byte>(section.Name), shape, sections);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"unexpected section type {section.DType}");
                 }
             }
 

@@ -1,6 +1,6 @@
 using RlMemory.Training.Configuration;
-using RlMemory.Training.R2d2;
 using RlMemory.Training.Dqn;
+using RlMemory.Training.R2d2;
 
 namespace RlMemory.Tests.Training;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RlMemory.Environments;
 using RlMemory.App;
+using RlMemory.Environments;
 
 namespace RlMemory.Tests.Training;
 

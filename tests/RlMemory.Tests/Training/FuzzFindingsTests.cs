@@ -1,8 +1,8 @@
 using System.Text.Json;
-using RlMemory.Tests.Memory;
 using RlMemory.Agents;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
+using RlMemory.Tests.Memory;
 using RlMemory.Training;
 using RlMemory.Training.Configuration;
 

@@ -1,5 +1,5 @@
-using RlMemory.App.Plots;
 using RlMemory.Agents.Recurrent;
+using RlMemory.App.Plots;
 using RlMemory.Environments.Rendering;
 using RlMemory.Memory.External;
 using RlMemory.Training.Logging;

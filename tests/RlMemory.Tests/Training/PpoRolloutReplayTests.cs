@@ -1,9 +1,9 @@
-using RlMemory.Tests.Memory;
 using RlMemory.Agents.ActorCritic;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Environments;
 using RlMemory.Environments.Vector;
 using RlMemory.Memory;
+using RlMemory.Tests.Memory;
 using RlMemory.Training.Ppo;
 using static TorchSharp.torch;
 
@@ -38,7 +38,11 @@ public sealed class PpoRolloutReplayTests
         using VectorEnv<int> vec = EnvRegistry.MakeVector<int>("TMaze-v0", envs, VectorMode.Sync, new EnvOptions { { "corridor_length", 2 } });
         using var buffer = new RolloutBuffer(new RolloutBufferOptions
         {
-            NumSteps = steps, NumEnvs = envs, ObservationShape = [3], RecurrentState = network.StateSpec, Seed = 1,
+            NumSteps = steps,
+            NumEnvs = envs,
+            ObservationShape = [3],
+            RecurrentState = network.StateSpec,
+            Seed = 1,
         });
         using var actor = new ActorCriticActor(network, envs);
         var sampler = new CategoricalSampler(9);

@@ -1,8 +1,8 @@
 using RlMemory.Agents;
+using RlMemory.App;
 using RlMemory.Environments;
 using RlMemory.Training;
 using RlMemory.Training.Checkpoints;
-using RlMemory.App;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Ppo;

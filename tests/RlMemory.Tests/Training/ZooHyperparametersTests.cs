@@ -1,5 +1,5 @@
-using RlMemory.Training;
 using RlMemory.App;
+using RlMemory.Training;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Ppo;

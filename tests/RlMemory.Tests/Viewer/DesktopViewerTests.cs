@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
-using RlMemory.Environments;
-using RlMemory.Environments.Rendering;
 using RlMemory.App.Viewer;
 using RlMemory.App.Viewer.Raylib;
+using RlMemory.Environments;
+using RlMemory.Environments.Rendering;
 
 namespace RlMemory.Tests.Viewer;
 

@@ -1,6 +1,6 @@
+using RlMemory.App.Viewer;
 using RlMemory.Environments;
 using RlMemory.Environments.Rendering;
-using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

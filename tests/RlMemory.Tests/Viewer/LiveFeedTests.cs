@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RlMemory.Environments.Rendering;
 using RlMemory.App.Viewer;
+using RlMemory.Environments.Rendering;
 using SkiaSharp;
 
 namespace RlMemory.Tests.Viewer;

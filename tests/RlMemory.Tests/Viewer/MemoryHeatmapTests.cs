@@ -1,7 +1,7 @@
-using RlMemory.App.Plots;
 using RlMemory.Agents;
-using RlMemory.Environments.Rendering;
+using RlMemory.App.Plots;
 using RlMemory.App.Viewer;
+using RlMemory.Environments.Rendering;
 
 namespace RlMemory.Tests.Viewer;
 

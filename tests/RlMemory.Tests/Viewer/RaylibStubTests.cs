@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using RlMemory.Environments;
 using RlMemory.App.Viewer;
 using RlMemory.App.Viewer.Raylib;
+using RlMemory.Environments;
 
 namespace RlMemory.Tests.Viewer;
 

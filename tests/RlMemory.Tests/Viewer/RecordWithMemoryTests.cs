@@ -1,9 +1,9 @@
-using RlMemory.App.Plots;
 using ImageMagick;
+using RlMemory.App.Plots;
+using RlMemory.App.Viewer;
 using RlMemory.Environments;
 using RlMemory.Environments.Recording;
 using RlMemory.Environments.Rendering;
-using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
+using RlMemory.App.Viewer;
 using RlMemory.Environments;
 using RlMemory.Training;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
-using RlMemory.App.Viewer;
 
 namespace RlMemory.Tests.Viewer;
 

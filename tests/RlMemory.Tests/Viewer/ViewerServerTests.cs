@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using RlMemory.Environments.Rendering;
 using RlMemory.App.Viewer;
+using RlMemory.Environments.Rendering;
 
 namespace RlMemory.Tests.Viewer;
 

@@ -1,5 +1,5 @@
-using RlMemory.Environments;
 using RlMemory.App.Viewer;
+using RlMemory.Environments;
 
 namespace RlMemory.Tests.Viewer;
 

@@ -103,12 +103,24 @@ public sealed class SequenceBadInputTests : IDisposable
         var step = new Step();
         switch (argument)
         {
-            case "observations": step.Obs = step.Obs[..5]; break;
-            case "nextObservations": step.Next = step.Next[..5]; break;
-            case "actions": step.Actions = step.Actions[..1]; break;
-            case "rewards": step.Rewards = step.Rewards[..1]; break;
-            case "terminated": step.Terminated = step.Terminated[..1]; break;
-            default: step.Truncated = step.Truncated[..1]; break;
+            case "observations":
+                step.Obs = step.Obs[..5];
+                break;
+            case "nextObservations":
+                step.Next = step.Next[..5];
+                break;
+            case "actions":
+                step.Actions = step.Actions[..1];
+                break;
+            case "rewards":
+                step.Rewards = step.Rewards[..1];
+                break;
+            case "terminated":
+                step.Terminated = step.Terminated[..1];
+                break;
+            default:
+                step.Truncated = step.Truncated[..1];
+                break;
         }
 
         AssertRefused<ArgumentException>(() => step.AddTo(_buffer), message);
@@ -125,10 +137,18 @@ public sealed class SequenceBadInputTests : IDisposable
         var step = new Step();
         switch (argument)
         {
-            case "observations": step.Obs[index] = (float)value; break;
-            case "nextObservations": step.Next[index] = (float)value; break;
-            case "rewards": step.Rewards[index] = value; break;
-            default: step.Actions[index] = (int)value; break;
+            case "observations":
+                step.Obs[index] = (float)value;
+                break;
+            case "nextObservations":
+                step.Next[index] = (float)value;
+                break;
+            case "rewards":
+                step.Rewards[index] = value;
+                break;
+            default:
+                step.Actions[index] = (int)value;
+                break;
         }
 
         AssertRefused<ArgumentException>(() => step.AddTo(_buffer), message);
@@ -274,10 +294,18 @@ public sealed class SequenceBadInputTests : IDisposable
         float[] mask = [1, 1, 1, 1];
         switch (kind)
         {
-            case "nan": td[3] = float.NaN; break;
-            case "inf": td[0] = float.NegativeInfinity; break;
-            case "mask-value": mask[2] = 2; break;
-            case "mask-nan": mask[1] = float.NaN; break;
+            case "nan":
+                td[3] = float.NaN;
+                break;
+            case "inf":
+                td[0] = float.NegativeInfinity;
+                break;
+            case "mask-value":
+                mask[2] = 2;
+                break;
+            case "mask-nan":
+                mask[1] = float.NaN;
+                break;
         }
 
         using var scope = NewDisposeScope();

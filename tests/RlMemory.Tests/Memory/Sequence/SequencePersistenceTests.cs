@@ -289,9 +289,15 @@ public sealed class SequencePersistenceTests
 
             switch (values)
             {
-                case int[] lengths: lengths[0] = 0; break;
-                case double[] priorities: priorities[^1] = 1.0; break;
-                case float[] rewards: rewards[1] = float.NaN; break;
+                case int[] lengths:
+                    lengths[0] = 0;
+                    break;
+                case double[] priorities:
+                    priorities[^1] = 1.0;
+                    break;
+                case float[] rewards:
+                    rewards[1] = float.NaN;
+                    break;
             }
 
             return values;
@@ -352,11 +358,20 @@ public sealed class SequencePersistenceTests
                 long[] shape = [.. section.Shape];
                 switch (section.DType)
                 {
-                    case ScalarType.Float32: writer.WriteSection<float>(section.Name, (float[])sections(section.Name, reader.ReadArray<float>(section.Name)), shape); break;
-                    case ScalarType.Float64: writer.WriteSection<double>(section.Name, (double[])sections(section.Name, reader.ReadArray<double>(section.Name)), shape); break;
-                    case ScalarType.Int32: writer.WriteSection<int>(section.Name, (int[])sections(section.Name, reader.ReadArray<int>(section.Name)), shape); break;
-                    case ScalarType.Byte: writer.WriteSection<byte>(section.Name, (byte[])sections(section.Name, reader.ReadArray<byte>(section.Name)), shape); break;
-                    default: throw new InvalidOperationException($"unexpected section type {section.DType}");
+                    case ScalarType.Float32:
+                        writer.WriteSection<float>(section.Name, (float[])sections(section.Name, reader.ReadArray<float>(section.Name)), shape);
+                        break;
+                    case ScalarType.Float64:
+                        writer.WriteSection<double>(section.Name, (double[])sections(section.Name, reader.ReadArray<double>(section.Name)), shape);
+                        break;
+                    case ScalarType.Int32:
+                        writer.WriteSection<int>(section.Name, (int[])sections(section.Name, reader.ReadArray<int>(section.Name)), shape);
+                        break;
+                    case ScalarType.Byte:
+                        writer.WriteSection<byte>(section.Name, (byte[])sections(section.Name, reader.ReadArray<byte>(section.Name)), shape);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"unexpected section type {section.DType}");
                 }
             }
 

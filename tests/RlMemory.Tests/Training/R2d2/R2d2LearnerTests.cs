@@ -1,6 +1,6 @@
-using RlMemory.Tests.Memory;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
+using RlMemory.Tests.Memory;
 using RlMemory.Training.R2d2;
 using static TorchSharp.torch;
 
