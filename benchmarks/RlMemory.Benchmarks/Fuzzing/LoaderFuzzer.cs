@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RlMemory.Agents;
 using RlMemory.Memory;
-
 using RlMemory.Training;
 using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
@@ -20,9 +19,9 @@ namespace RlMemory.Benchmarks.Fuzzing;
 /// Any other exception is a finding; so is a worker process that dies (a native abort) or stops making progress.
 /// </summary>
 /// <remarks>
-/// <c>fuzz [agent|checkpoint|buffer|yaml ...] [--minutes M] [--seed S] [--out DIR]</c> runs each target for M minutes
+/// <c>fuzz [agent|checkpoint|buffer|yaml ...] [--minutes M] [--seed S] [--out DIR] [--corpus DIR]</c> runs each target for M minutes
 /// (default 2) in a worker process, restarting it after a crash; findings go to <c>DIR/findings</c> (default
-/// <c>fuzz-out</c>) with the input and the exception. <c>fuzz-corpus</c> regenerates the corpus in the repository
+/// <c>fuzz-out</c>) with the input and the exception; the corpus is the repository's unless <c>--corpus</c> names a copy. <c>fuzz-corpus</c> regenerates the corpus in the repository
 /// (<c>benchmarks/RlMemory.Benchmarks/Fuzzing/corpus</c>) from short training runs.
 /// </remarks>
 internal static class LoaderFuzzer
