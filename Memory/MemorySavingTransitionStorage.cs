@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RlMemory.Memory.Persistence;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -214,11 +215,8 @@ internal sealed class MemorySavingTransitionStorage : TransitionStorage
     private protected override void RequireTransitionsSupported() =>
         throw new InvalidOperationException($"{Name}: AddTransitions stores transitions with their own next observations, which memory-saving mode cannot hold (it reads a next observation from the following step). Use Add, or build the buffer with MemorySaving = false.");
 
-    private protected override SlotChanges WriteTransitions(in StepSpans source)
-    {
-        RequireTransitionsSupported();
-        return default;
-    }
+    private protected override SlotChanges WriteTransitions(in StepSpans source) =>
+        throw new UnreachableException("AddTransitions refuses the memory-saving layout before anything is written.");
 
     private protected override SlotChanges AddStep(in StepSpans source)
     {

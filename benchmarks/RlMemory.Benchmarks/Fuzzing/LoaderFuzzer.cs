@@ -31,9 +31,9 @@ internal static class LoaderFuzzer
     public static int Run(string[] args)
     {
         var targets = args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-        double minutes = Option(args, "--minutes", 2.0);
-        int seed = (int)Option(args, "--seed", 1);
-        string output = Path.GetFullPath(OptionText(args, "--out") ?? "fuzz-out");
+        double minutes = CommandOptions.Number(args, "--minutes", 2.0);
+        int seed = (int)CommandOptions.Number(args, "--seed", 1);
+        string output = Path.GetFullPath(CommandOptions.Text(args, "--out") ?? "fuzz-out");
         if (targets.Count == 0)
         {
             targets = [.. Targets];
@@ -46,7 +46,7 @@ internal static class LoaderFuzzer
             return 2;
         }
 
-        string? corpus = OptionText(args, "--corpus") ?? RepositoryCorpus();
+        string? corpus = CommandOptions.Text(args, "--corpus") ?? RepositoryCorpus();
         if (corpus is null || !Directory.Exists(corpus))
         {
             Console.Error.WriteLine($"fuzz: no corpus folder ({corpus ?? "no RlMemory.sln above " + AppContext.BaseDirectory}); run from the repository's build output or pass --corpus DIR.");
@@ -344,7 +344,7 @@ internal static class LoaderFuzzer
     /// <summary>Regenerates the corpus: agents, checkpoints (with their replay, sequence and rollout buffers) from short runs.</summary>
     public static int MakeCorpus(string[] args)
     {
-        string corpus = OptionText(args, "--corpus") ?? Path.Combine(RepositoryRoot(), "benchmarks", "RlMemory.Benchmarks", "Fuzzing", "corpus");
+        string corpus = CommandOptions.Text(args, "--corpus") ?? RepositoryCorpus() ?? throw new DirectoryNotFoundException("RlMemory.sln not found above the benchmarks' folder; pass --corpus DIR.");
         foreach (string folder in new[] { "agent", "checkpoint" })
         {
             string path = Path.Combine(corpus, folder);
@@ -473,40 +473,6 @@ internal static class LoaderFuzzer
     private static string ReadText(string path) => File.Exists(path) ? File.ReadAllText(path).Trim() : "unknown";
 
     /// <summary>The corpus in the repository above the build output, or null outside a repository.</summary>
-    private static string? RepositoryCorpus()
-    {
-        try
-        {
-            return Path.Combine(RepositoryRoot(), "benchmarks", "RlMemory.Benchmarks", "Fuzzing", "corpus");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "RlMemory.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("RlMemory.sln not found above the benchmarks' folder.");
-    }
-
-    private static double Option(string[] args, string name, double fallback)
-    {
-        string? text = OptionText(args, name);
-        return text is null ? fallback : double.Parse(text, CultureInfo.InvariantCulture);
-    }
-
-    private static string? OptionText(string[] args, string name)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-    }
+    private static string? RepositoryCorpus() =>
+        CommandOptions.RepositoryRoot() is string root ? Path.Combine(root, "benchmarks", "RlMemory.Benchmarks", "Fuzzing", "corpus") : null;
 }

@@ -26,9 +26,9 @@ internal static class InterruptStress
 
     public static int Run(string[] args)
     {
-        int trials = (int)Option(args, "--trials", 200);
-        var random = new Random((int)Option(args, "--seed", 1));
-        string cli = OptionText(args, "--cli") ?? DefaultCli();
+        int trials = (int)CommandOptions.Number(args, "--trials", 200);
+        var random = new Random((int)CommandOptions.Number(args, "--seed", 1));
+        string cli = CommandOptions.Text(args, "--cli") ?? DefaultCli();
         if (!File.Exists(cli))
         {
             Console.Error.WriteLine($"interrupt-stress: {cli} does not exist; build it first (dotnet build -c Release App) or pass --cli.");
@@ -171,30 +171,10 @@ internal static class InterruptStress
 
     private static string Last(string text) => text.Trim().Split('\n').LastOrDefault()?.Trim() ?? string.Empty;
 
-    private static string DefaultCli()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "RlMemory.sln")))
-            {
-                return Path.Combine(dir.FullName, "App", "bin", "Release", "net10.0", RuntimeInformation.RuntimeIdentifier, "rlmemory.dll");
-            }
-        }
-
-        return "rlmemory.dll";
-    }
-
-    private static double Option(string[] args, string name, double fallback)
-    {
-        string? text = OptionText(args, name);
-        return text is null ? fallback : double.Parse(text, CultureInfo.InvariantCulture);
-    }
-
-    private static string? OptionText(string[] args, string name)
-    {
-        int at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-    }
+    private static string DefaultCli() =>
+        CommandOptions.RepositoryRoot() is string root
+            ? Path.Combine(root, "App", "bin", "Release", "net10.0", RuntimeInformation.RuntimeIdentifier, "rlmemory.dll")
+            : "rlmemory.dll";
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
