@@ -184,6 +184,20 @@ public sealed class MemoryCore : RecurrentCore
     /// </summary>
     public MemoryTrace? Trace { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="Step"/> and <see cref="Unroll"/> run the fused kernel (default true): the whole recurrence of a
+    /// sequence, forward and backward, in one autograd function written in C# (<c>FusedMemorySequence</c>) instead of
+    /// about 70 tensor operations per step. It applies on the CPU with float32 or float64 parameters while
+    /// <see cref="Trace"/> is null, for batches whose per-step tables fit .NET arrays (B·T·N·W ≤ 2³¹ − 57 values);
+    /// elsewhere (another device, tracing, larger batches) the tensor path runs. Both compute the same
+    /// function to float rounding (tests hold them within 1e-5); the tensor path is the reference.
+    /// </summary>
+    public bool UseFusedKernel { get; set; } = true;
+
+    /// <summary>Whether the next call runs the fused kernel (see <see cref="UseFusedKernel"/>).</summary>
+    public bool RunsFused => UseFusedKernel && Trace is null && Device.type == DeviceType.CPU
+        && controller.weight_ih!.dtype is ScalarType.Float32 or ScalarType.Float64;
+
     /// <inheritdoc />
     public override (Tensor Features, RecurrentState State) Step(Tensor observations, RecurrentState state)
     {
@@ -191,6 +205,12 @@ public sealed class MemoryCore : RecurrentCore
         ArgumentNullException.ThrowIfNull(state);
         CheckStep(observations, state);
         using var scope = NewDisposeScope();
+        if (RunsFused && FusedMemorySequence<float>.Fits(observations.shape[0], 1, Config.HiddenSize, Config.Memory))
+        {
+            var (all, last) = Fused(encoder.forward(observations).unsqueeze(1), state, null);
+            return (all.select(1, 0).MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
+        }
+
         var (features, next) = Advance(encoder.forward(observations), CoreState.From(state));
         return (features.MoveToOuterDisposeScope(), next.ToState().MoveToOuterDisposeScope());
     }
@@ -222,6 +242,19 @@ public sealed class MemoryCore : RecurrentCore
         }
 
         Tensor encoded = encoder.forward(observations);
+        if (RunsFused && FusedMemorySequence<float>.Fits(observations.shape[0], steps, Config.HiddenSize, Config.Memory))
+        {
+            bool[]? flags = null;
+            if (resetAt is not null)
+            {
+                using Tensor host = resetMask!.cpu().contiguous();
+                flags = host.data<bool>().ToArray();
+            }
+
+            var (fusedFeatures, last) = Fused(encoded, state, flags);
+            return (fusedFeatures.MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
+        }
+
         var outputs = new Tensor[steps];
         CoreState initial = CoreState.From(state);
         CoreState current = initial;
@@ -306,6 +339,16 @@ public sealed class MemoryCore : RecurrentCore
     /// <summary>Replaces this core's weights with those saved in <paramref name="path"/> (checked against this architecture first).</summary>
     /// <exception cref="InvalidDataException">The file is not a MemoryCore file, or its tensors do not fit this core.</exception>
     public void LoadWeights(string path) => ModuleFile.Load(path, Kind, ("core", this));
+
+    /// <summary>The fused recurrence over encoded observations [B, T, E] (resets [B, T] flattened, or null).</summary>
+    private (Tensor Features, RecurrentState State) Fused(Tensor encoded, RecurrentState state, bool[]? resets)
+    {
+        Tensor[] parts = [.. _spec.Parts.Select(p => state[p.Name])];
+        var (features, next) = FusedMemoryFunction.Run(
+            encoded, parts, controller.weight_ih!, controller.weight_hh!, controller.bias_ih!, controller.bias_hh!, interfaceLayer.weight!, interfaceLayer.bias!,
+            Config.Memory, resets);
+        return (features, new RecurrentState([.. _spec.Parts.Select((p, i) => (p.Name, next[i]))]));
+    }
 
     /// <summary>One step from encoded observations [B, E].</summary>
     private (Tensor Features, CoreState Next) Advance(Tensor encoded, CoreState state)

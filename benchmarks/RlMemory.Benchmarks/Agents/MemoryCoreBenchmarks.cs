@@ -43,10 +43,15 @@ public class MemoryCoreStepBenchmarks
     [Params(false, true)]
     public bool Allocation { get; set; }
 
+    /// <summary>The fused kernel (C#, the default) or the tensor path (the reference).</summary>
+    [Params(true, false)]
+    public bool Fused { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _core = MemoryCoreSetup.Build(Allocation);
+        _core.UseFusedKernel = Fused;
         _observations = randn(Batch, MemoryCoreSetup.ObservationSize).DetachFromDisposeScope();
         _state = _core.InitialState(Batch).DetachFromDisposeScope();
     }
@@ -91,10 +96,15 @@ public class MemoryCoreUnrollBenchmarks
     [Params(false, true)]
     public bool Allocation { get; set; }
 
+    /// <summary>The fused kernel (C#, the default) or the tensor path (the reference).</summary>
+    [Params(true, false)]
+    public bool Fused { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _core = MemoryCoreSetup.Build(Allocation);
+        _core.UseFusedKernel = Fused;
         _observations = randn(Batch, Steps, MemoryCoreSetup.ObservationSize).DetachFromDisposeScope();
         _state = _core.InitialState(Batch).DetachFromDisposeScope();
     }
@@ -129,5 +139,76 @@ public class MemoryCoreUnrollBenchmarks
         var (features, _) = _core.Unroll(_observations, _state);
         features.sum().backward();
         _core.zero_grad();
+    }
+}
+
+/// <summary>
+/// A learner's pass over a batch of sequences, 64 × 80 steps, for each core at the T-maze presets' sizes (8-float
+/// observations, encoder [32], hidden 64; memory 16 × 16, one read head, allocation): forward building the graph, then
+/// backward of the summed features. <c>lstm</c> is <see cref="LstmCore"/> (libtorch's fused LSTM), <c>memory</c> the
+/// memory core's fused kernel, <c>memory-tensor</c> its tensor path. Torch threads: 1.
+/// </summary>
+[MemoryDiagnoser]
+public class RecurrentCoreSequenceBenchmarks
+{
+    private const int Batch = 64;
+    private const int Steps = 80;
+    private const int ObservationSize = 8;
+
+    private RecurrentCore _core = null!;
+    private Tensor _observations = null!;
+    private RecurrentState _state = null!;
+
+    [Params("lstm", "memory", "memory-tensor")]
+    public string Core { get; set; } = "lstm";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        torch.set_num_threads(1);
+        manual_seed(1);
+        var config = new CoreConfig
+        {
+            Kind = Core == "lstm" ? "lstm" : "memory",
+            EncoderSizes = [32],
+            HiddenSize = 64,
+            MemorySlots = 16,
+            MemoryWidth = 16,
+            ReadHeads = 1,
+            MemoryAllocation = true,
+        };
+        _core = config.Create(ObservationSize);
+        if (_core is MemoryCore memory)
+        {
+            memory.UseFusedKernel = Core == "memory";
+        }
+
+        _observations = randn(Batch, Steps, ObservationSize).DetachFromDisposeScope();
+        _state = _core.InitialState(Batch).DetachFromDisposeScope();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _state.Dispose();
+        _observations.Dispose();
+        _core.Dispose();
+    }
+
+    [Benchmark]
+    public void ForwardBackward()
+    {
+        using var scope = NewDisposeScope();
+        var (features, _) = _core.Unroll(_observations, _state);
+        features.sum().backward();
+        _core.zero_grad();
+    }
+
+    [Benchmark]
+    public void ForwardNoGrad()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        _core.Unroll(_observations, _state);
     }
 }

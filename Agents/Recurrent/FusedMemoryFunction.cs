@@ -1,0 +1,149 @@
+using System.Numerics;
+using RlMemory.Memory.External;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Agents.Recurrent;
+
+/// <summary>
+/// The <see cref="MemoryCore"/> recurrence over a batch of sequences as one autograd function: forward and backward run
+/// in <see cref="FusedMemorySequence{T}"/> (C#, on the CPU), the weight gradients as a few matrix products over all
+/// steps. Inputs: the encoded observations [B, T, E], the seven state parts before the first step, the LSTMCell's
+/// weight_ih, weight_hh, bias_ih, bias_hh, the interface layer's weight and bias, then (not tensors) the memory's
+/// configuration and the resets [B, T] (or null). Outputs: the features [B, T, H + R·W] and the seven state parts
+/// after the last step. Gradients flow to every tensor input.
+/// </summary>
+internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMemoryFunction>
+{
+    private const string SequenceKey = "sequence";
+
+    public override string Name => "FusedMemoryCore";
+
+    /// <summary>
+    /// Runs the recurrence: through the autograd function when gradients are wanted, else directly (no graph, no tape kept
+    /// beyond the call).
+    /// </summary>
+    public static (Tensor Features, Tensor[] State) Run(
+        Tensor encoded, IReadOnlyList<Tensor> state, Tensor weightIh, Tensor weightHh, Tensor biasIh, Tensor biasHh, Tensor interfaceWeight, Tensor interfaceBias,
+        ExternalMemoryConfig config, bool[]? resets)
+    {
+        object[] inputs = [encoded, .. state, weightIh, weightHh, biasIh, biasHh, interfaceWeight, interfaceBias, config, resets!];
+        bool wantsGradients = is_grad_enabled() && inputs.OfType<Tensor>().Any(t => t.requires_grad);
+        List<Tensor> outputs;
+        if (wantsGradients)
+        {
+            outputs = apply(inputs);
+        }
+        else
+        {
+            using (no_grad())
+            {
+                outputs = Forward(null, inputs);
+            }
+        }
+
+        return (outputs[0], [.. outputs.Skip(1)]);
+    }
+
+    public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars) => Forward(ctx, vars);
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        object sequence = ctx.get_data(SequenceKey);
+        List<Tensor> saved = ctx.get_saved_variables();
+        return sequence switch
+        {
+            FusedMemorySequence<float> s => Backward(s, grad_outputs, saved[0], saved[1], ScalarType.Float32),
+            FusedMemorySequence<double> s => Backward(s, grad_outputs, saved[0], saved[1], ScalarType.Float64),
+            _ => throw new InvalidOperationException("FusedMemoryCore: the forward pass kept no tape."),
+        };
+    }
+
+    private static List<Tensor> Forward(autograd.AutogradContext? ctx, object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        Tensor[] state = [.. vars.Skip(1).Take(7).Cast<Tensor>()];
+        var (weightIh, weightHh, biasIh, biasHh, interfaceWeight, interfaceBias) =
+            ((Tensor)vars[8], (Tensor)vars[9], (Tensor)vars[10], (Tensor)vars[11], (Tensor)vars[12], (Tensor)vars[13]);
+        var config = (ExternalMemoryConfig)vars[14];
+        var resets = vars[15] as bool[];
+        int batch = (int)x.shape[0], steps = (int)x.shape[1], width = (int)x.shape[2], hidden = (int)weightHh.shape[1];
+        ScalarType dtype = x.dtype;
+        Tensor inputGates;
+        using (var scope = NewDisposeScope())
+        {
+            // x W_xᵀ + b_ih + b_hh for all steps at once, step-major [T·B, 4H].
+            Tensor timeMajor = x.transpose(0, 1).reshape(steps * batch, width);
+            inputGates = addmm(biasIh + biasHh, timeMajor, weightIh.narrow(1, 0, width).t(), 1, 1).MoveToOuterDisposeScope();
+        }
+
+        List<Tensor> outputs;
+        object sequence;
+        using (inputGates)
+        {
+            if (dtype == ScalarType.Float32)
+            {
+                var s = new FusedMemorySequence<float>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden);
+                outputs = [s.Features(dtype), .. s.FinalState(dtype)];
+                sequence = s;
+            }
+            else
+            {
+                var s = new FusedMemorySequence<double>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden);
+                outputs = [s.Features(dtype), .. s.FinalState(dtype)];
+                sequence = s;
+            }
+        }
+
+        if (ctx is not null)
+        {
+            // Undefined output gradients arrive as invalid tensors (read as zeros below). TorchSharp would otherwise
+            // materialize them from tensors it created during apply, which the caller's DisposeScope has released by
+            // the time the backward runs (an exception there ends the process).
+            ctx.set_materialize_grads(false);
+            ctx.save_data(SequenceKey, sequence);
+            ctx.save_for_backward([x, weightIh]);
+        }
+
+        return outputs;
+    }
+
+    private static List<Tensor> Backward<T>(FusedMemorySequence<T> sequence, List<Tensor> grads, Tensor x, Tensor weightIh, ScalarType dtype)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] dFeatures = Gradient<T>(grads[0], sequence.FeatureCount);
+        T[][] dFinal = [.. grads.Skip(1).Select((grad, i) => Gradient<T>(grad, sequence.StateSizes[i]))];
+        var (dGates, dXis, dInitial) = sequence.Backward(dFeatures, dFinal);
+        int batch = (int)x.shape[0], steps = (int)x.shape[1], width = (int)x.shape[2];
+        int rows = batch * steps;
+        long hidden = weightIh.shape[0] / 4;
+        using var scope = NewDisposeScope();
+        Tensor g = FusedMemorySequence<T>.ToTensor(dGates, [rows, 4 * hidden], dtype);
+        Tensor zs = FusedMemorySequence<T>.ToTensor(sequence.Zs, [rows, sequence.Zs.Length / rows], dtype);
+        Tensor dXi = FusedMemorySequence<T>.ToTensor(dXis, [rows, dXis.Length / rows], dtype);
+        Tensor hs = FusedMemorySequence<T>.ToTensor(sequence.Hs, [rows, hidden], dtype);
+        Tensor timeMajor = x.detach().transpose(0, 1).reshape(rows, width);
+        Tensor gt = g.t();
+        Tensor dWeightIh = cat([gt.mm(timeMajor), gt.mm(zs.narrow(1, hidden, zs.shape[1] - hidden))], 1);
+        Tensor dWeightHh = gt.mm(zs.narrow(1, 0, hidden));
+        Tensor dBias = g.sum(0L);
+        Tensor dx = g.mm(weightIh.detach().narrow(1, 0, width)).view(steps, batch, width).transpose(0, 1).contiguous();
+        Tensor dInterfaceWeight = dXi.t().mm(hs);
+        Tensor dInterfaceBias = dXi.sum(0L);
+        Tensor[] dState = [.. dInitial.Select((values, i) => FusedMemorySequence<T>.ToTensor(values, sequence.StateShapes[i], dtype))];
+        List<Tensor> result = [dx, .. dState, dWeightIh, dWeightHh, dBias, dBias.clone(), dInterfaceWeight, dInterfaceBias];
+        foreach (Tensor t in result)
+        {
+            t.MoveToOuterDisposeScope();
+        }
+
+        result.Add(null!);
+        result.Add(null!);
+        return result;
+    }
+
+    /// <summary>The values of an output's gradient, or zeros where it is undefined (the output did not reach the loss).</summary>
+    private static T[] Gradient<T>(Tensor? grad, int count)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        grad is null || grad.IsInvalid ? new T[count] : FusedMemorySequence<T>.Array(grad);
+}

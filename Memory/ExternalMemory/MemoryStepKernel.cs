@@ -1,0 +1,486 @@
+using System.Numerics;
+
+namespace RlMemory.Memory.External;
+
+/// <summary>
+/// One <see cref="ExternalMemory"/> step for one batch row, forward and backward, written by hand over flat spans: the
+/// same equations as <see cref="ExternalMemory.ParseInterface"/> followed by <see cref="ExternalMemory.Update"/>
+/// (docs/external-memory.md), without a tensor operation. The fused memory core runs it for every row and step of a
+/// sequence; the tensor path stays the reference and the tests hold the two together.
+/// </summary>
+/// <remarks>
+/// <para>Layouts (row-major, one batch row): memory [N, W]; read weights [R, N]; write weights, usage [N]; read vectors
+/// [R·W]; the raw interface ξ [<see cref="ExternalMemory.InterfaceSize"/>] as <see cref="ExternalMemory.ParseInterface"/>
+/// documents it.</para>
+/// <para>The backward recomputes the step's intermediates from its inputs (the state before the step and ξ) instead of
+/// keeping them: a sequence then keeps one memory per step, not a dozen tensors per step. An instance holds scratch
+/// space and is not thread-safe; use one per thread.</para>
+/// </remarks>
+/// <typeparam name="T">float (training) or double (gradient checks).</typeparam>
+internal sealed class MemoryStepKernel<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private static readonly T Epsilon = T.CreateChecked(ExternalMemory.Epsilon);
+    private static readonly T Half = T.CreateChecked(0.5);
+    private static readonly T Two = T.CreateChecked(2);
+    private static readonly T SoftplusThreshold = T.CreateChecked(20);
+
+    private readonly int _n, _w, _r;
+    private readonly bool _allocation;
+
+    // Offsets into ξ.
+    private readonly int _writeKey, _writeVector, _strengths, _erase, _freeGates, _allocationGate, _writeGate;
+
+    // Forward intermediates (the backward recomputes them).
+    private readonly T[] _beta, _erases, _free;
+    private readonly T[] _written, _retention, _content, _allocationWeights, _sortedUsage, _before;
+    private readonly int[] _order;
+    private T _allocGate, _writeGateValue;
+
+    // Backward scratch.
+    private readonly T[] _nextUsage, _nextWrite, _dWriting, _dContent, _dAllocation, _dUsageTotal, _dReadWeights, _dBeta, _dErase, _dots, _scales;
+
+    /// <summary>A kernel for memories of <paramref name="config"/>'s size.</summary>
+    public MemoryStepKernel(ExternalMemoryConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        (_n, _w, _r, _allocation) = (config.Slots, config.Width, config.ReadHeads, config.UseAllocation);
+        _writeKey = _r * _w;
+        _writeVector = _writeKey + _w;
+        _strengths = _writeVector + _w;
+        _erase = _strengths + _r + 1;
+        _freeGates = _erase + _w;
+        _allocationGate = _freeGates + _r;
+        _writeGate = _allocationGate + 1;
+        InterfaceSize = _allocation ? _writeGate + 1 : _freeGates;
+        _beta = new T[_r + 1];
+        _erases = new T[_w];
+        _free = new T[_r];
+        _written = new T[_n];
+        _retention = new T[_n];
+        _content = new T[_n];
+        _allocationWeights = new T[_n];
+        _sortedUsage = new T[_n];
+        _before = new T[_n];
+        _order = new int[_n];
+        _nextUsage = new T[_n];
+        _nextWrite = new T[_n];
+        _dWriting = new T[_n];
+        _dContent = new T[_n];
+        _dAllocation = new T[_n];
+        _dUsageTotal = new T[_n];
+        _dReadWeights = new T[_r * _n];
+        _dBeta = new T[_r + 1];
+        _dErase = new T[_w];
+        _dots = new T[_n];
+        _scales = new T[_n];
+    }
+
+    /// <summary>Floats in ξ (the same as <see cref="ExternalMemory.InterfaceSize"/>).</summary>
+    public int InterfaceSize { get; }
+
+    /// <summary>
+    /// One step: from the state before it (<paramref name="memory"/>, <paramref name="readWeights"/>,
+    /// <paramref name="writeWeights"/>, <paramref name="usage"/>) and the raw interface <paramref name="xi"/>, writes
+    /// the state after it. Outputs must not overlap inputs.
+    /// </summary>
+    public void Forward(
+        ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage,
+        Span<T> nextMemory, Span<T> nextReadWeights, Span<T> nextWriteWeights, Span<T> nextUsage, Span<T> reads)
+    {
+        Prepare(xi, readWeights, writeWeights, usage, nextUsage);
+        WriteWeighting(xi, memory, nextUsage, nextWriteWeights);
+
+        // M' = M + w ∘ (v − M ∘ e), slot by slot.
+        ReadOnlySpan<T> v = xi.Slice(_writeVector, _w);
+        for (int i = 0; i < _n; i++)
+        {
+            T weight = nextWriteWeights[i];
+            ReadOnlySpan<T> from = memory.Slice(i * _w, _w);
+            Span<T> to = nextMemory.Slice(i * _w, _w);
+            for (int j = 0; j < _w; j++)
+            {
+                to[j] = from[j] + (weight * (v[j] - (from[j] * _erases[j])));
+            }
+        }
+
+        for (int head = 0; head < _r; head++)
+        {
+            Content(xi.Slice(head * _w, _w), _beta[head], nextMemory, nextReadWeights.Slice(head * _n, _n));
+        }
+
+        // r_i = Σ_n w_i[n] M'[n].
+        for (int head = 0; head < _r; head++)
+        {
+            Span<T> read = reads.Slice(head * _w, _w);
+            read.Clear();
+            for (int i = 0; i < _n; i++)
+            {
+                T weight = nextReadWeights[(head * _n) + i];
+                ReadOnlySpan<T> slot = nextMemory.Slice(i * _w, _w);
+                for (int j = 0; j < _w; j++)
+                {
+                    read[j] += weight * slot[j];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The gradients of one step. Inputs are the step's inputs (as given to <see cref="Forward"/>), its outputs
+    /// <paramref name="nextMemory"/> and <paramref name="nextReadWeights"/> (as <see cref="Forward"/> wrote them), and
+    /// the gradients with respect to its outputs; <paramref name="dNextMemory"/> is used as scratch (changed). Writes
+    /// the gradients with respect to ξ (<paramref name="dXi"/>) and to the state before the step
+    /// (<paramref name="dMemory"/>, <paramref name="dReadWeights"/>, <paramref name="dWriteWeights"/>,
+    /// <paramref name="dUsage"/>), all overwritten. The read vectors before the step are not an input of the memory.
+    /// </summary>
+    public void Backward(
+        ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage,
+        ReadOnlySpan<T> nextMemory, ReadOnlySpan<T> nextReadWeights,
+        Span<T> dNextMemory, ReadOnlySpan<T> dNextReadWeights, ReadOnlySpan<T> dNextWriteWeights, ReadOnlySpan<T> dNextUsage, ReadOnlySpan<T> dReads,
+        Span<T> dXi, Span<T> dMemory, Span<T> dReadWeights, Span<T> dWriteWeights, Span<T> dUsage)
+    {
+        // The forward's intermediates again (usage, retention, content and allocation weightings, gates).
+        Prepare(xi, readWeights, writeWeights, usage, _nextUsage);
+        WriteWeighting(xi, memory, _nextUsage, _nextWrite);
+        dXi.Clear();
+
+        // Reads: dw_i[n] = dw'_i[n] + dr_i · M'[n]; dM'[n] += Σ_i w_i[n] dr_i.
+        for (int head = 0; head < _r; head++)
+        {
+            ReadOnlySpan<T> dr = dReads.Slice(head * _w, _w);
+            for (int i = 0; i < _n; i++)
+            {
+                ReadOnlySpan<T> slot = nextMemory.Slice(i * _w, _w);
+                Span<T> dSlot = dNextMemory.Slice(i * _w, _w);
+                T weight = nextReadWeights[(head * _n) + i];
+                T sum = dNextReadWeights[(head * _n) + i];
+                for (int j = 0; j < _w; j++)
+                {
+                    sum += dr[j] * slot[j];
+                    dSlot[j] += weight * dr[j];
+                }
+
+                _dReadWeights[(head * _n) + i] = sum;
+            }
+        }
+
+        for (int head = 0; head < _r; head++)
+        {
+            _dBeta[head] = ContentBackward(
+                xi.Slice(head * _w, _w), _beta[head], nextMemory, nextReadWeights.Slice(head * _n, _n), _dReadWeights.AsSpan(head * _n, _n),
+                dXi.Slice(head * _w, _w), dNextMemory);
+        }
+
+        // Write: M' = M + w ∘ (v − M ∘ e).
+        ReadOnlySpan<T> v = xi.Slice(_writeVector, _w);
+        Span<T> dv = dXi.Slice(_writeVector, _w);
+        Array.Clear(_dErase);
+        for (int i = 0; i < _n; i++)
+        {
+            T weight = _nextWrite[i];
+            ReadOnlySpan<T> from = memory.Slice(i * _w, _w);
+            ReadOnlySpan<T> dTo = dNextMemory.Slice(i * _w, _w);
+            Span<T> dFrom = dMemory.Slice(i * _w, _w);
+            T dWeight = dNextWriteWeights[i];
+            for (int j = 0; j < _w; j++)
+            {
+                T g = dTo[j];
+                dFrom[j] = g * (T.One - (weight * _erases[j]));
+                dWeight += g * (v[j] - (from[j] * _erases[j]));
+                dv[j] += g * weight;
+                _dErase[j] -= g * weight * from[j];
+            }
+
+            _dWriting[i] = dWeight;
+        }
+
+        // The write weighting: w = g^w (c + g^a (a − c)), or w = c without allocation.
+        dNextUsage.CopyTo(_dUsageTotal);
+        if (_allocation)
+        {
+            T dWriteGate = T.Zero, dAllocGate = T.Zero;
+            for (int i = 0; i < _n; i++)
+            {
+                T dw = _dWriting[i];
+                T c = _content[i], a = _allocationWeights[i];
+                dWriteGate += dw * (c + (_allocGate * (a - c)));
+                dAllocGate += dw * _writeGateValue * (a - c);
+                _dContent[i] = dw * _writeGateValue * (T.One - _allocGate);
+                _dAllocation[i] = dw * _writeGateValue * _allocGate;
+            }
+
+            AllocationBackward(_dAllocation, _dUsageTotal);
+            dXi[_writeGate] = dWriteGate * _writeGateValue * (T.One - _writeGateValue);
+            dXi[_allocationGate] = dAllocGate * _allocGate * (T.One - _allocGate);
+        }
+        else
+        {
+            _dWriting.CopyTo(_dContent, 0);
+        }
+
+        _dBeta[_r] = ContentBackward(xi.Slice(_writeKey, _w), _beta[_r], memory, _content, _dContent, dXi.Slice(_writeKey, _w), dMemory);
+
+        // Usage: u' = (u + w − u ∘ w) ∘ ψ with ψ[n] = Π_i (1 − f_i w^r_i[n]) (ψ = 1 without allocation).
+        dReadWeights.Clear();
+        for (int i = 0; i < _n; i++)
+        {
+            T du = _dUsageTotal[i];
+            T dWritten = _allocation ? du * _retention[i] : du;
+            dUsage[i] = dWritten * (T.One - writeWeights[i]);
+            dWriteWeights[i] = dWritten * (T.One - usage[i]);
+            if (!_allocation)
+            {
+                continue;
+            }
+
+            T dRetention = du * _written[i];
+            for (int head = 0; head < _r; head++)
+            {
+                T others = T.One;
+                for (int k = 0; k < _r; k++)
+                {
+                    if (k != head)
+                    {
+                        others *= T.One - (_free[k] * readWeights[(k * _n) + i]);
+                    }
+                }
+
+                T dProduct = -dRetention * others; // ∂/∂(f_head · w^r_head[i])
+                dXi[_freeGates + head] += dProduct * readWeights[(head * _n) + i];
+                dReadWeights[(head * _n) + i] = dProduct * _free[head];
+            }
+        }
+
+        // Squashing: β = 1 + softplus(s), so dβ/ds = σ(s); erase and gates go through σ.
+        if (_allocation)
+        {
+            for (int head = 0; head < _r; head++)
+            {
+                T f = _free[head];
+                dXi[_freeGates + head] *= f * (T.One - f);
+            }
+        }
+
+        for (int k = 0; k <= _r; k++)
+        {
+            dXi[_strengths + k] = _dBeta[k] * Sigmoid(xi[_strengths + k]);
+        }
+
+        for (int j = 0; j < _w; j++)
+        {
+            T e = _erases[j];
+            dXi[_erase + j] = _dErase[j] * e * (T.One - e);
+        }
+    }
+
+    /// <summary>Squashes ξ's strengths and gates and computes the new usage (and its factors).</summary>
+    private void Prepare(ReadOnlySpan<T> xi, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage, Span<T> nextUsage)
+    {
+        for (int k = 0; k <= _r; k++)
+        {
+            _beta[k] = T.One + Softplus(xi[_strengths + k]);
+        }
+
+        for (int j = 0; j < _w; j++)
+        {
+            _erases[j] = Sigmoid(xi[_erase + j]);
+        }
+
+        if (_allocation)
+        {
+            for (int head = 0; head < _r; head++)
+            {
+                _free[head] = Sigmoid(xi[_freeGates + head]);
+            }
+
+            _allocGate = Sigmoid(xi[_allocationGate]);
+            _writeGateValue = Sigmoid(xi[_writeGate]);
+        }
+
+        for (int i = 0; i < _n; i++)
+        {
+            T written = usage[i] + writeWeights[i] - (usage[i] * writeWeights[i]);
+            _written[i] = written;
+            if (_allocation)
+            {
+                T retention = T.One;
+                for (int head = 0; head < _r; head++)
+                {
+                    retention *= T.One - (_free[head] * readWeights[(head * _n) + i]);
+                }
+
+                _retention[i] = retention;
+                nextUsage[i] = written * retention;
+            }
+            else
+            {
+                nextUsage[i] = written;
+            }
+        }
+    }
+
+    /// <summary>The write weighting from the memory before the write and the new usage.</summary>
+    private void WriteWeighting(ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> nextUsage, Span<T> writeWeights)
+    {
+        Content(xi.Slice(_writeKey, _w), _beta[_r], memory, _content);
+        if (!_allocation)
+        {
+            _content.CopyTo(writeWeights);
+            return;
+        }
+
+        Allocation(nextUsage);
+        for (int i = 0; i < _n; i++)
+        {
+            T c = _content[i];
+            writeWeights[i] = _writeGateValue * (c + (_allocGate * (_allocationWeights[i] - c)));
+        }
+    }
+
+    /// <summary>C(M, k, β) = softmax(β k·M[n] / (‖k‖ ‖M[n]‖)) with ‖x‖ = sqrt(Σx² + ε).</summary>
+    private void Content(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, Span<T> weights)
+    {
+        T keySquares = SumOfSquares(key) + Epsilon;
+        T max = T.NegativeInfinity;
+        for (int i = 0; i < _n; i++)
+        {
+            ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
+            T scale = T.One / T.Sqrt(keySquares * (SumOfSquares(slot) + Epsilon));
+            T z = Dot(key, slot) * scale * beta;
+            weights[i] = z;
+            max = T.Max(max, z);
+        }
+
+        T sum = T.Zero;
+        for (int i = 0; i < _n; i++)
+        {
+            T e = T.Exp(weights[i] - max);
+            weights[i] = e;
+            sum += e;
+        }
+
+        for (int i = 0; i < _n; i++)
+        {
+            weights[i] /= sum;
+        }
+    }
+
+    /// <summary>
+    /// The gradients of <see cref="Content"/> given the weights it returned and their gradient: adds to
+    /// <paramref name="dKey"/> and <paramref name="dMemory"/>, returns dβ.
+    /// </summary>
+    private T ContentBackward(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, ReadOnlySpan<T> weights, ReadOnlySpan<T> dWeights, Span<T> dKey, Span<T> dMemory)
+    {
+        T keySquares = SumOfSquares(key) + Epsilon;
+        T weighted = T.Zero;
+        for (int i = 0; i < _n; i++)
+        {
+            weighted += weights[i] * dWeights[i];
+        }
+
+        T dBeta = T.Zero, dKeySquares = T.Zero;
+        for (int i = 0; i < _n; i++)
+        {
+            ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
+            T slotSquares = SumOfSquares(slot) + Epsilon;
+            T scale = T.One / T.Sqrt(keySquares * slotSquares);
+            T dot = Dot(key, slot);
+            T z = dot * scale * beta;
+            T dz = weights[i] * (dWeights[i] - weighted);
+            dBeta += dz * dot * scale;
+            _dots[i] = dz * beta * scale;                  // ∂/∂(k·M[n])
+            _scales[i] = -Half * dz * z / slotSquares;     // ∂/∂(‖M[n]‖² + ε)
+            dKeySquares -= Half * dz * z / keySquares;
+        }
+
+        for (int i = 0; i < _n; i++)
+        {
+            ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
+            Span<T> dSlot = dMemory.Slice(i * _w, _w);
+            T dDot = _dots[i], dSquares = Two * _scales[i];
+            for (int j = 0; j < _w; j++)
+            {
+                dKey[j] += dDot * slot[j];
+                dSlot[j] += (dDot * key[j]) + (dSquares * slot[j]);
+            }
+        }
+
+        for (int j = 0; j < _w; j++)
+        {
+            dKey[j] += Two * dKeySquares * key[j];
+        }
+
+        return dBeta;
+    }
+
+    /// <summary>DNC's allocation weighting of the new usage (stable ascending order; see <see cref="ExternalMemory.AllocationWeights"/>).</summary>
+    private void Allocation(ReadOnlySpan<T> usage)
+    {
+        // Insertion sort of the slot indices by usage: stable, and N is small (a few dozen slots).
+        for (int i = 0; i < _n; i++)
+        {
+            int k = i;
+            T u = usage[i];
+            while (k > 0 && usage[_order[k - 1]] > u)
+            {
+                _order[k] = _order[k - 1];
+                k--;
+            }
+
+            _order[k] = i;
+        }
+
+        T product = T.One;
+        for (int k = 0; k < _n; k++)
+        {
+            T s = usage[_order[k]];
+            _sortedUsage[k] = s;
+            _before[k] = product;
+            _allocationWeights[_order[k]] = (T.One - s) * product;
+            product *= s;
+        }
+    }
+
+    /// <summary>Adds the gradient of <see cref="Allocation"/> (a[φ_k] = (1 − s_k) Π_{i&lt;k} s_i) with respect to the usage to <paramref name="dUsage"/>.</summary>
+    private void AllocationBackward(ReadOnlySpan<T> dAllocation, Span<T> dUsage)
+    {
+        // ∂/∂s_k = P_k (Q_k − g_k), with Q_k = Σ_{j>k} g_j (1 − s_j) Π_{k<i<j} s_i = g_{k+1}(1 − s_{k+1}) + s_{k+1} Q_{k+1}.
+        T q = T.Zero;
+        for (int k = _n - 1; k >= 0; k--)
+        {
+            T g = dAllocation[_order[k]];
+            dUsage[_order[k]] += _before[k] * (q - g);
+            T s = _sortedUsage[k];
+            q = (g * (T.One - s)) + (s * q);
+        }
+    }
+
+    private static T SumOfSquares(ReadOnlySpan<T> x)
+    {
+        T sum = T.Zero;
+        foreach (T v in x)
+        {
+            sum += v * v;
+        }
+
+        return sum;
+    }
+
+    private static T Dot(ReadOnlySpan<T> x, ReadOnlySpan<T> y)
+    {
+        T sum = T.Zero;
+        for (int i = 0; i < x.Length; i++)
+        {
+            sum += x[i] * y[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>The logistic function.</summary>
+    internal static T Sigmoid(T x) => T.One / (T.One + T.Exp(-x));
+
+    /// <summary>log(1 + eˣ), as PyTorch's softplus (x itself above 20).</summary>
+    internal static T Softplus(T x) => x > SoftplusThreshold ? x : T.LogP1(T.Exp(x));
+}

@@ -1,0 +1,244 @@
+using RlMemory.Agents.Recurrent;
+using RlMemory.Memory;
+using RlMemory.Memory.External;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RlMemory.Tests.Agents;
+
+/// <summary>
+/// The fused memory core (the recurrence written in C#) against the tensor path (the reference): outputs, states and
+/// every gradient for random weights, inputs, states and resets; and the fused backward at float64 against central
+/// differences.
+/// </summary>
+public sealed class FusedMemoryCoreTests
+{
+    private static MemoryCore Core(bool allocation, int readHeads, long seed, ScalarType dtype = ScalarType.Float32)
+    {
+        manual_seed(seed);
+        var core = new MemoryCore(new MemoryCoreConfig(5, [6], 7, new ExternalMemoryConfig(slots: 5, width: 3, readHeads: readHeads, useAllocation: allocation)));
+        if (dtype != ScalarType.Float32)
+        {
+            core.to(dtype);
+        }
+
+        // Larger weights than the default initialization, so the memory's softmaxes and gates leave their flat regions.
+        using (no_grad())
+        {
+            foreach (var (_, p) in core.named_parameters())
+            {
+                p.mul_(2.5);
+            }
+        }
+
+        return core;
+    }
+
+    /// <summary>A random state with valid parts: memory and h, c, reads any values; weights on the simplex (scaled); usage in (0, 1).</summary>
+    private static RecurrentState RandomState(MemoryCore core, int batch, Generator g, ScalarType dtype)
+    {
+        var parts = new List<(string, Tensor)>();
+        foreach (RecurrentStatePart part in core.StateSpec.Parts)
+        {
+            long[] shape = [batch, .. part.Shape];
+            Tensor value = part.Name switch
+            {
+                ExternalMemory.ReadWeightsPart => nn.functional.softmax(randn(shape, dtype, generator: g) * 2, -1),
+                ExternalMemory.WriteWeightsPart => nn.functional.softmax(randn(shape, dtype, generator: g) * 2, -1) * 0.8,
+                ExternalMemory.UsagePart => rand(shape, dtype, generator: g) * 0.9 + 0.05,
+                _ => randn(shape, dtype, generator: g),
+            };
+            parts.Add((part.Name, value));
+        }
+
+        return new RecurrentState(parts);
+    }
+
+    /// <summary>Features, final state and the gradients of a random linear objective with respect to everything.</summary>
+    private static (Tensor[] Outputs, Tensor[] Gradients) Run(MemoryCore core, bool fused, Tensor observations, RecurrentState state, Tensor? resets, long seed)
+    {
+        core.UseFusedKernel = fused;
+        Assert.Equal(fused, core.RunsFused);
+        core.zero_grad();
+        Tensor x = observations.detach().clone().requires_grad_(true);
+        var leaves = state.Tensors.Select(t => t.detach().clone().requires_grad_(true)).ToArray();
+        var start = new RecurrentState([.. state.Spec.Parts.Select((p, i) => (p.Name, leaves[i]))]);
+        var (features, next) = core.Unroll(x, start, resets);
+        using var g = new Generator((ulong)seed);
+        Tensor objective = (features * randn(features.shape, features.dtype, generator: g)).sum();
+        foreach (Tensor part in next.Tensors)
+        {
+            objective += (part * randn(part.shape, part.dtype, generator: g)).sum();
+        }
+
+        objective.backward();
+        Tensor[] outputs = [features.detach(), .. next.Tensors.Select(t => t.detach())];
+        // Without allocation the read weights before a step reach nothing (the usage needs no free gates): autograd leaves
+        // their gradient undefined, the fused path returns zeros.
+        Tensor[] gradients = [x.grad!.clone(), .. leaves.Select(l => l.grad?.clone() ?? zeros_like(l)), .. core.parameters().Select(p => p.grad!.clone())];
+        return (outputs, gradients);
+    }
+
+    [Theory]
+    [InlineData(true, 2, false)]
+    [InlineData(true, 1, true)]
+    [InlineData(false, 2, true)]
+    [InlineData(false, 1, false)]
+    public void FusedAndTensorPaths_Agree_OnOutputsStatesAndEveryGradient(bool allocation, int readHeads, bool withResets)
+    {
+        using var scope = NewDisposeScope();
+        MemoryCore core = Core(allocation, readHeads, 11);
+        using var g = new Generator(5);
+        const int batch = 3, steps = 7;
+        Tensor observations = randn([batch, steps, 5], generator: g);
+        RecurrentState state = RandomState(core, batch, g, ScalarType.Float32);
+        Tensor? resets = withResets ? tensor(new bool[] { false, false, true, false, false, false, false, true, false, false, false, true, false, false, false, false, false, false, false, false, true }).reshape(batch, steps) : null;
+
+        var (fusedOutputs, fusedGradients) = Run(core, true, observations, state, resets, 3);
+        var (tensorOutputs, tensorGradients) = Run(core, false, observations, state, resets, 3);
+        Assert.Equal(tensorOutputs.Length, fusedOutputs.Length);
+        for (int i = 0; i < tensorOutputs.Length; i++)
+        {
+            AssertClose(tensorOutputs[i], fusedOutputs[i], $"output {i}");
+        }
+
+        Assert.Equal(tensorGradients.Length, fusedGradients.Length);
+        string[] names = ["observations", .. state.Spec.Parts.Select(p => "state " + p.Name), .. core.named_parameters().Select(p => p.name)];
+        for (int i = 0; i < tensorGradients.Length; i++)
+        {
+            AssertClose(tensorGradients[i], fusedGradients[i], names[i]);
+        }
+
+        // Zero exactly where the reference is zero (the read weights without allocation, a usage chain cut by resets),
+        // and most gradients are not.
+        int nonzero = 0;
+        for (int i = 0; i < fusedGradients.Length; i++)
+        {
+            bool reaches = tensorGradients[i].abs().max().item<float>() > 0;
+            Assert.Equal(reaches, fusedGradients[i].abs().max().item<float>() > 0);
+            nonzero += reaches ? 1 : 0;
+        }
+
+        Assert.True(nonzero >= fusedGradients.Length - 3, $"only {nonzero} of {fusedGradients.Length} gradients are nonzero");
+    }
+
+    [Fact]
+    public void FusedStep_MatchesTheTensorStep_WithoutGradients()
+    {
+        using var scope = NewDisposeScope();
+        MemoryCore core = Core(true, 2, 4);
+        using var g = new Generator(8);
+        Tensor observations = randn([4, 5], generator: g);
+        RecurrentState state = RandomState(core, 4, g, ScalarType.Float32);
+        using var noGrad = no_grad();
+        core.UseFusedKernel = true;
+        var (fused, fusedNext) = core.Step(observations, state);
+        core.UseFusedKernel = false;
+        var (reference, referenceNext) = core.Step(observations, state);
+        AssertClose(reference, fused, "features");
+        for (int i = 0; i < referenceNext.Tensors.Count; i++)
+        {
+            AssertClose(referenceNext.Tensors[i], fusedNext.Tensors[i], state.Spec.Parts[i].Name);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FusedBackward_AtFloat64_MatchesCentralDifferences(bool allocation)
+    {
+        using var scope = NewDisposeScope();
+        var config = new ExternalMemoryConfig(slots: 5, width: 3, readHeads: 2, useAllocation: allocation);
+        var memory = new ExternalMemory(config);
+        const int batch = 2, steps = 4, encoded = 4, hidden = 5;
+        using var g = new Generator(9);
+        Tensor Random(params long[] shape) => randn(shape, ScalarType.Float64, generator: g);
+        Tensor x = Random(batch, steps, encoded);
+        Tensor[] state =
+        [
+            Random(batch, hidden), Random(batch, hidden), Random(batch, 5, 3),
+            nn.functional.softmax(Random(batch, 2, 5) * 2, -1), nn.functional.softmax(Random(batch, 5) * 2, -1) * 0.8,
+            (rand([batch, 5], ScalarType.Float64, generator: g) * 0.9) + 0.05, Random(batch, 6),
+        ];
+        Tensor weightIh = Random(4 * hidden, encoded + 6) * 0.8, weightHh = Random(4 * hidden, hidden) * 0.8;
+        Tensor biasIh = Random(4 * hidden) * 0.5, biasHh = Random(4 * hidden) * 0.5;
+        Tensor interfaceWeight = Random(memory.InterfaceSize, hidden), interfaceBias = Random(memory.InterfaceSize);
+        bool[] resets = [true, false, false, false, false, false, true, false]; // row 0 starts an episode at step 0, row 1 at step 2
+        Tensor lambda = Random(batch, steps, hidden + 6);
+        Tensor[] lambdaState = [.. state.Select(s => Random(s.shape))];
+
+        Tensor[] inputs = [x, .. state, weightIh, weightHh, biasIh, biasHh, interfaceWeight, interfaceBias];
+        double Objective(Tensor[] values)
+        {
+            using var inner = NewDisposeScope();
+            var (features, next) = FusedMemoryFunction.Run(values[0], values[1..8], values[8], values[9], values[10], values[11], values[12], values[13], config, resets);
+            Tensor total = (features * lambda).sum();
+            for (int i = 0; i < next.Length; i++)
+            {
+                total += (next[i] * lambdaState[i]).sum();
+            }
+
+            return total.item<double>();
+        }
+
+        // Analytic: the fused backward.
+        Tensor[] leaves = [.. inputs.Select(t => t.clone().requires_grad_(true))];
+        var (f, n) = FusedMemoryFunction.Run(leaves[0], leaves[1..8], leaves[8], leaves[9], leaves[10], leaves[11], leaves[12], leaves[13], config, resets);
+        Tensor objective = (f * lambda).sum();
+        for (int i = 0; i < n.Length; i++)
+        {
+            objective += (n[i] * lambdaState[i]).sum();
+        }
+
+        objective.backward();
+        string[] names = ["x", "h0", "c0", "memory0", "read_weights0", "write_weights0", "usage0", "read_vectors0", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "interface weight", "interface bias"];
+        using var noGrad = no_grad();
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            double[] analytic = leaves[k].grad!.contiguous().view(-1).data<double>().ToArray();
+            Tensor flat = inputs[k].view(-1);
+            for (long i = 0; i < flat.shape[0]; i += Math.Max(1, flat.shape[0] / 25))
+            {
+                const double h = 1e-6;
+                double original = flat[i].item<double>();
+                flat[i] = original + h;
+                double up = Objective(inputs);
+                flat[i] = original - h;
+                double down = Objective(inputs);
+                flat[i] = original;
+                double numeric = (up - down) / (2 * h);
+                Assert.True(
+                    Math.Abs(numeric - analytic[i]) <= 1e-6 + (1e-5 * Math.Abs(numeric)),
+                    $"{names[k]}[{i}]: fused backward {analytic[i]:R}, central difference {numeric:R}");
+            }
+        }
+
+        // The rows reset before step 0 get no gradient in their initial state.
+        Assert.Equal(0.0, leaves[1].grad![0].abs().sum().item<double>());
+        Assert.True(leaves[1].grad![1].abs().sum().item<double>() > 0);
+    }
+
+    [Fact]
+    public void SequencesWhoseTablesExceedDotNetArrays_RunOnTheTensorPath()
+    {
+        var presets = new ExternalMemoryConfig(slots: 16, width: 16, readHeads: 1);
+        Assert.True(FusedMemorySequence<float>.Fits(64, 80, 64, presets));
+
+        // The memory after each step is T·B·N·W values: 2¹⁶ × 2⁸ slots of 2⁸ floats for 4 steps is 2³⁴, beyond 2³¹.
+        var huge = new ExternalMemoryConfig(slots: 1 << 8, width: 1 << 8, readHeads: 1);
+        Assert.False(FusedMemorySequence<float>.Fits(1 << 16, 4, 64, huge));
+        Assert.True(FusedMemorySequence<float>.Fits(1 << 10, 4, 64, huge));
+        Assert.False(FusedMemorySequence<float>.Fits(0, 4, 64, presets));
+    }
+
+    private static RecurrentState Replace(RecurrentState state, params (string Name, Tensor Value)[] changes) =>
+        new([.. state.Spec.Parts.Select((p, i) => (p.Name, changes.FirstOrDefault(c => c.Name == p.Name).Value ?? state.Tensors[i]))]);
+
+    private static void AssertClose(Tensor expected, Tensor actual, string name)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        double difference = (expected.to(ScalarType.Float64) - actual.to(ScalarType.Float64)).abs().max().item<double>();
+        double scale = Math.Max(1, expected.abs().max().to(ScalarType.Float64).item<double>());
+        Assert.True(difference <= 1e-5 * scale, $"{name}: fused and tensor paths differ by {difference:G3} (largest value {scale:G3})");
+    }
+}
