@@ -62,6 +62,12 @@ public sealed class FlatAdam : IDisposable
         _firstMoment = zeros([total], first.dtype, first.device).DetachFromDisposeScope();
         _secondMoment = zeros([total], first.dtype, first.device).DetachFromDisposeScope();
         long offset = 0;
+
+        // The views live in a dispose scope (released here, on this thread), never left to the finalizer: TorchSharp
+        // passes bare native handles, so a temporary such as narrow(…) in narrow(…).view(…) is unreachable while
+        // libtorch still reads it, and a collection on another thread could finalize it mid-call (a use-after-free the
+        // loader fuzzer found here). The scope holds every temporary until it ends.
+        using (var scope = NewDisposeScope())
         using (no_grad())
         {
             foreach (Parameter p in _parameters)

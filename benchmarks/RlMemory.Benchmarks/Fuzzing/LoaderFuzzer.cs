@@ -165,6 +165,11 @@ internal static class LoaderFuzzer
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var tick = Stopwatch.StartNew();
         TorchSharp.torch.set_num_threads(1);
+
+        // RLMEMORY_FUZZ_HISTORY=1 logs every input's mutation (to find what ran before a crash that needs a history).
+        using StreamWriter? history = Environment.GetEnvironmentVariable("RLMEMORY_FUZZ_HISTORY") == "1"
+            ? new StreamWriter(Path.Combine(work, "history.txt")) { AutoFlush = true }
+            : null;
         while (DateTime.UtcNow < deadline)
         {
             File.WriteAllText(Path.Combine(work, "mutation.txt"), "preparing the input (mutating a corpus file)");
@@ -179,6 +184,7 @@ internal static class LoaderFuzzer
             }
 
             File.WriteAllText(Path.Combine(work, "mutation.txt"), "loading the input in this folder; mutation: " + mutation);
+            history?.WriteLine($"{executions} {mutation}");
             try
             {
                 Execute(target, input);

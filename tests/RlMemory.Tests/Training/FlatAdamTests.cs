@@ -147,3 +147,37 @@ public sealed class FlatAdamTests
         Assert.Throws<InvalidDataException>(() => other.SetState(state[..10]));
     }
 }
+
+/// <summary>
+/// FlatAdam's constructor leaves no tensor to the finalizer. TorchSharp hands a tensor's native handle to libtorch as a
+/// bare pointer, so a temporary that is unreachable once its handle is read (<c>a.narrow(…).view(…)</c>) can be
+/// finalized on the finalizer thread while libtorch still uses it: a use-after-free that the loader fuzzer found as rare
+/// crashes inside this constructor (docs/benchmarks.md, "Loader fuzzing"). Every temporary must belong to a dispose
+/// scope, which keeps it reachable until the scope ends on the calling thread.
+/// </summary>
+public sealed class FlatAdamTemporariesTests
+{
+    [Fact]
+    public void Construction_ReleasesEveryTemporaryOnTheCallingThread()
+    {
+        manual_seed(1);
+        using var net = new QNetwork(new QNetworkConfig { ObservationSize = 4, ActionCount = 3, HiddenSizes = [16, 16], Dueling = true });
+        using var outer = NewDisposeScope();
+        using (var adam = new FlatAdam(net.parameters(), 1e-3))
+        {
+            // Nothing reached the caller's scope (so nothing would have reached the finalizer without one), and the
+            // parameters still alias the flat buffers after the views were released.
+            Assert.Equal(0, outer.DisposablesCount);
+            float[] before = [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+            using (var step = NewDisposeScope())
+            {
+                net.forward(randn(8, 4)).pow(2).sum().backward();
+            }
+
+            Assert.True(adam.ClipGradNorm(1e9) > 0, "the gradients land in the flat buffer");
+            adam.Step();
+            float[] after = [.. net.parameters().SelectMany(p => p.data<float>().ToArray())];
+            Assert.True(before.Zip(after).Count(p => p.First != p.Second) > before.Length / 4, "the step moved the parameters through the flat buffer");
+        }
+    }
+}
