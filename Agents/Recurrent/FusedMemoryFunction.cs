@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using RlMemory.Memory.External;
 using TorchSharp;
@@ -16,6 +17,8 @@ namespace RlMemory.Agents.Recurrent;
 internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMemoryFunction>
 {
     private const string SequenceKey = "sequence";
+    private const string ConfigKey = "config";
+    private const string ResetsKey = "resets";
 
     public override string Name => "FusedMemoryCore";
 
@@ -49,17 +52,51 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        object sequence = ctx.get_data(SequenceKey);
+        // The tape goes back to the pool after the first backward; a second one (retain_graph) runs the forward again
+        // from the saved inputs.
         List<Tensor> saved = ctx.get_saved_variables();
+        object? sequence = ctx.get_data(SequenceKey);
+        if (sequence is null)
+        {
+            object[] inputs = [.. saved.Cast<object>(), ctx.get_data(ConfigKey), ctx.get_data(ResetsKey)];
+            using (no_grad())
+            using (var scope = NewDisposeScope())
+            {
+                sequence = Build(inputs, pooled: true).Sequence;
+            }
+        }
+
+        ctx.save_data(SequenceKey, null!);
         return sequence switch
         {
-            FusedMemorySequence<float> s => Backward(s, grad_outputs, saved[0], saved[1], ScalarType.Float32),
-            FusedMemorySequence<double> s => Backward(s, grad_outputs, saved[0], saved[1], ScalarType.Float64),
+            FusedMemorySequence<float> s => Backward(s, grad_outputs, saved[0], saved[8], ScalarType.Float32),
+            FusedMemorySequence<double> s => Backward(s, grad_outputs, saved[0], saved[8], ScalarType.Float64),
             _ => throw new InvalidOperationException("FusedMemoryCore: the forward pass kept no tape."),
         };
     }
 
     private static List<Tensor> Forward(autograd.AutogradContext? ctx, object[] vars)
+    {
+        var (outputs, sequence) = Build(vars, pooled: true);
+        if (ctx is null)
+        {
+            sequence.Release();
+            return outputs;
+        }
+
+        // Undefined output gradients arrive as invalid tensors (read as zeros below). TorchSharp would otherwise
+        // materialize them from tensors it created during apply, which the caller's DisposeScope has released by the
+        // time the backward runs (an exception there ends the process).
+        ctx.set_materialize_grads(false);
+        ctx.save_data(SequenceKey, sequence);
+        ctx.save_data(ConfigKey, vars[14]);
+        ctx.save_data(ResetsKey, vars[15]);
+        ctx.save_for_backward([.. vars.Take(14).Cast<Tensor>()]);
+        return outputs;
+    }
+
+    /// <summary>Runs the forward pass: the outputs and the sequence that holds the tape.</summary>
+    private static (List<Tensor> Outputs, IFusedSequence Sequence) Build(object[] vars, bool pooled)
     {
         var x = (Tensor)vars[0];
         Tensor[] state = [.. vars.Skip(1).Take(7).Cast<Tensor>()];
@@ -73,55 +110,45 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         using (var scope = NewDisposeScope())
         {
             // x W_xᵀ + b_ih + b_hh for all steps at once, step-major [T·B, 4H].
-            Tensor timeMajor = x.transpose(0, 1).reshape(steps * batch, width);
-            inputGates = addmm(biasIh + biasHh, timeMajor, weightIh.narrow(1, 0, width).t(), 1, 1).MoveToOuterDisposeScope();
+            Tensor timeMajor = x.detach().transpose(0, 1).reshape(steps * batch, width);
+            inputGates = addmm(biasIh.detach() + biasHh.detach(), timeMajor, weightIh.detach().narrow(1, 0, width).t(), 1, 1).MoveToOuterDisposeScope();
         }
 
-        List<Tensor> outputs;
-        object sequence;
         using (inputGates)
         {
             if (dtype == ScalarType.Float32)
             {
-                var s = new FusedMemorySequence<float>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden);
-                outputs = [s.Features(dtype), .. s.FinalState(dtype)];
-                sequence = s;
+                var s = new FusedMemorySequence<float>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden, pooled);
+                return ([s.Features(dtype), .. s.FinalState(dtype)], s);
             }
             else
             {
-                var s = new FusedMemorySequence<double>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden);
-                outputs = [s.Features(dtype), .. s.FinalState(dtype)];
-                sequence = s;
+                var s = new FusedMemorySequence<double>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden, pooled);
+                return ([s.Features(dtype), .. s.FinalState(dtype)], s);
             }
         }
-
-        if (ctx is not null)
-        {
-            // Undefined output gradients arrive as invalid tensors (read as zeros below). TorchSharp would otherwise
-            // materialize them from tensors it created during apply, which the caller's DisposeScope has released by
-            // the time the backward runs (an exception there ends the process).
-            ctx.set_materialize_grads(false);
-            ctx.save_data(SequenceKey, sequence);
-            ctx.save_for_backward([x, weightIh]);
-        }
-
-        return outputs;
     }
 
     private static List<Tensor> Backward<T>(FusedMemorySequence<T> sequence, List<Tensor> grads, Tensor x, Tensor weightIh, ScalarType dtype)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T[] dFeatures = Gradient<T>(grads[0], sequence.FeatureCount);
+        T[] dFeatures = RentedGradient<T>(grads[0], sequence.FeatureCount);
         T[][] dFinal = [.. grads.Skip(1).Select((grad, i) => Gradient<T>(grad, sequence.StateSizes[i]))];
         var (dGates, dXis, dInitial) = sequence.Backward(dFeatures, dFinal);
+        long[][] stateShapes = sequence.StateShapes;
         int batch = (int)x.shape[0], steps = (int)x.shape[1], width = (int)x.shape[2];
         int rows = batch * steps;
         long hidden = weightIh.shape[0] / 4;
         using var scope = NewDisposeScope();
-        Tensor g = FusedMemorySequence<T>.ToTensor(dGates, [rows, 4 * hidden], dtype);
-        Tensor zs = FusedMemorySequence<T>.ToTensor(sequence.Zs, [rows, sequence.Zs.Length / rows], dtype);
-        Tensor dXi = FusedMemorySequence<T>.ToTensor(dXis, [rows, dXis.Length / rows], dtype);
-        Tensor hs = FusedMemorySequence<T>.ToTensor(sequence.Hs, [rows, hidden], dtype);
+        Tensor g = FusedMemorySequence<T>.ToTensor(dGates.AsSpan(0, (int)(rows * 4 * hidden)), [rows, 4 * hidden], dtype);
+        Tensor zs = FusedMemorySequence<T>.ToTensor(sequence.Zs.AsSpan(0, rows * sequence.RecurrentInputSize), [rows, sequence.RecurrentInputSize], dtype);
+        int interfaceSize = sequence.InterfaceSize;
+        Tensor dXi = FusedMemorySequence<T>.ToTensor(dXis.AsSpan(0, rows * interfaceSize), [rows, interfaceSize], dtype);
+        Tensor hs = FusedMemorySequence<T>.ToTensor(sequence.Hs.AsSpan(0, (int)(rows * hidden)), [rows, hidden], dtype);
+        sequence.Release();
+        ArrayPool<T>.Shared.Return(dGates);
+        ArrayPool<T>.Shared.Return(dXis);
+        ArrayPool<T>.Shared.Return(dFeatures);
         Tensor timeMajor = x.detach().transpose(0, 1).reshape(rows, width);
         Tensor gt = g.t();
         Tensor dWeightIh = cat([gt.mm(timeMajor), gt.mm(zs.narrow(1, hidden, zs.shape[1] - hidden))], 1);
@@ -130,7 +157,7 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         Tensor dx = g.mm(weightIh.detach().narrow(1, 0, width)).view(steps, batch, width).transpose(0, 1).contiguous();
         Tensor dInterfaceWeight = dXi.t().mm(hs);
         Tensor dInterfaceBias = dXi.sum(0L);
-        Tensor[] dState = [.. dInitial.Select((values, i) => FusedMemorySequence<T>.ToTensor(values, sequence.StateShapes[i], dtype))];
+        Tensor[] dState = [.. dInitial.Select((values, i) => FusedMemorySequence<T>.ToTensor(values, stateShapes[i], dtype))];
         List<Tensor> result = [dx, .. dState, dWeightIh, dWeightHh, dBias, dBias.clone(), dInterfaceWeight, dInterfaceBias];
         foreach (Tensor t in result)
         {
@@ -140,6 +167,24 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         result.Add(null!);
         result.Add(null!);
         return result;
+    }
+
+    /// <summary>Like <see cref="Gradient{T}"/>, in an array rented from the shared pool (at least <paramref name="count"/> long).</summary>
+    private static T[] RentedGradient<T>(Tensor? grad, int count)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] values = ArrayPool<T>.Shared.Rent(count);
+        if (grad is null || grad.IsInvalid)
+        {
+            System.Array.Clear(values, 0, count);
+        }
+        else
+        {
+            using Tensor host = grad.detach().cpu().contiguous();
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(values);
+        }
+
+        return values;
     }
 
     /// <summary>The values of an output's gradient, or zeros where it is undefined (the output did not reach the loss).</summary>

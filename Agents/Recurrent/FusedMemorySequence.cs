@@ -1,8 +1,11 @@
+using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using RlMemory.Memory.External;
 using TorchSharp;
 using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace RlMemory.Agents.Recurrent;
 
@@ -17,7 +20,7 @@ namespace RlMemory.Agents.Recurrent;
 /// One instance serves one forward and its backward: it keeps what the backward needs (the controller's gates and
 /// cells, the interface vectors and the memory state after each step). Not thread-safe.
 /// </remarks>
-internal sealed class FusedMemorySequence<T>
+internal sealed class FusedMemorySequence<T> : IFusedSequence
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int _batch, _steps, _encoded, _hidden, _slots, _width, _heads, _interface;
@@ -42,6 +45,8 @@ internal sealed class FusedMemorySequence<T>
     private readonly T[] _ms, _wrs, _wws, _us, _rs; // the memory state after each step
 
     private readonly T[] _zeros;
+    private readonly bool _pooled; // the tape's arrays are rented and go back with Release
+    private bool _released;
     private readonly MemoryStepKernel<T> _kernel;
 
     /// <summary>Copies the inputs and runs the forward pass.</summary>
@@ -57,10 +62,12 @@ internal sealed class FusedMemorySequence<T>
     /// <param name="steps">T.</param>
     /// <param name="encoded">E.</param>
     /// <param name="hidden">H.</param>
+    /// <param name="pooled">Rent the tape from the shared pool (a forward-only call, released right after).</param>
     public FusedMemorySequence(
         ExternalMemoryConfig config, Tensor inputGates, IReadOnlyList<Tensor> state, Tensor weightHh, Tensor weightIh, Tensor interfaceWeight, Tensor interfaceBias,
-        bool[]? resets, int batch, int steps, int encoded, int hidden)
+        bool[]? resets, int batch, int steps, int encoded, int hidden, bool pooled = false)
     {
+        _pooled = pooled;
         _config = config;
         (_batch, _steps, _encoded, _hidden) = (batch, steps, encoded, hidden);
         (_slots, _width, _heads) = (config.Slots, config.Width, config.ReadHeads);
@@ -86,20 +93,20 @@ internal sealed class FusedMemorySequence<T>
         _interfaceT = Transpose(_interfaceW, _interface, hidden);
         _interfaceBias = Array(interfaceBias);
         (_h0, _c0, _m0, _wr0, _ww0, _u0, _r0) = (Array(state[0]), Array(state[1]), Array(state[2]), Array(state[3]), Array(state[4]), Array(state[5]), Array(state[6]));
-        _inputGates = Array(inputGates);
+        _inputGates = RentCopy(inputGates);
 
         int rows = steps * batch;
-        _zs = new T[rows * _z];
-        _cPrev = new T[rows * hidden];
-        _gates = new T[rows * g];
-        _cs = new T[rows * hidden];
-        _hs = new T[rows * hidden];
-        _xis = new T[rows * _interface];
-        _ms = new T[rows * _cells];
-        _wrs = new T[rows * _heads * _slots];
-        _wws = new T[rows * _slots];
-        _us = new T[rows * _slots];
-        _rs = new T[rows * _heads * _width];
+        _zs = Rent(rows * _z);
+        _cPrev = Rent(rows * hidden);
+        _gates = Rent(rows * g);
+        _cs = Rent(rows * hidden);
+        _hs = Rent(rows * hidden);
+        _xis = Rent(rows * _interface);
+        _ms = Rent(rows * _cells);
+        _wrs = Rent(rows * _heads * _slots);
+        _wws = Rent(rows * _slots);
+        _us = Rent(rows * _slots);
+        _rs = Rent(rows * _heads * _width);
         _zeros = new T[Math.Max(_cells, Math.Max(_z, _heads * _slots))];
         Forward();
     }
@@ -118,23 +125,43 @@ internal sealed class FusedMemorySequence<T>
         return rows > 0 && rows <= int.MaxValue && widest <= int.MaxValue && rows * widest <= System.Array.MaxLength;
     }
 
-    /// <summary>The features [B, T, H + R·W] (h and the read vectors after each step).</summary>
+    /// <summary>
+    /// Returns the tape's arrays to the shared pool (the next call reuses them instead of touching fresh memory): after
+    /// the outputs of a forward-only call are built, or after the backward. The sequence must not be used afterwards;
+    /// without pooling it does nothing.
+    /// </summary>
+    public void Release()
+    {
+        if (!_pooled || _released)
+        {
+            return;
+        }
+
+        _released = true;
+        foreach (T[] array in new[] { _inputGates, _zs, _cPrev, _gates, _cs, _hs, _xis, _ms, _wrs, _wws, _us, _rs })
+        {
+            ArrayPool<T>.Shared.Return(array);
+        }
+    }
+
+    /// <summary>The features [B, T, H + R·W] (h and the read vectors after each step), written straight into a new tensor.</summary>
     public Tensor Features(ScalarType dtype)
     {
         int f = _hidden + (_heads * _width);
-        var values = new T[_batch * _steps * f];
+        Tensor result = empty([_batch, _steps, f], dtype, CPU);
+        Span<T> values = MemoryMarshal.Cast<byte, T>(result.bytes);
         for (int b = 0; b < _batch; b++)
         {
             for (int t = 0; t < _steps; t++)
             {
                 int row = (t * _batch) + b;
-                Span<T> to = values.AsSpan(((b * _steps) + t) * f, f);
+                Span<T> to = values.Slice(((b * _steps) + t) * f, f);
                 _hs.AsSpan(row * _hidden, _hidden).CopyTo(to);
                 _rs.AsSpan(row * _heads * _width, _heads * _width).CopyTo(to[_hidden..]);
             }
         }
 
-        return ToTensor(values, [_batch, _steps, f], dtype);
+        return result;
     }
 
     /// <summary>The state after the last step: h, c, memory, read weights, write weights, usage, read vectors.</summary>
@@ -157,18 +184,21 @@ internal sealed class FusedMemorySequence<T>
     /// Back-propagates through the whole sequence. Returns the gradients of the input gates' pre-activations
     /// (step-major [T·B, 4H]), of the recurrent inputs [h, r] before each step ([T·B, Z], for the weight gradients
     /// together with the tape's <see cref="Zs"/>), of the interface vectors ([T·B, I]) and of the initial state (seven
-    /// tensors, zero for the rows reset before step 0).
+    /// tensors, zero for the rows reset before step 0). The first two arrays are rented from the shared pool (they may
+    /// be longer than T·B rows): return them when done.
     /// </summary>
     /// <param name="dFeatures">[B, T, H + R·W].</param>
     /// <param name="dFinal">The gradients of the final state's seven parts.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (T[] DGates, T[] DXi, T[][] DInitial) Backward(ReadOnlySpan<T> dFeatures, IReadOnlyList<T[]> dFinal)
     {
         int g = 4 * _hidden, rw = _heads * _width, rn = _heads * _slots, f = _hidden + rw;
         T[] dh = Copy(dFinal[0]), dc = Copy(dFinal[1]), dm = Copy(dFinal[2]), dwr = Copy(dFinal[3]), dww = Copy(dFinal[4]), du = Copy(dFinal[5]), dr = Copy(dFinal[6]);
         T[] dmPrev = new T[dm.Length], dwrPrev = new T[dwr.Length], dwwPrev = new T[dww.Length], duPrev = new T[du.Length];
-        var dGates = new T[_steps * _batch * g];
-        var dXis = new T[_steps * _batch * _interface];
+        T[] dGates = ArrayPool<T>.Shared.Rent(_steps * _batch * g);         // returned by the caller
+        T[] dXis = ArrayPool<T>.Shared.Rent(_steps * _batch * _interface);
         var dz = new T[_batch * _z];
+        var tanhC = new T[_hidden];
         for (int t = _steps - 1; t >= 0; t--)
         {
             int first = t * _batch;
@@ -194,20 +224,9 @@ internal sealed class FusedMemorySequence<T>
             for (int b = 0; b < _batch; b++)
             {
                 int row = first + b;
-                ReadOnlySpan<T> gate = _gates.AsSpan(row * g, g);
-                Span<T> dGate = dGates.AsSpan(row * g, g);
-                for (int k = 0; k < _hidden; k++)
-                {
-                    T i = gate[k], fg = gate[_hidden + k], cand = gate[(2 * _hidden) + k], o = gate[(3 * _hidden) + k];
-                    T tanhC = T.Tanh(_cs[(row * _hidden) + k]);
-                    T dhk = dh[(b * _hidden) + k];
-                    T dck = dc[(b * _hidden) + k] + (dhk * o * (T.One - (tanhC * tanhC)));
-                    dGate[k] = dck * cand * i * (T.One - i);
-                    dGate[_hidden + k] = dck * _cPrev[(row * _hidden) + k] * fg * (T.One - fg);
-                    dGate[(2 * _hidden) + k] = dck * i * (T.One - (cand * cand));
-                    dGate[(3 * _hidden) + k] = dhk * tanhC * o * (T.One - o);
-                    dc[(b * _hidden) + k] = dck * fg;
-                }
+                CellBackward(
+                    _gates.AsSpan(row * g, g), _cs.AsSpan(row * _hidden, _hidden), _cPrev.AsSpan(row * _hidden, _hidden),
+                    dh.AsSpan(b * _hidden, _hidden), dc.AsSpan(b * _hidden, _hidden), dGates.AsSpan(row * g, g), tanhC);
             }
 
             // [h, r] before the step: dz = dgates [W_hh | W_r].
@@ -243,6 +262,9 @@ internal sealed class FusedMemorySequence<T>
     /// <summary>Elements of the features [B, T, H + R·W].</summary>
     public int FeatureCount => _batch * _steps * (_hidden + (_heads * _width));
 
+    /// <summary>I: the width of a row of the interface vectors and their gradients.</summary>
+    public int InterfaceSize => _interface;
+
     /// <summary>The shapes of the seven state parts.</summary>
     public long[][] StateShapes =>
     [
@@ -252,12 +274,16 @@ internal sealed class FusedMemorySequence<T>
     /// <summary>Elements of each of the seven state parts.</summary>
     public int[] StateSizes => [.. StateShapes.Select(s => (int)s.Aggregate(1L, (a, b) => a * b))];
 
-    /// <summary>[h, r] before each step after resets, step-major [T·B, H + R·W].</summary>
+    /// <summary>H + R·W: the width of a row of <see cref="Zs"/>.</summary>
+    public int RecurrentInputSize => _z;
+
+    /// <summary>[h, r] before each step after resets, step-major [T·B, H + R·W] (pooled arrays may be longer).</summary>
     public T[] Zs => _zs;
 
-    /// <summary>h after each step, step-major [T·B, H].</summary>
+    /// <summary>h after each step, step-major [T·B, H] (pooled arrays may be longer).</summary>
     public T[] Hs => _hs;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Forward()
     {
         int g = 4 * _hidden, rw = _heads * _width, rn = _heads * _slots;
@@ -280,18 +306,17 @@ internal sealed class FusedMemorySequence<T>
             for (int b = 0; b < _batch; b++)
             {
                 int row = first + b;
+                ReadOnlySpan<T> p = pre.AsSpan(b * g, g);
                 Span<T> gate = _gates.AsSpan(row * g, g);
-                for (int k = 0; k < _hidden; k++)
-                {
-                    T i = MemoryStepKernel<T>.Sigmoid(pre[(b * g) + k]);
-                    T fg = MemoryStepKernel<T>.Sigmoid(pre[(b * g) + _hidden + k]);
-                    T cand = T.Tanh(pre[(b * g) + (2 * _hidden) + k]);
-                    T o = MemoryStepKernel<T>.Sigmoid(pre[(b * g) + (3 * _hidden) + k]);
-                    (gate[k], gate[_hidden + k], gate[(2 * _hidden) + k], gate[(3 * _hidden) + k]) = (i, fg, cand, o);
-                    T c = (fg * _cPrev[(row * _hidden) + k]) + (i * cand);
-                    _cs[(row * _hidden) + k] = c;
-                    _hs[(row * _hidden) + k] = o * T.Tanh(c);
-                }
+                TensorPrimitives.Sigmoid(p[..(2 * _hidden)], gate[..(2 * _hidden)]);                    // i, f
+                TensorPrimitives.Tanh(p.Slice(2 * _hidden, _hidden), gate.Slice(2 * _hidden, _hidden));  // g
+                TensorPrimitives.Sigmoid(p.Slice(3 * _hidden, _hidden), gate.Slice(3 * _hidden, _hidden)); // o
+                Span<T> c = _cs.AsSpan(row * _hidden, _hidden);
+                Span<T> h = _hs.AsSpan(row * _hidden, _hidden);
+                TensorPrimitives.Multiply(gate.Slice(_hidden, _hidden), _cPrev.AsSpan(row * _hidden, _hidden), c);      // f c₋
+                TensorPrimitives.FusedMultiplyAdd(gate[.._hidden], gate.Slice(2 * _hidden, _hidden), c, c);             // + i g
+                TensorPrimitives.Tanh(c, h);
+                TensorPrimitives.Multiply(gate.Slice(3 * _hidden, _hidden), h, h);                                      // o tanh(c)
             }
 
             // ξ = h W_ifᵀ + b_if.
@@ -314,6 +339,22 @@ internal sealed class FusedMemorySequence<T>
         }
     }
 
+    /// <summary>A rented copy of a tensor's elements (returned with the tape).</summary>
+    private T[] RentCopy(Tensor tensor)
+    {
+        using Tensor host = tensor.detach().cpu().contiguous();
+        T[] array = Rent((int)host.numel());
+        if (host.numel() > 0)
+        {
+            MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(array);
+        }
+
+        return array;
+    }
+
+    /// <summary>An array the forward pass overwrites entirely: rented when pooled, else allocated without zeroing.</summary>
+    private T[] Rent(int length) => _pooled ? ArrayPool<T>.Shared.Rent(length) : GC.AllocateUninitializedArray<T>(length);
+
     private bool IsReset(int b, int t) => _resets is not null && _resets[(b * _steps) + t];
 
     /// <summary>Row <paramref name="b"/> of a state part before step <paramref name="t"/>: zeros after a reset, else the initial state or the previous step's.</summary>
@@ -322,42 +363,151 @@ internal sealed class FusedMemorySequence<T>
         : t == 0 ? initial.AsSpan(b * size, size)
         : perStep.AsSpan((((t - 1) * _batch) + b) * size, size);
 
-    /// <summary>c[m, n] += a[m, k] · b[k, n] (row-major).</summary>
+    /// <summary>
+    /// The LSTM cell's backward for one row: from the gates (after their nonlinearity), c, c₋ and the gradients of h and
+    /// c, the gradients of the gates' pre-activations; <paramref name="dc"/> becomes the gradient of c₋.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CellBackward(ReadOnlySpan<T> gate, ReadOnlySpan<T> c, ReadOnlySpan<T> cPrev, ReadOnlySpan<T> dh, Span<T> dc, Span<T> dGate, Span<T> tanhC)
+    {
+        int hidden = _hidden;
+        TensorPrimitives.Tanh(c, tanhC);
+        ReadOnlySpan<T> i = gate[..hidden], f = gate.Slice(hidden, hidden), cand = gate.Slice(2 * hidden, hidden), o = gate.Slice(3 * hidden, hidden);
+        Span<T> di = dGate[..hidden], df = dGate.Slice(hidden, hidden), dg = dGate.Slice(2 * hidden, hidden), dO = dGate.Slice(3 * hidden, hidden);
+        int k = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<T>.One;
+            for (; k <= hidden - Vector<T>.Count; k += Vector<T>.Count)
+            {
+                var vi = new Vector<T>(i[k..]);
+                var vf = new Vector<T>(f[k..]);
+                var vg = new Vector<T>(cand[k..]);
+                var vo = new Vector<T>(o[k..]);
+                var vt = new Vector<T>(tanhC[k..]);
+                var vdh = new Vector<T>(dh[k..]);
+                Vector<T> dck = new Vector<T>(dc[k..]) + (vdh * vo * (one - (vt * vt)));
+                (dck * vg * vi * (one - vi)).CopyTo(di[k..]);
+                (dck * new Vector<T>(cPrev[k..]) * vf * (one - vf)).CopyTo(df[k..]);
+                (dck * vi * (one - (vg * vg))).CopyTo(dg[k..]);
+                (vdh * vt * vo * (one - vo)).CopyTo(dO[k..]);
+                (dck * vf).CopyTo(dc[k..]);
+            }
+        }
+
+        for (; k < hidden; k++)
+        {
+            T dck = dc[k] + (dh[k] * o[k] * (T.One - (tanhC[k] * tanhC[k])));
+            di[k] = dck * cand[k] * i[k] * (T.One - i[k]);
+            df[k] = dck * cPrev[k] * f[k] * (T.One - f[k]);
+            dg[k] = dck * i[k] * (T.One - (cand[k] * cand[k]));
+            dO[k] = dh[k] * tanhC[k] * o[k] * (T.One - o[k]);
+            dc[k] = dck * f[k];
+        }
+    }
+
+    /// <summary>
+    /// c[m, n] += a[m, k] · b[k, n] (row-major). Blocks of 4 rows × 2 vectors of c stay in registers while p runs over
+    /// k (8 accumulators, 2 loads of b and 4 broadcasts of a per 8 multiply-adds); the edges go a row or a vector at a
+    /// time, then element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyAdd(ReadOnlySpan<T> a, int m, int k, ReadOnlySpan<T> b, int n, Span<T> c)
     {
-        for (int i = 0; i < m; i++)
+        int width = Vector<T>.Count;
+        int i = 0;
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        if (Vector.IsHardwareAccelerated)
         {
-            Span<T> row = c.Slice(i * n, n);
-            ReadOnlySpan<T> left = a.Slice(i * k, k);
-            for (int p = 0; p < k; p++)
+            for (; i + 4 <= m; i += 4)
             {
-                T scale = left[p];
-                if (scale == T.Zero)
-                {
-                    continue;
-                }
-
-                ReadOnlySpan<T> right = b.Slice(p * n, n);
                 int j = 0;
-                if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+                for (; j + (2 * width) <= n; j += 2 * width)
                 {
-                    var s = new Vector<T>(scale);
-                    ref T r = ref MemoryMarshal.GetReference(right);
-                    ref T o = ref MemoryMarshal.GetReference(row);
-                    for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                    Vector<T> c00 = Load(ref c0, (i * n) + j), c01 = Load(ref c0, (i * n) + j + width);
+                    Vector<T> c10 = Load(ref c0, ((i + 1) * n) + j), c11 = Load(ref c0, ((i + 1) * n) + j + width);
+                    Vector<T> c20 = Load(ref c0, ((i + 2) * n) + j), c21 = Load(ref c0, ((i + 2) * n) + j + width);
+                    Vector<T> c30 = Load(ref c0, ((i + 3) * n) + j), c31 = Load(ref c0, ((i + 3) * n) + j + width);
+                    for (int p = 0; p < k; p++)
                     {
-                        Vector<T> sum = (s * Vector.LoadUnsafe(ref r, (nuint)j)) + Vector.LoadUnsafe(ref o, (nuint)j);
-                        sum.StoreUnsafe(ref o, (nuint)j);
+                        Vector<T> b0v = Load(ref b0, (p * n) + j), b1v = Load(ref b0, (p * n) + j + width);
+                        var x0 = new Vector<T>(Unsafe.Add(ref a0, (i * k) + p));
+                        var x1 = new Vector<T>(Unsafe.Add(ref a0, ((i + 1) * k) + p));
+                        var x2 = new Vector<T>(Unsafe.Add(ref a0, ((i + 2) * k) + p));
+                        var x3 = new Vector<T>(Unsafe.Add(ref a0, ((i + 3) * k) + p));
+                        c00 += x0 * b0v;
+                        c01 += x0 * b1v;
+                        c10 += x1 * b0v;
+                        c11 += x1 * b1v;
+                        c20 += x2 * b0v;
+                        c21 += x2 * b1v;
+                        c30 += x3 * b0v;
+                        c31 += x3 * b1v;
                     }
+
+                    Store(c00, ref c0, (i * n) + j);
+                    Store(c01, ref c0, (i * n) + j + width);
+                    Store(c10, ref c0, ((i + 1) * n) + j);
+                    Store(c11, ref c0, ((i + 1) * n) + j + width);
+                    Store(c20, ref c0, ((i + 2) * n) + j);
+                    Store(c21, ref c0, ((i + 2) * n) + j + width);
+                    Store(c30, ref c0, ((i + 3) * n) + j);
+                    Store(c31, ref c0, ((i + 3) * n) + j + width);
                 }
 
-                for (; j < n; j++)
+                for (int r = i; r < i + 4; r++)
                 {
-                    row[j] += scale * right[j];
+                    RowTail(a.Slice(r * k, k), b, n, j, c.Slice(r * n, n));
                 }
             }
         }
+
+        for (; i < m; i++)
+        {
+            RowTail(a.Slice(i * k, k), b, n, 0, c.Slice(i * n, n));
+        }
     }
+
+    /// <summary>c_row[j..] += a_row · b[:, j..], a vector then an element at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTail(ReadOnlySpan<T> aRow, ReadOnlySpan<T> b, int n, int from, Span<T> cRow)
+    {
+        int width = Vector<T>.Count;
+        int k = aRow.Length;
+        int j = from;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ref T b0 = ref MemoryMarshal.GetReference(b);
+            ref T c0 = ref MemoryMarshal.GetReference(cRow);
+            for (; j + width <= n; j += width)
+            {
+                Vector<T> sum = Load(ref c0, j);
+                for (int p = 0; p < k; p++)
+                {
+                    sum += new Vector<T>(aRow[p]) * Load(ref b0, (p * n) + j);
+                }
+
+                Store(sum, ref c0, j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            T sum = cRow[j];
+            for (int p = 0; p < k; p++)
+            {
+                sum += aRow[p] * b[(p * n) + j];
+            }
+
+            cRow[j] = sum;
+        }
+    }
+
+    private static Vector<T> Load(ref T origin, int offset) => Vector.LoadUnsafe(ref origin, (nuint)offset);
+
+    private static void Store(Vector<T> value, ref T origin, int offset) => value.StoreUnsafe(ref origin, (nuint)offset);
 
     private static void Add(Span<T> to, ReadOnlySpan<T> values)
     {
@@ -401,4 +551,11 @@ internal sealed class FusedMemorySequence<T>
 
         return result;
     }
+}
+
+/// <summary>A fused sequence of either element type, as the autograd function keeps it between forward and backward.</summary>
+internal interface IFusedSequence
+{
+    /// <summary>Returns the tape's arrays to the pool.</summary>
+    void Release();
 }

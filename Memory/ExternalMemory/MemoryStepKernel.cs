@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace RlMemory.Memory.External;
 
@@ -38,6 +40,7 @@ internal sealed class MemoryStepKernel<T>
     private T _allocGate, _writeGateValue;
 
     // Backward scratch.
+    private readonly T[] _rowScratch;
     private readonly T[] _nextUsage, _nextWrite, _dWriting, _dContent, _dAllocation, _dUsageTotal, _dReadWeights, _dBeta, _dErase, _dots, _scales;
 
     /// <summary>A kernel for memories of <paramref name="config"/>'s size.</summary>
@@ -63,6 +66,7 @@ internal sealed class MemoryStepKernel<T>
         _sortedUsage = new T[_n];
         _before = new T[_n];
         _order = new int[_n];
+        _rowScratch = new T[_w];
         _nextUsage = new T[_n];
         _nextWrite = new T[_n];
         _dWriting = new T[_n];
@@ -84,6 +88,7 @@ internal sealed class MemoryStepKernel<T>
     /// <paramref name="writeWeights"/>, <paramref name="usage"/>) and the raw interface <paramref name="xi"/>, writes
     /// the state after it. Outputs must not overlap inputs.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(
         ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage,
         Span<T> nextMemory, Span<T> nextReadWeights, Span<T> nextWriteWeights, Span<T> nextUsage, Span<T> reads)
@@ -95,13 +100,11 @@ internal sealed class MemoryStepKernel<T>
         ReadOnlySpan<T> v = xi.Slice(_writeVector, _w);
         for (int i = 0; i < _n; i++)
         {
-            T weight = nextWriteWeights[i];
             ReadOnlySpan<T> from = memory.Slice(i * _w, _w);
             Span<T> to = nextMemory.Slice(i * _w, _w);
-            for (int j = 0; j < _w; j++)
-            {
-                to[j] = from[j] + (weight * (v[j] - (from[j] * _erases[j])));
-            }
+            TensorPrimitives.Multiply(from, _erases, to);              // M ∘ e
+            TensorPrimitives.Subtract(v, to, to);                      // v − M ∘ e
+            TensorPrimitives.MultiplyAdd(to, nextWriteWeights[i], from, to);
         }
 
         for (int head = 0; head < _r; head++)
@@ -116,12 +119,7 @@ internal sealed class MemoryStepKernel<T>
             read.Clear();
             for (int i = 0; i < _n; i++)
             {
-                T weight = nextReadWeights[(head * _n) + i];
-                ReadOnlySpan<T> slot = nextMemory.Slice(i * _w, _w);
-                for (int j = 0; j < _w; j++)
-                {
-                    read[j] += weight * slot[j];
-                }
+                TensorPrimitives.MultiplyAdd(nextMemory.Slice(i * _w, _w), nextReadWeights[(head * _n) + i], read, read);
             }
         }
     }
@@ -134,6 +132,7 @@ internal sealed class MemoryStepKernel<T>
     /// (<paramref name="dMemory"/>, <paramref name="dReadWeights"/>, <paramref name="dWriteWeights"/>,
     /// <paramref name="dUsage"/>), all overwritten. The read vectors before the step are not an input of the memory.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(
         ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage,
         ReadOnlySpan<T> nextMemory, ReadOnlySpan<T> nextReadWeights,
@@ -153,15 +152,8 @@ internal sealed class MemoryStepKernel<T>
             {
                 ReadOnlySpan<T> slot = nextMemory.Slice(i * _w, _w);
                 Span<T> dSlot = dNextMemory.Slice(i * _w, _w);
-                T weight = nextReadWeights[(head * _n) + i];
-                T sum = dNextReadWeights[(head * _n) + i];
-                for (int j = 0; j < _w; j++)
-                {
-                    sum += dr[j] * slot[j];
-                    dSlot[j] += weight * dr[j];
-                }
-
-                _dReadWeights[(head * _n) + i] = sum;
+                _dReadWeights[(head * _n) + i] = dNextReadWeights[(head * _n) + i] + TensorPrimitives.Dot(dr, slot);
+                TensorPrimitives.MultiplyAdd(dr, nextReadWeights[(head * _n) + i], dSlot, dSlot);
             }
         }
 
@@ -176,23 +168,23 @@ internal sealed class MemoryStepKernel<T>
         ReadOnlySpan<T> v = xi.Slice(_writeVector, _w);
         Span<T> dv = dXi.Slice(_writeVector, _w);
         Array.Clear(_dErase);
+        Span<T> scratch = _rowScratch;
         for (int i = 0; i < _n; i++)
         {
             T weight = _nextWrite[i];
             ReadOnlySpan<T> from = memory.Slice(i * _w, _w);
             ReadOnlySpan<T> dTo = dNextMemory.Slice(i * _w, _w);
             Span<T> dFrom = dMemory.Slice(i * _w, _w);
-            T dWeight = dNextWriteWeights[i];
-            for (int j = 0; j < _w; j++)
-            {
-                T g = dTo[j];
-                dFrom[j] = g * (T.One - (weight * _erases[j]));
-                dWeight += g * (v[j] - (from[j] * _erases[j]));
-                dv[j] += g * weight;
-                _dErase[j] -= g * weight * from[j];
-            }
 
-            _dWriting[i] = dWeight;
+            // dw[i] = dM'[i] · (v − M[i] ∘ e); dM[i] = dM'[i] ∘ (1 − w[i] e); dv += w[i] dM'[i]; de −= w[i] dM'[i] ∘ M[i].
+            TensorPrimitives.Multiply(from, _erases, scratch);
+            TensorPrimitives.Subtract(v, scratch, scratch);
+            _dWriting[i] = dNextWriteWeights[i] + TensorPrimitives.Dot(dTo, scratch);
+            TensorPrimitives.Multiply(_erases, -weight, scratch);
+            TensorPrimitives.MultiplyAdd(dTo, scratch, dTo, dFrom);
+            TensorPrimitives.MultiplyAdd(dTo, weight, dv, dv);
+            TensorPrimitives.Multiply(dTo, from, scratch);
+            TensorPrimitives.MultiplyAdd(scratch, -weight, _dErase, _dErase);
         }
 
         // The write weighting: w = g^w (c + g^a (a − c)), or w = c without allocation.
@@ -275,6 +267,7 @@ internal sealed class MemoryStepKernel<T>
     }
 
     /// <summary>Squashes ξ's strengths and gates and computes the new usage (and its factors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Prepare(ReadOnlySpan<T> xi, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage, Span<T> nextUsage)
     {
         for (int k = 0; k <= _r; k++)
@@ -282,10 +275,7 @@ internal sealed class MemoryStepKernel<T>
             _beta[k] = T.One + Softplus(xi[_strengths + k]);
         }
 
-        for (int j = 0; j < _w; j++)
-        {
-            _erases[j] = Sigmoid(xi[_erase + j]);
-        }
+        TensorPrimitives.Sigmoid(xi.Slice(_erase, _w), _erases);
 
         if (_allocation)
         {
@@ -321,6 +311,7 @@ internal sealed class MemoryStepKernel<T>
     }
 
     /// <summary>The write weighting from the memory before the write and the new usage.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteWeighting(ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> nextUsage, Span<T> writeWeights)
     {
         Content(xi.Slice(_writeKey, _w), _beta[_r], memory, _content);
@@ -339,53 +330,37 @@ internal sealed class MemoryStepKernel<T>
     }
 
     /// <summary>C(M, k, β) = softmax(β k·M[n] / (‖k‖ ‖M[n]‖)) with ‖x‖ = sqrt(Σx² + ε).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Content(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, Span<T> weights)
     {
-        T keySquares = SumOfSquares(key) + Epsilon;
-        T max = T.NegativeInfinity;
+        T keySquares = TensorPrimitives.SumOfSquares(key) + Epsilon;
         for (int i = 0; i < _n; i++)
         {
             ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
-            T scale = T.One / T.Sqrt(keySquares * (SumOfSquares(slot) + Epsilon));
-            T z = Dot(key, slot) * scale * beta;
-            weights[i] = z;
-            max = T.Max(max, z);
+            T scale = T.One / T.Sqrt(keySquares * (TensorPrimitives.SumOfSquares(slot) + Epsilon));
+            weights[i] = TensorPrimitives.Dot(key, slot) * scale * beta;
         }
 
-        T sum = T.Zero;
-        for (int i = 0; i < _n; i++)
-        {
-            T e = T.Exp(weights[i] - max);
-            weights[i] = e;
-            sum += e;
-        }
-
-        for (int i = 0; i < _n; i++)
-        {
-            weights[i] /= sum;
-        }
+        TensorPrimitives.SoftMax(weights[.._n], weights[.._n]);
     }
 
     /// <summary>
     /// The gradients of <see cref="Content"/> given the weights it returned and their gradient: adds to
     /// <paramref name="dKey"/> and <paramref name="dMemory"/>, returns dβ.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T ContentBackward(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, ReadOnlySpan<T> weights, ReadOnlySpan<T> dWeights, Span<T> dKey, Span<T> dMemory)
     {
-        T keySquares = SumOfSquares(key) + Epsilon;
-        T weighted = T.Zero;
-        for (int i = 0; i < _n; i++)
-        {
-            weighted += weights[i] * dWeights[i];
-        }
+        T keySquares = TensorPrimitives.SumOfSquares(key) + Epsilon;
+        T weighted = TensorPrimitives.Dot(weights[.._n], dWeights[.._n]);
 
         T dBeta = T.Zero, dKeySquares = T.Zero;
         for (int i = 0; i < _n; i++)
         {
             ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
-            T slotSquares = SumOfSquares(slot) + Epsilon;
+            T slotSquares = TensorPrimitives.SumOfSquares(slot) + Epsilon;
             T scale = T.One / T.Sqrt(keySquares * slotSquares);
-            T dot = Dot(key, slot);
+            T dot = TensorPrimitives.Dot(key, slot);
             T z = dot * scale * beta;
             T dz = weights[i] * (dWeights[i] - weighted);
             dBeta += dz * dot * scale;
@@ -398,23 +373,18 @@ internal sealed class MemoryStepKernel<T>
         {
             ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
             Span<T> dSlot = dMemory.Slice(i * _w, _w);
-            T dDot = _dots[i], dSquares = Two * _scales[i];
-            for (int j = 0; j < _w; j++)
-            {
-                dKey[j] += dDot * slot[j];
-                dSlot[j] += (dDot * key[j]) + (dSquares * slot[j]);
-            }
+            TensorPrimitives.MultiplyAdd(slot, _dots[i], dKey, dKey);
+            TensorPrimitives.MultiplyAdd(key, _dots[i], dSlot, dSlot);
+            TensorPrimitives.MultiplyAdd(slot, Two * _scales[i], dSlot, dSlot);
         }
 
-        for (int j = 0; j < _w; j++)
-        {
-            dKey[j] += Two * dKeySquares * key[j];
-        }
+        TensorPrimitives.MultiplyAdd(key, Two * dKeySquares, dKey, dKey);
 
         return dBeta;
     }
 
     /// <summary>DNC's allocation weighting of the new usage (stable ascending order; see <see cref="ExternalMemory.AllocationWeights"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Allocation(ReadOnlySpan<T> usage)
     {
         // Insertion sort of the slot indices by usage: stable, and N is small (a few dozen slots).
@@ -443,6 +413,7 @@ internal sealed class MemoryStepKernel<T>
     }
 
     /// <summary>Adds the gradient of <see cref="Allocation"/> (a[φ_k] = (1 − s_k) Π_{i&lt;k} s_i) with respect to the usage to <paramref name="dUsage"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AllocationBackward(ReadOnlySpan<T> dAllocation, Span<T> dUsage)
     {
         // ∂/∂s_k = P_k (Q_k − g_k), with Q_k = Σ_{j>k} g_j (1 − s_j) Π_{k<i<j} s_i = g_{k+1}(1 − s_{k+1}) + s_{k+1} Q_{k+1}.
@@ -454,28 +425,6 @@ internal sealed class MemoryStepKernel<T>
             T s = _sortedUsage[k];
             q = (g * (T.One - s)) + (s * q);
         }
-    }
-
-    private static T SumOfSquares(ReadOnlySpan<T> x)
-    {
-        T sum = T.Zero;
-        foreach (T v in x)
-        {
-            sum += v * v;
-        }
-
-        return sum;
-    }
-
-    private static T Dot(ReadOnlySpan<T> x, ReadOnlySpan<T> y)
-    {
-        T sum = T.Zero;
-        for (int i = 0; i < x.Length; i++)
-        {
-            sum += x[i] * y[i];
-        }
-
-        return sum;
     }
 
     /// <summary>The logistic function.</summary>

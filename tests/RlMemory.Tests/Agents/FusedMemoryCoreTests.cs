@@ -219,6 +219,57 @@ public sealed class FusedMemoryCoreTests
     }
 
     [Fact]
+    public void ASecondBackwardThroughTheSameGraph_GivesTheSameGradientsAgain()
+    {
+        // The tape goes back to the pool after the first backward; with retain_graph a second backward rebuilds it.
+        using var scope = NewDisposeScope();
+        MemoryCore core = Core(true, 2, 13);
+        using var g = new Generator(6);
+        Tensor observations = randn([2, 5, 5], generator: g);
+        RecurrentState state = RandomState(core, 2, g, ScalarType.Float32);
+        core.zero_grad();
+        var (features, _) = core.Unroll(observations, state);
+        Tensor loss = features.pow(2).sum();
+        loss.backward(retain_graph: true);
+        Tensor[] once = [.. core.parameters().Select(p => p.grad!.clone())];
+        loss.backward();
+        Tensor[] twice = [.. core.parameters().Select(p => p.grad!.clone())];
+        for (int i = 0; i < once.Length; i++)
+        {
+            AssertClose(once[i] * 2, twice[i], $"parameter {i}");
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(4, 80, 256)]
+    [InlineData(7, 13, 37)]
+    [InlineData(9, 64, 69)]
+    [InlineData(64, 256, 80)]
+    public void TheBlockedMatrixProduct_AddsExactlyTheNaiveProduct(int m, int k, int n)
+    {
+        // Integer-valued floats make every product and sum exact, so any order of accumulation gives the same result.
+        var random = new Random(m * 1000 + n);
+        float[] a = [.. Enumerable.Range(0, m * k).Select(_ => (float)random.Next(-8, 9))];
+        float[] b = [.. Enumerable.Range(0, k * n).Select(_ => (float)random.Next(-8, 9))];
+        float[] c = [.. Enumerable.Range(0, m * n).Select(_ => (float)random.Next(-8, 9))];
+        float[] expected = (float[])c.Clone();
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                for (int p = 0; p < k; p++)
+                {
+                    expected[(i * n) + j] += a[(i * k) + p] * b[(p * n) + j];
+                }
+            }
+        }
+
+        FusedMemorySequence<float>.MultiplyAdd(a, m, k, b, n, c);
+        Assert.Equal(expected, c);
+    }
+
+    [Fact]
     public void SequencesWhoseTablesExceedDotNetArrays_RunOnTheTensorPath()
     {
         var presets = new ExternalMemoryConfig(slots: 16, width: 16, readHeads: 1);
