@@ -62,7 +62,7 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
             using (no_grad())
             using (var scope = NewDisposeScope())
             {
-                sequence = Build(inputs, pooled: true).Sequence;
+                sequence = Build(inputs).Sequence;
             }
         }
 
@@ -77,7 +77,7 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
 
     private static List<Tensor> Forward(autograd.AutogradContext? ctx, object[] vars)
     {
-        var (outputs, sequence) = Build(vars, pooled: true);
+        var (outputs, sequence) = Build(vars);
         if (ctx is null)
         {
             sequence.Release();
@@ -96,7 +96,7 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
     }
 
     /// <summary>Runs the forward pass: the outputs and the sequence that holds the tape.</summary>
-    private static (List<Tensor> Outputs, IFusedSequence Sequence) Build(object[] vars, bool pooled)
+    private static (List<Tensor> Outputs, IFusedSequence Sequence) Build(object[] vars)
     {
         var x = (Tensor)vars[0];
         Tensor[] state = [.. vars.Skip(1).Take(7).Cast<Tensor>()];
@@ -118,12 +118,12 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         {
             if (dtype == ScalarType.Float32)
             {
-                var s = new FusedMemorySequence<float>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden, pooled);
+                var s = new FusedMemorySequence<float>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden);
                 return ([s.Features(dtype), .. s.FinalState(dtype)], s);
             }
             else
             {
-                var s = new FusedMemorySequence<double>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden, pooled);
+                var s = new FusedMemorySequence<double>(config, inputGates, state, weightHh, weightIh, interfaceWeight, interfaceBias, resets, batch, steps, width, hidden);
                 return ([s.Features(dtype), .. s.FinalState(dtype)], s);
             }
         }

@@ -45,8 +45,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     private readonly T[] _ms, _wrs, _wws, _us, _rs; // the memory state after each step
 
     private readonly T[] _zeros;
-    private readonly bool _pooled; // the tape's arrays are rented and go back with Release
-    private bool _released;
+    private bool _released; // the tape's arrays are rented and went back with Release
     private readonly MemoryStepKernel<T> _kernel;
 
     /// <summary>Copies the inputs and runs the forward pass.</summary>
@@ -62,12 +61,10 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     /// <param name="steps">T.</param>
     /// <param name="encoded">E.</param>
     /// <param name="hidden">H.</param>
-    /// <param name="pooled">Rent the tape from the shared pool (a forward-only call, released right after).</param>
     public FusedMemorySequence(
         ExternalMemoryConfig config, Tensor inputGates, IReadOnlyList<Tensor> state, Tensor weightHh, Tensor weightIh, Tensor interfaceWeight, Tensor interfaceBias,
-        bool[]? resets, int batch, int steps, int encoded, int hidden, bool pooled = false)
+        bool[]? resets, int batch, int steps, int encoded, int hidden)
     {
-        _pooled = pooled;
         _config = config;
         (_batch, _steps, _encoded, _hidden) = (batch, steps, encoded, hidden);
         (_slots, _width, _heads) = (config.Slots, config.Width, config.ReadHeads);
@@ -127,12 +124,11 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
 
     /// <summary>
     /// Returns the tape's arrays to the shared pool (the next call reuses them instead of touching fresh memory): after
-    /// the outputs of a forward-only call are built, or after the backward. The sequence must not be used afterwards;
-    /// without pooling it does nothing.
+    /// the outputs of a forward-only call are built, or after the backward. The sequence must not be used afterwards.
     /// </summary>
     public void Release()
     {
-        if (!_pooled || _released)
+        if (_released)
         {
             return;
         }
@@ -277,10 +273,10 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     /// <summary>H + R·W: the width of a row of <see cref="Zs"/>.</summary>
     public int RecurrentInputSize => _z;
 
-    /// <summary>[h, r] before each step after resets, step-major [T·B, H + R·W] (pooled arrays may be longer).</summary>
+    /// <summary>[h, r] before each step after resets, step-major [T·B, H + R·W] (a rented array: may be longer).</summary>
     public T[] Zs => _zs;
 
-    /// <summary>h after each step, step-major [T·B, H] (pooled arrays may be longer).</summary>
+    /// <summary>h after each step, step-major [T·B, H] (a rented array: may be longer).</summary>
     public T[] Hs => _hs;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -352,8 +348,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         return array;
     }
 
-    /// <summary>An array the forward pass overwrites entirely: rented when pooled, else allocated without zeroing.</summary>
-    private T[] Rent(int length) => _pooled ? ArrayPool<T>.Shared.Rent(length) : GC.AllocateUninitializedArray<T>(length);
+    /// <summary>An array from the shared pool (possibly longer; the forward pass overwrites what it uses).</summary>
+    private static T[] Rent(int length) => ArrayPool<T>.Shared.Rent(length);
 
     private bool IsReset(int b, int t) => _resets is not null && _resets[(b * _steps) + t];
 
