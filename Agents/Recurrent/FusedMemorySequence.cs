@@ -184,12 +184,12 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     /// be longer than T·B rows): return them when done.
     /// </summary>
     /// <param name="dFeatures">[B, T, H + R·W].</param>
-    /// <param name="dFinal">The gradients of the final state's seven parts.</param>
+    /// <param name="dFinal">The gradients of the final state's seven parts (used as working space: changed).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (T[] DGates, T[] DXi, T[][] DInitial) Backward(ReadOnlySpan<T> dFeatures, IReadOnlyList<T[]> dFinal)
     {
         int g = 4 * _hidden, rw = _heads * _width, rn = _heads * _slots, f = _hidden + rw;
-        T[] dh = Copy(dFinal[0]), dc = Copy(dFinal[1]), dm = Copy(dFinal[2]), dwr = Copy(dFinal[3]), dww = Copy(dFinal[4]), du = Copy(dFinal[5]), dr = Copy(dFinal[6]);
+        T[] dh = dFinal[0], dc = dFinal[1], dm = dFinal[2], dwr = dFinal[3], dww = dFinal[4], du = dFinal[5], dr = dFinal[6];
         T[] dmPrev = new T[dm.Length], dwrPrev = new T[dwr.Length], dwwPrev = new T[dww.Length], duPrev = new T[du.Length];
         T[] dGates = ArrayPool<T>.Shared.Rent(_steps * _batch * g);         // returned by the caller
         T[] dXis = ArrayPool<T>.Shared.Rent(_steps * _batch * _interface);
@@ -201,8 +201,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
             for (int b = 0; b < _batch; b++)
             {
                 ReadOnlySpan<T> df = dFeatures.Slice(((b * _steps) + t) * f, f);
-                Add(dh.AsSpan(b * _hidden, _hidden), df[.._hidden]);
-                Add(dr.AsSpan(b * rw, rw), df[_hidden..]);
+                TensorPrimitives.Add(dh.AsSpan(b * _hidden, _hidden), df[.._hidden], dh.AsSpan(b * _hidden, _hidden));
+                TensorPrimitives.Add(dr.AsSpan(b * rw, rw), df[_hidden..], dr.AsSpan(b * rw, rw));
                 int row = first + b;
                 bool reset = IsReset(b, t);
                 _kernel.Backward(
@@ -504,16 +504,6 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     private static Vector<T> Load(ref T origin, int offset) => Vector.LoadUnsafe(ref origin, (nuint)offset);
 
     private static void Store(Vector<T> value, ref T origin, int offset) => value.StoreUnsafe(ref origin, (nuint)offset);
-
-    private static void Add(Span<T> to, ReadOnlySpan<T> values)
-    {
-        for (int i = 0; i < to.Length; i++)
-        {
-            to[i] += values[i];
-        }
-    }
-
-    private static T[] Copy(T[] values) => (T[])values.Clone();
 
     private static T[] Transpose(T[] values, int rows, int columns)
     {

@@ -205,7 +205,7 @@ public sealed class MemoryCore : RecurrentCore
         ArgumentNullException.ThrowIfNull(state);
         CheckStep(observations, state);
         using var scope = NewDisposeScope();
-        if (RunsFused && FusedMemorySequence<float>.Fits(observations.shape[0], 1, Config.HiddenSize, Config.Memory))
+        if (RunsFusedFor(observations.shape[0], 1))
         {
             var (all, last) = Fused(encoder.forward(observations).unsqueeze(1), state, null);
             return (all.select(1, 0).MoveToOuterDisposeScope(), last.MoveToOuterDisposeScope());
@@ -242,7 +242,7 @@ public sealed class MemoryCore : RecurrentCore
         }
 
         Tensor encoded = encoder.forward(observations);
-        if (RunsFused && FusedMemorySequence<float>.Fits(observations.shape[0], steps, Config.HiddenSize, Config.Memory))
+        if (RunsFusedFor(observations.shape[0], steps))
         {
             bool[]? flags = null;
             if (resetAt is not null)
@@ -339,6 +339,10 @@ public sealed class MemoryCore : RecurrentCore
     /// <summary>Replaces this core's weights with those saved in <paramref name="path"/> (checked against this architecture first).</summary>
     /// <exception cref="InvalidDataException">The file is not a MemoryCore file, or its tensors do not fit this core.</exception>
     public void LoadWeights(string path) => ModuleFile.Load(path, Kind, ("core", this));
+
+    /// <summary>Whether a call over <paramref name="batch"/> rows and <paramref name="steps"/> steps runs the fused kernel.</summary>
+    private bool RunsFusedFor(long batch, long steps) =>
+        RunsFused && FusedMemorySequence<float>.Fits(batch, steps, Config.HiddenSize, Config.Memory);
 
     /// <summary>The fused recurrence over encoded observations [B, T, E] (resets [B, T] flattened, or null).</summary>
     private (Tensor Features, RecurrentState State) Fused(Tensor encoded, RecurrentState state, bool[]? resets)
