@@ -106,6 +106,9 @@ public abstract record CoreRunConfig : RunConfig
     /// <summary>Memory core: usage-based allocation of writes.</summary>
     public bool MemoryAllocation { get; init; } = true;
 
+    /// <summary>Memory core: the erase, free and write gates' biases start at minus this (0: plain initialisation; see <see cref="Agents.Recurrent.MemoryCoreConfig.RetentionBias"/>).</summary>
+    public double MemoryRetentionBias { get; init; }
+
     /// <summary>Whether the policy is recurrent (any core but <c>mlp</c>).</summary>
     public bool IsRecurrent => Core != "mlp";
 
@@ -120,6 +123,7 @@ public abstract record CoreRunConfig : RunConfig
             MemoryWidth = MemoryWidth,
             ReadHeads = ReadHeads,
             MemoryAllocation = MemoryAllocation,
+            MemoryRetentionBias = MemoryRetentionBias,
         }
         : null;
 }
@@ -161,7 +165,8 @@ internal static class RunConfigKeys
             .Add("memory_slots", "memory core: slots", c => c.MemorySlots, (c, v) => Set(c, r => r with { MemorySlots = v }), Allowed.Between(1, ExternalMemoryConfig.MaxSize))
             .Add("memory_width", "memory core: slot width", c => c.MemoryWidth, (c, v) => Set(c, r => r with { MemoryWidth = v }), Allowed.Between(1, ExternalMemoryConfig.MaxSize))
             .Add("read_heads", "memory core: read heads", c => c.ReadHeads, (c, v) => Set(c, r => r with { ReadHeads = v }), Allowed.Between(1, ExternalMemoryConfig.MaxReadHeads))
-            .Add("memory_allocation", "memory core: usage-based allocation of writes", c => c.MemoryAllocation, (c, v) => Set(c, r => r with { MemoryAllocation = v }));
+            .Add("memory_allocation", "memory core: usage-based allocation of writes", c => c.MemoryAllocation, (c, v) => Set(c, r => r with { MemoryAllocation = v }))
+            .Add("memory_retention_bias", "memory core: erase, free and write gates start at sigmoid(-bias), so early writes survive long sequences (0: plain init)", c => c.MemoryRetentionBias, (c, v) => Set(c, r => r with { MemoryRetentionBias = v }), Allowed.Between(0.0, Agents.Recurrent.MemoryCoreConfig.MaxRetentionBias));
     }
 
     // A with-expression on the base record copies the derived record (records clone through a virtual method).

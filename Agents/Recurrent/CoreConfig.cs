@@ -7,7 +7,7 @@ namespace RlMemory.Agents.Recurrent;
 /// <summary>
 /// Which recurrent core a recurrent agent uses and its sizes, as the trainers' configurations hold it (keys
 /// <c>core</c>, <c>encoder_sizes</c>, <c>hidden_size</c>, <c>memory_slots</c>, <c>memory_width</c>,
-/// <c>read_heads</c>, <c>memory_allocation</c>).
+/// <c>read_heads</c>, <c>memory_allocation</c>, <c>memory_retention_bias</c>).
 /// </summary>
 public sealed record CoreConfig
 {
@@ -35,6 +35,9 @@ public sealed record CoreConfig
     /// <summary>External memory: DNC-style usage-based allocation for writes.</summary>
     public bool MemoryAllocation { get; init; } = true;
 
+    /// <summary>External memory: the retention bias of the interface layer's erase, free and write gates at initialisation (<see cref="MemoryCoreConfig.RetentionBias"/>).</summary>
+    public double MemoryRetentionBias { get; init; }
+
     /// <summary>Throws when the kind is unknown or a size is out of range (the message names the field and the value).</summary>
     public CoreConfig Validate()
     {
@@ -51,6 +54,13 @@ public sealed record CoreConfig
                 $"CoreConfig: memory_slots and memory_width must be in [1, {ExternalMemoryConfig.MaxSize}] and read_heads in [1, {ExternalMemoryConfig.MaxReadHeads}], got {MemorySlots}, {MemoryWidth}, {ReadHeads}.");
         }
 
+        if (!(MemoryRetentionBias is >= 0 and <= MemoryCoreConfig.MaxRetentionBias))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MemoryRetentionBias),
+                $"CoreConfig: memory_retention_bias must be a number in [0, {MemoryCoreConfig.MaxRetentionBias}], got {MemoryRetentionBias}.");
+        }
+
         return this;
     }
 
@@ -62,7 +72,7 @@ public sealed record CoreConfig
         {
             "lstm" => new LstmCore(new LstmCoreConfig { ObservationSize = observationSize, EncoderSizes = EncoderSizes, HiddenSize = HiddenSize }, device),
             _ => new MemoryCore(
-                new MemoryCoreConfig(observationSize, EncoderSizes, HiddenSize, new ExternalMemoryConfig(MemorySlots, MemoryWidth, ReadHeads, MemoryAllocation)),
+                new MemoryCoreConfig(observationSize, EncoderSizes, HiddenSize, new ExternalMemoryConfig(MemorySlots, MemoryWidth, ReadHeads, MemoryAllocation), MemoryRetentionBias),
                 device),
         };
     }
