@@ -13,15 +13,17 @@ internal sealed class GradientStepper : IDisposable
     private readonly FlatAdam _adam;
     private readonly double _maxGradNorm;
     private readonly string _network;
+    private readonly (string Name, Parameter Parameter)[] _named;
 
-    /// <param name="parameters">The parameters to train (taken over by <see cref="FlatAdam"/>).</param>
+    /// <param name="parameters">The parameters to train with their names (taken over by <see cref="FlatAdam"/>); the names appear in divergence messages.</param>
     /// <param name="learningRate">Adam's step size.</param>
     /// <param name="maxGradNorm">The gradient norm clip.</param>
     /// <param name="network">The network's name in divergence messages, e.g. <c>online network</c>.</param>
     /// <param name="epsilon">Adam's ε (SB3's PPO uses 1e-5).</param>
-    public GradientStepper(IEnumerable<Parameter> parameters, double learningRate, double maxGradNorm, string network, double epsilon = 1e-8)
+    public GradientStepper(IEnumerable<(string Name, Parameter Parameter)> parameters, double learningRate, double maxGradNorm, string network, double epsilon = 1e-8)
     {
-        _adam = new FlatAdam(parameters, learningRate, epsilon: epsilon);
+        _named = [.. parameters];
+        _adam = new FlatAdam(_named.Select(p => p.Parameter), learningRate, epsilon: epsilon);
         _maxGradNorm = maxGradNorm;
         _network = network;
     }
@@ -56,12 +58,36 @@ internal sealed class GradientStepper : IDisposable
         double norm = _adam.ClipGradNorm(_maxGradNorm);
         if (!double.IsFinite(norm))
         {
+            string detail = NonFiniteGradients();
             _adam.ZeroGrad();
-            throw new TrainingDivergedException(envStep, Updates, "gradient norm", norm, $"a gradient of the {_network} is not finite");
+            throw new TrainingDivergedException(envStep, Updates, "gradient norm", norm, $"a gradient of the {_network} is not finite ({detail})");
         }
 
         _adam.Step();
         Updates++;
+    }
+
+    /// <summary>Names the parameters whose gradient holds NaN or infinity, e.g. <c>core.interfaceLayer.bias: 3 of 69 values</c>.</summary>
+    private string NonFiniteGradients()
+    {
+        var parts = new List<string>();
+        foreach (var (name, p) in _named)
+        {
+            using Tensor? grad = p.grad;
+            if (grad is null)
+            {
+                continue;
+            }
+
+            using Tensor bad = grad.isfinite().logical_not().sum();
+            long count = bad.item<long>();
+            if (count > 0)
+            {
+                parts.Add($"{name}: {count} of {grad.numel()} values");
+            }
+        }
+
+        return parts.Count == 0 ? "no single gradient is, their norm overflowed" : string.Join("; ", parts);
     }
 
     /// <summary>Adam's state (moments and step count) as bytes.</summary>

@@ -32,7 +32,7 @@ internal abstract class QLearner<TNetwork> : IDisposable
             }
 
             Target.eval();
-            Optimizer = new GradientStepper(Online.parameters(), learningRate, maxGradNorm, "online network");
+            Optimizer = new GradientStepper(Online.named_parameters(), learningRate, maxGradNorm, "online network");
             _statistics = new StatisticSums(deviceSums: 1, hostSums: 2, device, $"{name} statistics (Q sum, loss sum, steps)");
         }
         catch

@@ -32,7 +32,7 @@ internal sealed class PpoLearner : IDisposable
         _network = network;
 
         // SB3 builds PPO's Adam with eps = 1e-5.
-        _optimizer = new GradientStepper(network.parameters(), config.LearningRate, config.MaxGradNorm, "actor-critic network", epsilon: 1e-5);
+        _optimizer = new GradientStepper(network.named_parameters(), config.LearningRate, config.MaxGradNorm, "actor-critic network", epsilon: 1e-5);
         _sums = new StatisticSums(Terms + VarianceSums, hostSums: 1, device, "PPO statistics");
         _sequenceLength = config.EffectiveSequenceLength;
         _sequencesPerBatch = Math.Max(1, config.BatchSize / _sequenceLength);
