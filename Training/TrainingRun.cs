@@ -41,6 +41,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly int[] _actions;
     private readonly List<EvaluationResult> _evaluations = [];
     private readonly IReadOnlyList<string> _resumeNotes = [];
+    private readonly string? _threadNote;
     private readonly LogPosition? _resumeLog;
     private long _step;
     private long _nextEval;
@@ -77,7 +78,7 @@ internal sealed class TrainingRun : IDisposable
         Title = title;
         _configEntries = configEntries;
         _options = options;
-        torch.set_num_threads(config.TorchThreads);
+        torch.set_num_threads(LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote));
         var device = TorchDevices.Parse(config.Device);
         torch.manual_seed(config.Seed);
 
@@ -159,6 +160,22 @@ internal sealed class TrainingRun : IDisposable
         return display.Run(Title, _config.TotalTimesteps, sink => Run(trainer, sink, cancellationToken));
     }
 
+    /// <summary>
+    /// The torch threads to use: <paramref name="requested"/>, or the cores this process may use when it asks for more
+    /// (threads beyond the cores only wait for each other), with a note saying so.
+    /// </summary>
+    internal static int LearningThreads(int requested, int cores, out string? note)
+    {
+        if (requested <= cores)
+        {
+            note = null;
+            return requested;
+        }
+
+        note = $"torch_threads {requested} exceeds the {cores} core{(cores == 1 ? string.Empty : "s")} this process may use; using {cores} (more threads than cores only wait for each other).";
+        return cores;
+    }
+
     private TrainingResult Run(ITrainer trainer, IProgressSink progress, CancellationToken cancellationToken)
     {
         _progress = progress;
@@ -176,6 +193,11 @@ internal sealed class TrainingRun : IDisposable
             callback.OnTrainingStart(Context());
         }
 
+        if (_threadNote is not null)
+        {
+            progress.Message(_threadNote);
+        }
+
         foreach (string note in _resumeNotes)
         {
             progress.Message(note);
@@ -190,6 +212,10 @@ internal sealed class TrainingRun : IDisposable
         var clock = Stopwatch.StartNew();
         long windowStep = _step;
         var window = Stopwatch.StartNew();
+
+        // The throughput watch's own window leaves out evaluations and checkpoints, which are not training slowing down.
+        var trainingWindow = Stopwatch.StartNew();
+        var throughput = new ThroughputWatch(Environment.ProcessorCount, _config.TorchThreads, ThroughputWatch.SystemLoadAverage);
         bool stoppedEarly = false;
         bool interrupted = false;
         string? checkpointPath = null;
@@ -227,8 +253,14 @@ internal sealed class TrainingRun : IDisposable
                     }
 
                     double fps = (_step - windowStep) / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
+                    if (throughput.Observe((_step - windowStep) / Math.Max(trainingWindow.Elapsed.TotalSeconds, 1e-9)) is string slower)
+                    {
+                        progress.Message(slower);
+                    }
+
                     windowStep = _step;
                     window.Restart();
+                    trainingWindow.Restart();
                     log?.Record(_step, TrainingRow(fps, clock.Elapsed.TotalSeconds));
                     progress.Update(new TrainingProgress(_step, _config.TotalTimesteps, fps, NaNToNull(_episodes.RecentMeanReturn), _episodes.Episodes));
                 }
@@ -236,7 +268,9 @@ internal sealed class TrainingRun : IDisposable
                 if (_step >= _nextEval)
                 {
                     _nextEval += _config.EvalFreq;
+                    trainingWindow.Stop();
                     EvaluationResult evaluation = Evaluate(progress);
+                    trainingWindow.Start();
                     log?.Record(_step, EvaluationRow(evaluation));
                     if (!Notify(cb => cb.OnEvaluation(Context(), evaluation)) || _config.StopAtReturn is double threshold && evaluation.MeanReturn >= threshold)
                     {
@@ -252,7 +286,9 @@ internal sealed class TrainingRun : IDisposable
                 if (_step >= _nextCheckpoint)
                 {
                     _nextCheckpoint += _config.CheckpointFreq;
+                    trainingWindow.Stop();
                     checkpointPath = SaveCheckpoint(log);
+                    trainingWindow.Start();
                 }
 
                 if (stoppedEarly)

@@ -71,7 +71,7 @@ internal abstract class QLearningAlgorithm<TNetwork, TBatch> : ITrainingAlgorith
     /// <param name="actingThreads">Torch threads while acting (learning uses <see cref="RunConfig.TorchThreads"/>).</param>
     protected QLearningAlgorithm(IQLearningConfig config, RunConfig run, double tau, string networksKind, int actingThreads)
     {
-        _learningThreads = run.TorchThreads;
+        _learningThreads = TrainingRun.LearningThreads(run.TorchThreads, Environment.ProcessorCount, out _);
         _actingThreads = actingThreads;
         torch.set_num_threads(actingThreads);
         _config = config;
