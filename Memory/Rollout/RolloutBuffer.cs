@@ -830,11 +830,16 @@ public sealed class RolloutBuffer : IDisposable
         Tensor advantages = rows.select(2, _table.AdvantageColumn);
         if (Options.AdvantageNormalization == AdvantageNormalization.PerMinibatch && validCount > 1)
         {
-            // Mean and unbiased standard deviation over the valid positions only; masked positions stay 0.
-            Tensor mean = advantages.mul(mask).sum().div(validCount);
+            // Mean and unbiased standard deviation over the valid positions only; masked positions stay 0. The scalars
+            // are held in locals until the block ends: TorchSharp 0.107 keeps no reference to a number it converts to a
+            // Scalar, so a collection during the native call could finalize it while libtorch reads it (it crashed long
+            // PPO runs here twice: "Unknown scalar type"). square() would convert a hidden 2, add(x) a hidden alpha 1.
+            using Scalar valid = ((double)validCount).ToScalar(), unbiased = ((double)(validCount - 1)).ToScalar();
+            using Scalar epsilon = RolloutBufferOptions.NormalizationEpsilon.ToScalar(), one = 1.0.ToScalar();
+            Tensor mean = advantages.mul(mask).sum().div(valid);
             Tensor centered = advantages.sub(mean).mul(mask);
-            Tensor std = centered.square().sum().div(validCount - 1).sqrt();
-            advantages = centered.div(std.add(RolloutBufferOptions.NormalizationEpsilon));
+            Tensor std = centered.mul(centered).sum().div(unbiased).sqrt();
+            advantages = centered.div(std.add(epsilon, one));
         }
 
         Tensor starts = startRows.narrow(0, first, count);

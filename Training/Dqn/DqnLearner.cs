@@ -1,6 +1,7 @@
 using RlMemory.Agents;
 using RlMemory.Memory;
 using RlMemory.Training.Learning;
+using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -77,6 +78,10 @@ internal sealed class DqnLearner(QNetworkConfig network, Device device, double l
         }
     }
 
-    private static Tensor TdTargets(TransitionBatch batch, Tensor nextQ) =>
-        batch.Rewards + (batch.Discounts * (1 - batch.Terminated) * nextQ);
+    private static Tensor TdTargets(TransitionBatch batch, Tensor nextQ)
+    {
+        // r + γ^n (1 − terminated) Q': the 1 is a Scalar held until the method returns (see R2d2Learner.NStepTargets).
+        using Scalar one = 1.ToScalar();
+        return batch.Rewards.add(batch.Discounts.mul(batch.Terminated.neg().add(one, one)).mul(nextQ), one);
+    }
 }

@@ -147,22 +147,28 @@ internal sealed class R2d2Learner : QLearner<RecurrentQNetwork>
         Tensor steps = zeros_like(rewards);
         Tensor ended = zeros_like(rewards);
         Tensor discount = ones_like(rewards);
+
+        // Every number reaches libtorch as a Scalar held in a local until the method ends (no implicit conversions, no
+        // tensor + tensor with its hidden alpha): TorchSharp 0.107 keeps no reference to a Scalar it creates, and one
+        // finalized during the native call crashed a run here ("Expected false to be true" in Scalar::toFloat).
+        using Scalar one = 1.ToScalar(), gammaMinusOne = (gamma - 1).ToScalar();
         double gammaK = 1;
         for (int k = 0; k < nSteps; k++)
         {
-            Tensor take = live * m.narrow(1, k, length);        // step t + k is part of the window
+            using Scalar weight = gammaK.ToScalar();
+            Tensor take = live.mul(m.narrow(1, k, length));        // step t + k is part of the window
             Tensor done = d.narrow(1, k, length);
-            sum = sum + (gammaK * take * r.narrow(1, k, length));
-            steps = steps + take;
-            ended = ended + (take * done);
-            discount = discount * (1 + (take * (gamma - 1)));   // γ^(steps taken)
-            live = take * (1 - done);
+            sum = sum.add(take.mul(weight).mul(r.narrow(1, k, length)), one);
+            steps = steps.add(take, one);
+            ended = ended.add(take.mul(done), one);
+            discount = discount.mul(take.mul(gammaMinusOne).add(one, one));   // γ^(steps taken)
+            live = take.mul(done.neg().add(one, one));
             gammaK *= gamma;
         }
 
-        Tensor position = arange(length, ScalarType.Int64, rewards.device).unsqueeze(0) + steps.to(ScalarType.Int64);
+        Tensor position = arange(length, ScalarType.Int64, rewards.device).unsqueeze(0).add(steps.to(ScalarType.Int64), one);
         Tensor next = bootstrap.gather(1, position);
-        Tensor targets = sum + (discount * (1 - ended) * next);
+        Tensor targets = sum.add(discount.mul(ended.neg().add(one, one)).mul(next), one);
         if (rescalingEpsilon is double e)
         {
             targets = ValueRescaling.Apply(targets, e);
