@@ -47,6 +47,13 @@ public static class PpoLoss
         ArgumentNullException.ThrowIfNull(oldValues);
         ArgumentNullException.ThrowIfNull(returns);
         using var scope = NewDisposeScope();
+
+        // Numbers reach libtorch as Scalars held in locals until the method returns, never through an implicit conversion
+        // or a hidden alpha (square, tensor + tensor): TorchSharp 0.107 keeps no reference to the Scalars it creates, and
+        // one finalized during the native call crashes the run (RolloutBuffer's normalization and R2D2's targets did).
+        using Scalar one = 1.ToScalar(), low = (1 - clipRange).ToScalar(), high = (1 + clipRange).ToScalar(), clip = clipRange.ToScalar();
+        using Scalar entropyWeight = entCoef.ToScalar(), valueWeight = vfCoef.ToScalar();
+        using Scalar vfLow = (-(clipRangeVf ?? 0)).ToScalar(), vfHigh = (clipRangeVf ?? 0).ToScalar();
         Tensor count = mask is null ? null! : mask.sum();
         Tensor Mean(Tensor x) => mask is null ? x.mean() : x.mul(mask).sum().div(count);
 
@@ -57,19 +64,21 @@ public static class PpoLoss
         Tensor logRatio = logProbs.sub(oldLogProbs);
         Tensor ratio = logRatio.exp();
         Tensor surrogate = advantages.mul(ratio);
-        Tensor clipped = advantages.mul(ratio.clamp(1 - clipRange, 1 + clipRange));
+        Tensor clipped = advantages.mul(ratio.clamp(low, high));
         Tensor policyLoss = Mean(minimum(surrogate, clipped)).neg();
 
-        Tensor prediction = clipRangeVf is double vfClip ? oldValues.add(values.sub(oldValues).clamp(-vfClip, vfClip)) : values;
-        Tensor valueLoss = Mean(returns.sub(prediction).square());
+        Tensor prediction = clipRangeVf is not null ? oldValues.add(values.sub(oldValues).clamp(vfLow, vfHigh), one) : values;
+        Tensor error = returns.sub(prediction);
+        Tensor valueLoss = Mean(error.mul(error));
         Tensor entropyLoss = Mean(entropy).neg();
-        Tensor loss = policyLoss.add(entropyLoss.mul(entCoef)).add(valueLoss.mul(vfCoef));
+        Tensor loss = policyLoss.add(entropyLoss.mul(entropyWeight), one).add(valueLoss.mul(valueWeight), one);
 
         Tensor approxKl, clipFraction;
         using (no_grad())
         {
-            approxKl = Mean(ratio.sub(1).sub(logRatio));
-            clipFraction = Mean(ratio.sub(1).abs().gt(clipRange).to(ratio.dtype));
+            Tensor excess = ratio.sub(one);
+            approxKl = Mean(excess.sub(logRatio));
+            clipFraction = Mean(excess.abs().gt(clip).to(ratio.dtype));
         }
 
         var terms = new PpoLossTerms(loss, policyLoss.detach(), valueLoss.detach(), entropyLoss.detach(), approxKl, clipFraction);
