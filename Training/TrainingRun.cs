@@ -216,6 +216,7 @@ internal sealed class TrainingRun : IDisposable
         // The throughput watch's own window leaves out evaluations and checkpoints, which are not training slowing down.
         var trainingWindow = Stopwatch.StartNew();
         var throughput = new ThroughputWatch(Environment.ProcessorCount, _config.TorchThreads, ThroughputWatch.SystemLoadAverage);
+        bool learnedOnce = false;
         bool stoppedEarly = false;
         bool interrupted = false;
         string? checkpointPath = null;
@@ -242,6 +243,7 @@ internal sealed class TrainingRun : IDisposable
                 {
                     Learn(Context);
                     learned = true;
+                    learnedOnce = true;
                 }
 
                 // 3. Log, evaluate, call back, checkpoint.
@@ -253,7 +255,8 @@ internal sealed class TrainingRun : IDisposable
                     }
 
                     double fps = (_step - windowStep) / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
-                    if (throughput.Observe((_step - windowStep) / Math.Max(trainingWindow.Elapsed.TotalSeconds, 1e-9)) is string slower)
+                    // Windows before the first gradient step (learning_starts) run faster than any later one: not a reference.
+                    if (learnedOnce && throughput.Observe((_step - windowStep) / Math.Max(trainingWindow.Elapsed.TotalSeconds, 1e-9)) is string slower)
                     {
                         progress.Message(slower);
                     }
