@@ -72,8 +72,8 @@ internal abstract class QLearningAlgorithm<TNetwork, TBatch> : ITrainingAlgorith
     protected QLearningAlgorithm(IQLearningConfig config, RunConfig run, double tau, string networksKind, int actingThreads)
     {
         _learningThreads = TrainingRun.LearningThreads(run.TorchThreads, Environment.ProcessorCount, out _);
-        _actingThreads = actingThreads;
-        torch.set_num_threads(actingThreads);
+        _actingThreads = TrainingRun.LearningThreads(actingThreads, Environment.ProcessorCount, out _);
+        torch.set_num_threads(_actingThreads);
         _config = config;
         _networksKind = networksKind;
         _numEnvs = run.NumEnvs;
