@@ -78,7 +78,9 @@ internal sealed class ThroughputWatch
             return null;
         }
 
-        bool slow = _rates.Count >= MinimumHistory && stepsPerSecond < DropFactor * Median(_rates);
+        // With too little history the reference is NaN, and no rate compares below it.
+        double reference = _rates.Count >= MinimumHistory ? Median(_rates) : double.NaN;
+        bool slow = stepsPerSecond < DropFactor * reference;
         string? message = null;
         if (_quietFor > 0)
         {
@@ -86,7 +88,7 @@ internal sealed class ThroughputWatch
         }
         else if (slow)
         {
-            message = Describe(stepsPerSecond, Median(_rates));
+            message = Describe(stepsPerSecond, reference);
             _quietFor = Quiet;
         }
 
