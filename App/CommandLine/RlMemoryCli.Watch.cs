@@ -23,9 +23,11 @@ public static partial class RlMemoryCli
         var address = new Option<string>("--address") { Description = "Address to serve on. Default 127.0.0.1 (this machine only); anything else exposes the viewer to the network.", DefaultValueFactory = _ => "127.0.0.1" };
         var speed = new Option<double>("--speed") { Description = "Playback speed (1: the environment's natural speed; rounded to a power of two in [1/8, 64]).", DefaultValueFactory = _ => 1.0 };
         var window = new Option<bool>("--window") { Description = "Play in a desktop window (needs the raylib library) instead of the browser." };
+        var paused = new Option<bool>("--paused") { Description = "Start paused at the first episode's first picture (space plays, right arrow steps)." };
+        var withMemory = new Option<bool>("--with-memory") { Description = "Insist on the memory heatmaps beside the picture (shown anyway for agents with external memory; refused for others)." };
         var command = new Command("watch", "Watch an agent play, live, in the browser (or a desktop window with --window), episode after episode.")
         {
-            source, seed, port, address, speed, window,
+            source, seed, port, address, speed, window, paused, withMemory,
         };
         env.AddTo(command);
         command.SetAction(parse => Guard(error, () =>
@@ -42,7 +44,12 @@ public static partial class RlMemoryCli
                 throw new ConfigException($"--speed must be a positive number, got {speedFactor}.");
             }
 
-            var clock = new PlaybackClock(player.Fps);
+            if (parse.GetValue(withMemory) && player.MemoryPanel is null)
+            {
+                throw NoMemory(agents.Agent);
+            }
+
+            var clock = new PlaybackClock(player.Fps, paused: parse.GetValue(paused));
             clock.SetSpeed(speedFactor);
             string title = $"{agents.Agent.Kind} on {id}";
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
@@ -53,7 +60,8 @@ public static partial class RlMemoryCli
                 int height = Math.Max(player.Frame.Height, player.MemoryPanel?.Height ?? 0);
                 using IViewerWindow desktop = DesktopViewer.OpenWindow(width, height, $"RlMemory: {title}");
                 output.WriteLine($"Playing {title} in a window: space pauses, right arrow steps, up/down change the speed; Esc or Q closes it.");
-                DesktopViewer.Run(desktop, player, clock, title, agents.NextActor, cancel.Token);
+                ViewerSession session = DesktopViewer.Run(desktop, player, clock, title, agents.NextActor, cancel.Token);
+                output.WriteLine(session.ToString());
                 return 0;
             }
 
@@ -102,7 +110,10 @@ public static partial class RlMemoryCli
     private static MemoryFrameComposer MemoryComposerFor(IEpisodeActor actor, IAgent agent) =>
         actor is IMemoryIntrospection memory
             ? new MemoryFrameComposer(memory)
-            : throw new ConfigException($"--with-memory needs an agent with external memory, and this {agent.Kind} has none (it reports no memory read/write weights); record without --with-memory.");
+            : throw NoMemory(agent);
+
+    private static ConfigException NoMemory(IAgent agent) =>
+        new($"--with-memory needs an agent with external memory, and this {agent.Kind} has none (it reports no memory read/write weights); leave out --with-memory.");
 
     /// <summary><c>train</c>'s viewer options: <c>--watch</c>, <c>--watch-port</c>, <c>--watch-address</c>.</summary>
     private sealed class TrainingWatchOptions
@@ -124,16 +135,24 @@ public static partial class RlMemoryCli
             DefaultValueFactory = _ => "127.0.0.1",
         };
 
+        private readonly Option<bool> _window = new("--window")
+        {
+            Description = "Watch the training in a desktop window (needs the raylib library) instead of the browser; implies --watch.",
+        };
+
         public void AddTo(Command command)
         {
             command.Options.Add(_watch);
             command.Options.Add(_port);
             command.Options.Add(_address);
+            command.Options.Add(_window);
         }
 
-        /// <summary>The viewer for this run, or null without --watch.</summary>
-        public TrainingViewer? Create(ParseResult parse, RunConfig config, string runDirectory) =>
-            parse.GetValue(_watch)
+        /// <summary>The viewer for this run, or null without --watch or --window.</summary>
+        public TrainingViewer? Create(ParseResult parse, RunConfig config, string runDirectory, TextWriter output) =>
+            parse.GetValue(_window)
+                ? new TrainingViewer(config, output)
+                : parse.GetValue(_watch)
                 ? new TrainingViewer(config, new ViewerServerOptions
                 {
                     Address = parse.GetValue(_address)!,
@@ -148,11 +167,15 @@ public static partial class RlMemoryCli
                 : null;
     }
 
-    /// <summary>The browser viewer of a training run: the callback that plays showcase episodes, and the server.</summary>
+    /// <summary>
+    /// The viewer of a training run: the callback that plays showcase episodes, and the browser's server or the
+    /// desktop window.
+    /// </summary>
     private sealed class TrainingViewer : IDisposable
     {
         private readonly LiveFeed _feed = new();
-        private readonly ViewerServerOptions _options;
+        private readonly ViewerServerOptions? _options;
+        private readonly TrainingWindow? _window;
         private ViewerServer? _server;
 
         public TrainingViewer(RunConfig config, ViewerServerOptions options)
@@ -162,25 +185,44 @@ public static partial class RlMemoryCli
 
             // The showcase environment is made like the training one, with the run's env_options.
             var envOptions = new EnvOptions(config.EnvOptions);
-            Callback = new TrainingWatch(() => EnvRegistry.Make<int>(config.Env, envOptions), _feed);
+            var watch = new TrainingWatch(() => EnvRegistry.Make<int>(config.Env, envOptions), _feed);
+            Callback = watch;
+            Clock = watch.Clock;
         }
 
-        public TrainingWatch Callback { get; }
-
-        public void Start(TextWriter output)
+        public TrainingViewer(RunConfig config, TextWriter output)
         {
-            _server = ViewerServer.StartAsync(_feed, Callback.Clock, _options).GetAwaiter().GetResult();
+            var envOptions = new EnvOptions(config.EnvOptions);
+            _window = new TrainingWindow(() => EnvRegistry.Make<int>(config.Env, envOptions), DesktopViewer.OpenWindow, output);
+            Callback = _window;
+        }
+
+        public TrainingCallback Callback { get; }
+
+        private PlaybackClock? Clock { get; }
+
+        /// <summary>Starts the server, or opens the window (on this thread, which trains).</summary>
+        public void Start(TextWriter output, ITrainer trainer)
+        {
+            if (_window is not null)
+            {
+                _window.Open(trainer);
+                output.WriteLine("Watching the training in a window: space pauses, right arrow steps, up/down change the speed; Esc or Q closes it (training goes on).");
+                return;
+            }
+
+            _server = ViewerServer.StartAsync(_feed, Clock!, _options!).GetAwaiter().GetResult();
             output.WriteLine($"Watch the training at {_server.Url} (the viewer stops when training ends).");
             if (!_server.IsLoopback)
             {
-                output.WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, NonLoopbackWarning, _options.Address));
+                output.WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, NonLoopbackWarning, _options!.Address));
             }
         }
 
         public void Dispose()
         {
             _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            Callback.Dispose();
+            ((IDisposable)Callback).Dispose();
         }
     }
 

@@ -157,7 +157,7 @@ public static partial class RlMemoryCli
             }
 
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
-            using TrainingViewer? viewer = watch.Create(parse, config, runDirectory);
+            using TrainingViewer? viewer = watch.Create(parse, config, runDirectory, output);
             using ITrainer trainer = setup.Create(new TrainerOptions
             {
                 RunDirectory = runDirectory,
@@ -167,7 +167,7 @@ public static partial class RlMemoryCli
                 Display = new LiveProgress(ReferenceEquals(output, Console.Out) ? null : output),
                 Callbacks = viewer is null ? [] : [viewer.Callback],
             });
-            viewer?.Start(output);
+            viewer?.Start(output, trainer);
             output.WriteLine(resuming
                 ? $"Resuming {runDirectory} at step {trainer.Step:N0} of {trainer.TotalTimesteps:N0}."
                 : $"Training {setup.Title} on {config.Env} (seed {config.Seed}, {config.TotalTimesteps:N0} steps); run folder {runDirectory}.");

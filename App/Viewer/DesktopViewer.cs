@@ -17,6 +17,29 @@ public interface IViewerWindow : IDisposable
 
     /// <summary>Shows one frame: the picture, the memory heatmaps beside it (if any) and a status line; paces the loop to the screen.</summary>
     void Present(RgbFrame frame, RgbFrame? memoryPanel, string status);
+
+    /// <summary>Paces <see cref="Present"/> to <paramref name="fps"/> frames per second (0: as fast as it can draw).</summary>
+    void SetTargetFps(int fps)
+    {
+    }
+}
+
+/// <summary>What a desktop viewer session showed: frames presented, environment steps played, and how long it ran.</summary>
+/// <param name="Frames">Frames presented.</param>
+/// <param name="Steps">Environment steps played.</param>
+/// <param name="Seconds">Wall time from the first frame to the last.</param>
+public readonly record struct ViewerSession(long Frames, long Steps, double Seconds)
+{
+    /// <summary>Frames per second over the session (0 for a session of one frame).</summary>
+    public double FramesPerSecond => Seconds > 0 ? (Frames - 1) / Seconds : 0;
+
+    /// <summary>Environment steps per second over the session.</summary>
+    public double StepsPerSecond => Seconds > 0 ? Steps / Seconds : 0;
+
+    /// <summary>The line the command prints when the window closes.</summary>
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"Window closed after {Frames:N0} frames in {Seconds:0.0} s ({FramesPerSecond:0.0} frames/s) and {Steps:N0} environment steps ({StepsPerSecond:0.0} steps/s).");
 }
 
 /// <summary>
@@ -40,9 +63,26 @@ public static class DesktopViewer
         return new RaylibWindow(api!, width, height, title);
     }
 
+    /// <summary>The most frames per second the window draws.</summary>
+    public const int MaxFps = 60;
+
+    /// <summary>The fewest frames per second the window draws (so keys answer promptly while slow or paused).</summary>
+    public const int MinFps = 30;
+
+    /// <summary>
+    /// The frame rate that plays <paramref name="clock"/>'s steps smoothly: one frame per step when it plays
+    /// between <see cref="MinFps"/> and <see cref="MaxFps"/> steps a second (CartPole's 50 at 1×), else the nearer bound.
+    /// </summary>
+    public static int FrameRateFor(PlaybackClock clock)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        return clock.Paused ? MinFps : (int)Math.Clamp(Math.Round(clock.StepsPerSecond * clock.Speed), MinFps, MaxFps);
+    }
+
     /// <summary>
     /// Runs the frame loop until the window closes or <paramref name="cancellationToken"/> fires: applies the keys'
-    /// commands to <paramref name="clock"/>, advances <paramref name="player"/> by the steps due, and presents the picture.
+    /// commands to <paramref name="clock"/>, advances <paramref name="player"/> by the steps due, and presents the picture,
+    /// paced by <see cref="FrameRateFor"/>.
     /// </summary>
     /// <param name="window">The window.</param>
     /// <param name="player">The agent playing.</param>
@@ -50,13 +90,16 @@ public static class DesktopViewer
     /// <param name="title">The status line's first words, e.g. the agent and environment.</param>
     /// <param name="nextActor">Asked whenever an episode ends: a newer actor to play the next episode with, or null.</param>
     /// <param name="cancellationToken">Stops the loop (e.g. Ctrl+C).</param>
-    /// <returns>The number of frames presented.</returns>
-    public static long Run(IViewerWindow window, EpisodePlayer player, PlaybackClock clock, string title, Func<IEpisodeActor?>? nextActor = null, CancellationToken cancellationToken = default)
+    /// <returns>The frames presented, the steps played and the time taken.</returns>
+    public static ViewerSession Run(IViewerWindow window, EpisodePlayer player, PlaybackClock clock, string title, Func<IEpisodeActor?>? nextActor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(window);
         ArgumentNullException.ThrowIfNull(player);
         ArgumentNullException.ThrowIfNull(clock);
         long frames = 0;
+        long steps = 0;
+        long first = 0;
+        long last = 0;
         player.Render();
         while (!cancellationToken.IsCancellationRequested && !window.ShouldClose)
         {
@@ -76,21 +119,31 @@ public static class DesktopViewer
                 player.Advance();
             }
 
+            steps += due;
             player.Render();
+            window.SetTargetFps(FrameRateFor(clock));
             window.Present(player.Frame, player.MemoryPanel, StatusLine(title, player.Status(title, clock)));
-            frames++;
+            last = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (frames++ == 0)
+            {
+                first = last;
+            }
         }
 
-        return frames;
+        return new ViewerSession(frames, steps, frames > 0 ? System.Diagnostics.Stopwatch.GetElapsedTime(first, last).TotalSeconds : 0);
     }
 
-    /// <summary>The status line under the picture, e.g. <c>CartPole-v1  episode 3  step 41  return 41  speed 1x  [paused]</c>.</summary>
+    /// <summary>
+    /// The status line under the picture, e.g. <c>CartPole-v1  episode 3  step 41  return 41  speed 1x  [paused]</c>; while
+    /// training, the title is followed by the training step (<c>DQN training on CartPole-v1 at step 3,000  episode …</c>).
+    /// </summary>
     public static string StatusLine(string title, ViewerStatus status)
     {
         ArgumentNullException.ThrowIfNull(status);
         string last = status.LastReturn is double r ? string.Create(CultureInfo.InvariantCulture, $"  last {r:0.##}") : string.Empty;
+        string training = status.TrainingStep is long t ? string.Create(CultureInfo.InvariantCulture, $" at step {t:N0}") : string.Empty;
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{title}  episode {status.Episode}  step {status.Step}  return {status.Return:0.##}{last}  speed {status.Speed:0.###}x{(status.Paused ? "  [paused]" : string.Empty)}  (space pause, right step, up/down speed)");
+            $"{title}{training}  episode {status.Episode}  step {status.Step}  return {status.Return:0.##}{last}  speed {status.Speed:0.###}x{(status.Paused ? "  [paused]" : string.Empty)}");
     }
 }

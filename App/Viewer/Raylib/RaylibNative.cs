@@ -52,6 +52,9 @@ internal static class RaylibConstants
     /// <summary><c>LOG_WARNING</c>: raylib prints warnings and errors only.</summary>
     public const int LogWarning = 4;
 
+    /// <summary><c>LOG_NONE</c>: raylib prints nothing (while the window opens: a failure is explained in one line instead).</summary>
+    public const int LogNone = 7;
+
     public const int KeySpace = 32;
     public const int KeyP = 80;
     public const int KeyN = 78;
@@ -74,8 +77,11 @@ internal sealed unsafe class RaylibApi
     [
         "InitWindow", "WindowShouldClose", "CloseWindow", "IsWindowReady", "SetTargetFPS", "SetTraceLogLevel",
         "BeginDrawing", "EndDrawing", "ClearBackground", "LoadTextureFromImage", "UpdateTexture", "UnloadTexture",
-        "DrawTexture", "DrawText", "DrawRectangle", "IsKeyPressed",
+        "DrawTexture", "DrawText", "DrawRectangle", "IsKeyPressed", "MeasureText",
     ];
+
+    /// <summary>Functions that tell raylib's API generation apart: 5.5 renamed 4.5's <c>IsImageReady</c> to <c>IsImageValid</c>; older versions have neither.</summary>
+    public static readonly string[] VersionMarkers = ["IsImageValid", "IsImageReady"];
 
     private readonly delegate* unmanaged[Cdecl]<int, int, byte*, void> _initWindow;
     private readonly delegate* unmanaged[Cdecl]<byte> _windowShouldClose;
@@ -93,6 +99,7 @@ internal sealed unsafe class RaylibApi
     private readonly delegate* unmanaged[Cdecl]<byte*, int, int, int, RaylibColor, void> _drawText;
     private readonly delegate* unmanaged[Cdecl]<int, int, int, int, RaylibColor, void> _drawRectangle;
     private readonly delegate* unmanaged[Cdecl]<int, byte> _isKeyPressed;
+    private readonly delegate* unmanaged[Cdecl]<byte*, int, int> _measureText;
 
     private RaylibApi(string path, nint[] f)
     {
@@ -113,7 +120,12 @@ internal sealed unsafe class RaylibApi
         _drawText = (delegate* unmanaged[Cdecl]<byte*, int, int, int, RaylibColor, void>)f[13];
         _drawRectangle = (delegate* unmanaged[Cdecl]<int, int, int, int, RaylibColor, void>)f[14];
         _isKeyPressed = (delegate* unmanaged[Cdecl]<int, byte>)f[15];
+        _measureText = (delegate* unmanaged[Cdecl]<byte*, int, int>)f[16];
+        InitWindowAddress = f[0];
     }
+
+    /// <summary>The address of <c>InitWindow</c> in the loaded library (to ask the loader which file it came from).</summary>
+    public nint InitWindowAddress { get; }
 
     /// <summary>The library file (or name) the functions come from.</summary>
     public string Path { get; }
@@ -193,6 +205,15 @@ internal sealed unsafe class RaylibApi
     public void DrawRectangle(int x, int y, int width, int height, RaylibColor color) => _drawRectangle(x, y, width, height, color);
 
     public bool IsKeyPressed(int key) => _isKeyPressed(key) != 0;
+
+    /// <summary>The width in pixels of <paramref name="text"/> in raylib's default font at <paramref name="fontSize"/>.</summary>
+    public int MeasureText(string text, int fontSize)
+    {
+        fixed (byte* bytes = Utf8(text))
+        {
+            return _measureText(bytes, fontSize);
+        }
+    }
 
     private static byte[] Utf8(string text)
     {

@@ -59,6 +59,9 @@ internal static class RaylibKeys
 /// <summary>A raylib window showing the frames, the memory heatmaps beside them, and a status line below.</summary>
 internal sealed class RaylibWindow : IViewerWindow
 {
+    /// <summary>Says why no window can open before raylib is asked (<see cref="DisplayProbe.WhyNoWindow"/>; tests of the stand-in raylib replace it).</summary>
+    internal static Func<string?> Probe { get; set; } = DisplayProbe.WhyNoWindow;
+
     /// <summary>The height of the status line under the pictures.</summary>
     public const int StatusHeight = 30;
 
@@ -67,24 +70,37 @@ internal sealed class RaylibWindow : IViewerWindow
     private RaylibTexture? _memoryTexture;
     private bool _quit;
     private bool _closed;
+    private int _fps = DefaultFps;
 
     /// <summary>Opens a window for pictures of <paramref name="width"/> × <paramref name="height"/> pixels.</summary>
-    /// <exception cref="InvalidOperationException">raylib could not open a window (no display).</exception>
+    /// <exception cref="InvalidOperationException">No window can be opened here: no display, a display without OpenGL, or raylib refused (one line naming the cause).</exception>
     public RaylibWindow(RaylibApi api, int width, int height, string title)
     {
         _api = api;
-        _api.SetTraceLogLevel(RaylibConstants.LogWarning);
+        if (Probe() is { } cause)
+        {
+            _closed = true;
+            throw new InvalidOperationException(NoWindow(cause));
+        }
+
+        // raylib's own log lines are silenced while it opens the window: a failure is explained in one line below.
+        _api.SetTraceLogLevel(RaylibConstants.LogNone);
         _api.InitWindow(width, height + StatusHeight, title);
         if (!_api.IsWindowReady())
         {
-            _api.CloseWindow();
+            // (A raylib that returns here after failing, unlike 5.5, which crashes instead: hence the probe above.)
+            // Its CloseWindow would free GPU resources through a null OpenGL context, so a window that never opened
+            // is not closed.
             _closed = true;
-            throw new InvalidOperationException(
-                $"raylib ({_api.Path}) could not open a window: no display here (DISPLAY/WAYLAND_DISPLAY unset?). On a headless machine, watch in the browser: rlmemory watch <agent> without --window.");
+            throw new InvalidOperationException(NoWindow("raylib could not create its OpenGL window (no display, or no OpenGL driver for it)"));
         }
 
-        _api.SetTargetFps(60);
+        _api.SetTraceLogLevel(RaylibConstants.LogWarning);
+        _api.SetTargetFps(DefaultFps);
     }
+
+    /// <summary>The frame rate the window is paced to until <see cref="SetTargetFps"/> says otherwise.</summary>
+    public const int DefaultFps = 60;
 
     /// <inheritdoc />
     public bool ShouldClose => _quit || _api.WindowShouldClose();
@@ -120,8 +136,19 @@ internal sealed class RaylibWindow : IViewerWindow
         }
 
         _api.DrawRectangle(0, height, frame.Width + (memoryPanel?.Width ?? 0), StatusHeight, RaylibColor.LightGray);
-        _api.DrawText(status, 8, height + 7, 18, RaylibColor.DarkGray);
+        var (text, size) = FitStatus(status, frame.Width + (memoryPanel?.Width ?? 0) - 16);
+        _api.DrawText(text, 8, height + ((StatusHeight - size) / 2), size, RaylibColor.DarkGray);
         _api.EndDrawing();
+    }
+
+    /// <inheritdoc />
+    public void SetTargetFps(int fps)
+    {
+        if (fps != _fps)
+        {
+            _fps = fps;
+            _api.SetTargetFps(fps);
+        }
     }
 
     /// <inheritdoc />
@@ -144,6 +171,30 @@ internal sealed class RaylibWindow : IViewerWindow
         }
 
         _api.CloseWindow();
+    }
+
+    /// <summary>The one-line message for a window that cannot open: the cause, and the browser viewer as the way out.</summary>
+    private string NoWindow(string cause) =>
+        $"raylib ({_api.Path}) could not open a window: {cause}. Watch in the browser instead: rlmemory watch <agent> without --window.";
+
+    /// <summary>The status line at the largest font size from 18 down to 10 that fits <paramref name="width"/>, cut short with "…" if even 10 does not.</summary>
+    private (string Text, int Size) FitStatus(string status, int width)
+    {
+        for (int size = 18; size >= 10; size -= 2)
+        {
+            if (_api.MeasureText(status, size) <= width)
+            {
+                return (status, size);
+            }
+        }
+
+        string text = status;
+        while (text.Length > 1 && _api.MeasureText(text + "...", 10) > width)
+        {
+            text = text[..^1];
+        }
+
+        return (text.TrimEnd() + "...", 10);
     }
 
     private RaylibTexture Upload(RaylibTexture? texture, RgbFrame frame)

@@ -98,7 +98,7 @@ public sealed class CliInterruptionTests : IDisposable
     }
 
     /// <summary>The rlmemory CLI the solution build made, in this test assembly's configuration.</summary>
-    private static string CliPath()
+    internal static string CliPath()
     {
         string configuration = typeof(CliInterruptionTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

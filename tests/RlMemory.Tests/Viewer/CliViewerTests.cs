@@ -170,9 +170,10 @@ public sealed class CliViewerTests : IDisposable
         try
         {
             Environment.SetEnvironmentVariable(RaylibLibrary.PathVariable, null);
+            Environment.SetEnvironmentVariable("RLMEMORY_CACHE", _dir.File("empty-cache"));   // not build/raylib.sh's build either
             if (RaylibLibrary.TryLoad(out _, out _))
             {
-                return;   // raylib is installed here
+                return;   // raylib is installed system-wide here
             }
 
             var r = Run("watch", agent, "--window");
@@ -184,6 +185,7 @@ public sealed class CliViewerTests : IDisposable
         finally
         {
             Environment.SetEnvironmentVariable(RaylibLibrary.PathVariable, saved);
+            Environment.SetEnvironmentVariable("RLMEMORY_CACHE", null);
         }
     }
 
@@ -200,6 +202,23 @@ public sealed class CliViewerTests : IDisposable
         Assert.Equal("InitWindow 600 430 RlMemory: DqnAgent on CartPole-v1", log[1]);
         Assert.Equal(5, log.Count(l => l.StartsWith("EndDrawing", StringComparison.Ordinal)));
         Assert.Equal("CloseWindow", log[^1]);
+    }
+
+    [CCompilerFact]
+    public void TrainWithWindow_OpensItBeforeTraining_PresentsWithoutWaiting_AndClosesItAtTheEnd()
+    {
+        RaylibStub.Configure(closeAfterFrames: int.MaxValue);
+        (int Code, string Output, string Error) r = default;
+        string run = _dir.File("run");
+        RaylibStub.With(() => r = Run("train", "dqn-cartpole", "--seed", "0", "--out", run, "--quiet", "--steps", "600", "--set", "learning_starts=200", "--set", "eval_freq=0", "--set", "eval_episodes=1", "--window"));
+        Assert.True(r.Code == 0, r.Error);
+        Assert.Contains("Watching the training in a window", r.Output, StringComparison.Ordinal);
+        string[] log = RaylibStub.Log();
+        Assert.Equal(["SetTraceLogLevel 7", "InitWindow 600 430 RlMemory: DQN training on CartPole-v1", "SetTraceLogLevel 4", "SetTargetFPS 60", "SetTargetFPS 0"], log[..5]);
+        Assert.True(log.Count(l => l.StartsWith("EndDrawing", StringComparison.Ordinal)) >= 2, "fewer than two pictures (the first and the finished run's)");
+        Assert.Contains("(finished)", log.Last(l => l.StartsWith("DrawText", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal("CloseWindow", log[^1]);
+        Assert.True(File.Exists(Path.Combine(run, "final_model.rlagent")));
     }
 
     [Fact]
@@ -245,7 +264,7 @@ public sealed class CliViewerTests : IDisposable
         string agent = SaveRandomAgent(_dir.File("agent.rlagent"));
         var r = Run("record", agent, "--gif", _dir.File("out.gif"), "--with-memory");
         Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
-        Assert.Equal("error: --with-memory needs an agent with external memory, and this DqnAgent has none (it reports no memory read/write weights); record without --with-memory." + Environment.NewLine, r.Error);
+        Assert.Equal("error: --with-memory needs an agent with external memory, and this DqnAgent has none (it reports no memory read/write weights); leave out --with-memory." + Environment.NewLine, r.Error);
         Assert.False(File.Exists(_dir.File("out.gif")));
     }
 

@@ -63,28 +63,37 @@ public sealed class DesktopViewerTests
     }
 
     [Fact]
-    public void WithoutRaylib_OpeningAWindow_SaysHowToInstallIt_AndPointsToTheBrowser()
+    public void WithoutRaylib_LoadingIt_SaysHowToInstallIt_AndPointsToTheBrowser()
     {
-        string? saved = Environment.GetEnvironmentVariable(RaylibLibrary.PathVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(RaylibLibrary.PathVariable, "/no/such/libraylib.so");
-            if (RaylibLibrary.TryLoad(out _, out _))
-            {
-                return;   // this machine has raylib: nothing to check here
-            }
+        Assert.False(RaylibLibrary.TryLoad(["/no/such/libraylib.so", "/no/such/libraylib.so.550"], out RaylibApi? api, out string failure));
+        Assert.Null(api);
+        Assert.StartsWith("The desktop viewer needs the raylib library (raylib 5), which was not found (tried /no/such/libraylib.so, /no/such/libraylib.so.550, …).", failure, StringComparison.Ordinal);
+        Assert.Contains("bash build/raylib.sh", failure, StringComparison.Ordinal);
+        Assert.Contains("brew install raylib", failure, StringComparison.Ordinal);
+        Assert.Contains("vcpkg install raylib", failure, StringComparison.Ordinal);
+        Assert.Contains("rlmemory watch <agent> without --window", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', failure);
+    }
 
-            var e = Assert.Throws<InvalidOperationException>(() => DesktopViewer.OpenWindow(600, 400, "t"));
-            Assert.StartsWith("The desktop viewer needs the raylib library (raylib 5), which was not found (tried /no/such/libraylib.so, libraylib.so, libraylib.so.550, …).", e.Message, StringComparison.Ordinal);
-            Assert.Contains("brew install raylib", e.Message, StringComparison.Ordinal);
-            Assert.Contains("vcpkg install raylib", e.Message, StringComparison.Ordinal);
-            Assert.Contains("rlmemory watch <agent> without --window", e.Message, StringComparison.Ordinal);
-            Assert.DoesNotContain('\n', e.Message);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(RaylibLibrary.PathVariable, saved);
-        }
+    [Fact]
+    public void TheCacheBuild_IsTriedLast_WhereBuildRaylibShPutsIt()
+    {
+        IReadOnlyList<string> linux = RaylibLibrary.Candidates(OSPlatform.Linux, null, "/home/u/.cache/rlmemory");
+        Assert.Equal("/home/u/.cache/rlmemory/raylib-5.5/libraylib.so", linux[^1]);
+        Assert.DoesNotContain(RaylibLibrary.Candidates(OSPlatform.OSX, null, "/c"), c => c.StartsWith("/c", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(50, 1, false, 50)]      // CartPole at 1x: one frame per step
+    [InlineData(50, 2, false, 60)]      // 100 steps/s: the screen's 60 at most
+    [InlineData(50, 0.5, false, 30)]    // 25 steps/s: 30 frames/s so keys answer promptly
+    [InlineData(15, 4, false, 60)]
+    [InlineData(50, 1, true, 30)]       // paused
+    public void FramePacing_FollowsThePlaybackSpeed_Within30To60(double stepsPerSecond, double speed, bool paused, int fps)
+    {
+        var clock = new PlaybackClock(stepsPerSecond, new ManualTime(), paused);
+        clock.SetSpeed(speed);
+        Assert.Equal(fps, DesktopViewer.FrameRateFor(clock));
     }
 
     [Fact]
@@ -105,9 +114,10 @@ public sealed class DesktopViewerTests
                 [6] = [PlaybackCommand.TogglePause, PlaybackCommand.Faster],
             },
         };
-        long frames = DesktopViewer.Run(window, player, clock, "CartPole-v1");
+        ViewerSession session = DesktopViewer.Run(window, player, clock, "CartPole-v1");
 
-        Assert.Equal(8, frames);
+        Assert.Equal(8, session.Frames);
+        Assert.Equal(5, session.Steps);
         // Paused at frame 3, one step at frame 5, playing again at double speed from frame 6 (counting from then).
         Assert.Equal([0, 1, 2, 2, 2, 3, 3, 5], window.StepsShown);
         Assert.Contains("[paused]", window.Statuses[3], StringComparison.Ordinal);
@@ -122,7 +132,7 @@ public sealed class DesktopViewerTests
         using var player = new EpisodePlayer(env, new ConstantActor(1));
         using var cancel = new CancellationTokenSource();
         var window = new FakeWindow(new ManualTime(), closeAfter: int.MaxValue) { OnPresent = n => { if (n == 2) { cancel.Cancel(); } } };
-        Assert.Equal(2, DesktopViewer.Run(window, player, new PlaybackClock(50), "t", cancellationToken: cancel.Token));
+        Assert.Equal(2, DesktopViewer.Run(window, player, new PlaybackClock(50), "t", cancellationToken: cancel.Token).Frames);
     }
 
     private sealed class FakeWindow(ManualTime time, int closeAfter) : IViewerWindow

@@ -81,12 +81,90 @@ public sealed class TrainingWatchTests
     }
 
     [Fact]
+    public void InAWindow_ShowcaseEpisodesPlay_ClosingItLetsTrainingGoOn_AndTrainingEndsExactlyAsWithoutIt()
+    {
+        float[] unwatched;
+        using (var plain = new DqnTrainer(Config, new TrainerOptions { Quiet = true }))
+        {
+            plain.Learn();
+            unwatched = Parameters(plain);
+        }
+
+        // The window closes (as Esc would) after 4 pictures; the training's own pace lets pictures fall due.
+        var window = new RecordingWindow(closeAfter: 4);
+        var output = new StringWriter();
+        (int Width, int Height, string Title)? opened = null;
+        using var view = new TrainingWindow(
+            () => EnvRegistry.Make<int>("CartPole-v1"),
+            (w, h, title) =>
+            {
+                opened = (w, h, title);
+                return window;
+            },
+            output);
+        view.Clock.SetSpeed(PlaybackClock.MaxSpeed);
+        using var watched = new DqnTrainer(Config, new TrainerOptions { Quiet = true, Callbacks = [new Slowed(), view] });
+        view.Open(watched);
+        Assert.Equal((600, 400, "RlMemory: DQN training on CartPole-v1"), opened);
+        Assert.Equal([0], window.Fps);   // presents without waiting for the screen: the training sets the pace
+        watched.Learn();
+
+        Assert.Equal(4, window.Presented);
+        Assert.Equal(1, window.Disposals);
+        Assert.False(view.IsOpen);
+        Assert.Equal("The training window was closed; training goes on (Ctrl+C stops it)." + Environment.NewLine, output.ToString());
+        Assert.StartsWith("DQN training on CartPole-v1 at step 0  episode 1  step 0", window.Statuses[0], StringComparison.Ordinal);
+        Assert.True(window.Statuses.Skip(1).Any(s => !s.Contains("  step 0  ", StringComparison.Ordinal)), string.Join(" | ", window.Statuses));
+        Assert.Equal(unwatched, Parameters(watched));
+    }
+
+    [Fact]
     public void AnEnvironmentThatCannotRender_IsRefusedBeforeTraining()
     {
         BlindEnv.Register();
         var e = Assert.Throws<InvalidOperationException>(() => new TrainingWatch(() => EnvRegistry.Make<int>(BlindEnv.Id), new LiveFeed()));
         Assert.StartsWith($"{BlindEnv.Id} cannot render", e.Message, StringComparison.Ordinal);
         Assert.EndsWith("so --watch has nothing to show; train without --watch.", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A window that records what it is shown, and reports closed after <c>closeAfter</c> pictures.</summary>
+    private sealed class RecordingWindow(int closeAfter) : IViewerWindow
+    {
+        public int Presented { get; private set; }
+
+        public int Disposals { get; private set; }
+
+        public List<string> Statuses { get; } = [];
+
+        public List<int> Fps { get; } = [];
+
+        public bool ShouldClose => Presented >= closeAfter;
+
+        public IReadOnlyList<PlaybackCommand> TakeCommands() => [];
+
+        public void Present(RlMemory.Environments.Rendering.RgbFrame frame, RlMemory.Environments.Rendering.RgbFrame? memoryPanel, string status)
+        {
+            Statuses.Add(status);
+            Presented++;
+        }
+
+        public void SetTargetFps(int fps) => Fps.Add(fps);
+
+        public void Dispose() => Disposals++;
+    }
+
+    /// <summary>Lets wall time pass every 50 steps, so that the window's pictures fall due however fast the machine trains.</summary>
+    private sealed class Slowed : TrainingCallback
+    {
+        public override bool OnStep(StepContext context)
+        {
+            if (context.Step % 50 == 0)
+            {
+                Thread.Sleep(40);
+            }
+
+            return true;
+        }
     }
 
     private static float[] Parameters(DqnTrainer trainer) =>

@@ -94,6 +94,12 @@ void DrawRectangle(int x, int y, int width, int height, Color c)
     note("DrawRectangle %d,%d %dx%d color %d,%d,%d,%d\n", x, y, width, height, c.r, c.g, c.b, c.a);
 }
 
+int MeasureText(const char *text, int size) { return (int)strlen(text) * size / 2; }
+
+#ifndef STUB_BEFORE_4_5
+bool IsImageValid(Image image) { return image.data != 0; }   /* raylib 5.5's name; 4.5 and 5.0 call it IsImageReady */
+#endif
+
 bool IsKeyPressed(int key)
 {
     for (int i = 0; i < key_count; i++)
