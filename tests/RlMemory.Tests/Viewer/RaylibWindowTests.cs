@@ -157,8 +157,8 @@ internal sealed class VirtualDisplay : IDisposable
 
     public IReadOnlyDictionary<string, string?> Environment => new Dictionary<string, string?> { ["DISPLAY"] = Name };
 
-    /// <summary>Waits for a window whose title contains <paramref name="title"/>; returns its id, position and size.</summary>
-    public (string Id, int X, int Y, int Width, int Height) WaitForWindow(string title, Process owner)
+    /// <summary>Waits for a window whose title contains <paramref name="title"/>; returns its id and size.</summary>
+    public (string Id, int Width, int Height) WaitForWindow(string title, Process owner)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(60))
@@ -171,13 +171,10 @@ internal sealed class VirtualDisplay : IDisposable
             search.WaitForExit();
             if (ids.Split('\n', StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() is { } id)
             {
-                string geometry = RealRaylib.Run("xdotool", Environment, "getwindowgeometry", id);
-                string[] position = geometry.Split("Position: ")[1].Split(' ')[0].Split(',');
-                string[] size = geometry.Split("Geometry: ")[1].Trim().Split('x');
-                int Parse(string s) => int.Parse(s, CultureInfo.InvariantCulture);
-                if (Parse(size[0]) > 1)
+                var (_, _, width, height) = Geometry(id);
+                if (width > 1)
                 {
-                    return (id, Parse(position[0]), Parse(position[1]), Parse(size[0]), Parse(size[1]));
+                    return (id, width, height);
                 }
             }
 
@@ -186,6 +183,23 @@ internal sealed class VirtualDisplay : IDisposable
 
         Assert.Fail($"no window named {title} appeared on {Name}");
         return default;
+    }
+
+    /// <summary>Where window <paramref name="id"/> is now (raylib moves its window to the screen's centre after opening it) and its size.</summary>
+    public (int X, int Y, int Width, int Height) Geometry(string id)
+    {
+        string geometry = RealRaylib.Run("xdotool", Environment, "getwindowgeometry", id);
+        string[] position = geometry.Split("Position: ")[1].Split(' ')[0].Split(',');
+        string[] size = geometry.Split("Geometry: ")[1].Trim().Split('x');
+        static int Parse(string s) => int.Parse(s, CultureInfo.InvariantCulture);
+        return (Parse(position[0]), Parse(position[1]), Parse(size[0]), Parse(size[1]));
+    }
+
+    /// <summary>The pixels window <paramref name="id"/> shows now.</summary>
+    public RgbFrame CaptureWindow(string id)
+    {
+        var (x, y, width, height) = Geometry(id);
+        return Capture(x, y, width, height);
     }
 
     /// <summary>Presses and releases <paramref name="key"/> (an X keysym name) in window <paramref name="id"/>, held long enough for a frame to see it.</summary>
@@ -256,7 +270,7 @@ public sealed class RaylibWindowTests : IDisposable
         using var viewer = StartViewer(display, "watch", agentFile, "--window", "--paused", "--seed", "3");
         var window = display.WaitForWindow("RlMemory", viewer.Process);
         Assert.Equal((600, 400 + RaylibWindow.StatusHeight), (window.Width, window.Height));   // the documented size: picture plus status line
-        RgbFrame Shot() => display.Capture(window.X, window.Y, window.Width, window.Height);
+        RgbFrame Shot() => display.CaptureWindow(window.Id);
 
         // Paused at the episode's first picture: the window shows exactly what the canvas draws for seed 3, and stays.
         RgbFrame first = WaitFor(Shot, s => Matches(Picture(s, 600, 400), frames[0]), "the first picture");
@@ -317,7 +331,7 @@ public sealed class RaylibWindowTests : IDisposable
         using var viewer = StartViewer(display, "watch", agentFile, "--window", "--paused", "--seed", "5", "--with-memory");
         var window = display.WaitForWindow("RlMemory", viewer.Process);
         Assert.Equal((pictureWidth + MemoryFrameComposer.PanelWidth, height + RaylibWindow.StatusHeight), (window.Width, window.Height));
-        RgbFrame Shot() => display.Capture(window.X, window.Y, window.Width, window.Height);
+        RgbFrame Shot() => display.CaptureWindow(window.Id);
         RgbFrame PanelOf(RgbFrame s) => Crop(s, pictureWidth, 0, MemoryFrameComposer.PanelWidth, panels[0]!.Height);
 
         WaitFor(Shot, s => Matches(Picture(s, pictureWidth, frames[0].Height), frames[0]) && Matches(PanelOf(s), panels[0]!), "the first picture and empty heatmaps");
@@ -339,7 +353,7 @@ public sealed class RaylibWindowTests : IDisposable
         using var trainer = StartViewer(display, "train", "dqn-cartpole", "--seed", "1", "--out", run, "--steps", "6000", "--set", "learning_starts=500", "--set", "eval_freq=0", "--set", "eval_episodes=2", "--watch", "--window");
         var window = display.WaitForWindow("RlMemory", trainer.Process);
         Assert.Equal((600, 400 + RaylibWindow.StatusHeight), (window.Width, window.Height));
-        RgbFrame Shot() => display.Capture(window.X, window.Y, window.Width, window.Height);
+        RgbFrame Shot() => display.CaptureWindow(window.Id);
 
         // A CartPole picture (white sky, the black cart, the brown pole) that moves as the showcase plays.
         RgbFrame shown = WaitFor(Shot, s => LooksLikeCartPole(Picture(s, 600, 400)), "a CartPole picture");
