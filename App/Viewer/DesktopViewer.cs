@@ -101,6 +101,7 @@ public static class DesktopViewer
         long first = 0;
         long last = 0;
         player.Render();
+        clock.Restart();   // playback starts with the first picture, not when the clock was made (opening a window takes a while)
         while (!cancellationToken.IsCancellationRequested && !window.ShouldClose)
         {
             foreach (PlaybackCommand command in window.TakeCommands())
