@@ -34,6 +34,12 @@ public sealed class RealRaylibFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A theory with <see cref="RealRaylibFactAttribute"/>'s needs.</summary>
+public sealed class RealRaylibTheoryAttribute : TheoryAttribute
+{
+    public RealRaylibTheoryAttribute() => Skip = new RealRaylibFactAttribute().Skip;
+}
+
 /// <summary>The real raylib library and the X tools the window tests drive it with.</summary>
 internal static class RealRaylib
 {
@@ -211,6 +217,55 @@ internal sealed class VirtualDisplay : IDisposable
         RealRaylib.Run("xdotool", Environment, "keyup", key);
     }
 
+    /// <summary>
+    /// Asks window <paramref name="id"/> to close as a window manager does when its close button is clicked: a
+    /// <c>WM_PROTOCOLS</c> client message carrying <c>WM_DELETE_WINDOW</c> (Xvfb runs no window manager to click).
+    /// </summary>
+    public unsafe void ClickCloseButton(string id)
+    {
+        nint x11 = System.Runtime.InteropServices.NativeLibrary.Load("libX11.so.6");
+        var open = (delegate* unmanaged[Cdecl]<byte*, nint>)System.Runtime.InteropServices.NativeLibrary.GetExport(x11, "XOpenDisplay");
+        nint display;
+        fixed (byte* name = System.Text.Encoding.ASCII.GetBytes(Name + "\0"))
+        {
+            display = open(name);
+        }
+
+        var intern = (delegate* unmanaged[Cdecl]<nint, byte*, int, nuint>)System.Runtime.InteropServices.NativeLibrary.GetExport(x11, "XInternAtom");
+        var send = (delegate* unmanaged[Cdecl]<nint, nuint, int, long, byte*, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(x11, "XSendEvent");
+        var flush = (delegate* unmanaged[Cdecl]<nint, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(x11, "XFlush");
+        var close = (delegate* unmanaged[Cdecl]<nint, int>)System.Runtime.InteropServices.NativeLibrary.GetExport(x11, "XCloseDisplay");
+        Assert.True(display != 0, $"cannot open {Name}");
+        try
+        {
+            nuint Atom(string name)
+            {
+                fixed (byte* text = System.Text.Encoding.ASCII.GetBytes(name + "\0"))
+                {
+                    return intern(display, text, 0);
+                }
+            }
+
+            nuint window = nuint.Parse(id, CultureInfo.InvariantCulture);
+
+            // XClientMessageEvent on LP64 (inside the 192-byte XEvent): type, serial, send_event, display, window,
+            // message_type, format, then data.l[5].
+            byte* e = stackalloc byte[192];
+            new Span<byte>(e, 192).Clear();
+            *(int*)e = 33;                                   // ClientMessage
+            *(nuint*)(e + 32) = window;
+            *(nuint*)(e + 40) = Atom("WM_PROTOCOLS");
+            *(int*)(e + 48) = 32;
+            *(nuint*)(e + 56) = Atom("WM_DELETE_WINDOW");
+            Assert.NotEqual(0, send(display, window, 0, 0, e));
+            flush(display);
+        }
+        finally
+        {
+            close(display);
+        }
+    }
+
     /// <summary>The screen's pixels in a rectangle, captured from the X server (ffmpeg's x11grab), as an RGB frame.</summary>
     public RgbFrame Capture(int x, int y, int width, int height)
     {
@@ -343,6 +398,31 @@ public sealed class RaylibWindowTests : IDisposable
         display.Press(window.Id, "Escape");
         var (code, output, error) = viewer.Wait();
         Assert.True(code == 0, $"exit {code}: {output}{error}");
+    }
+
+    [RealRaylibTheory]
+    [InlineData("q")]
+    [InlineData("Escape")]
+    [InlineData("close button")]
+    public void Watch_EndsWithExit0_WhenTheWindowIsClosed(string how)
+    {
+        string agentFile = CliViewerTests.SaveRandomAgent(_dir.File("agent.rlagent"));
+        using var display = new VirtualDisplay();
+        using var viewer = StartViewer(display, "watch", agentFile, "--window");
+        var window = display.WaitForWindow("RlMemory", viewer.Process);
+        Thread.Sleep(300);
+        if (how == "close button")
+        {
+            display.ClickCloseButton(window.Id);
+        }
+        else
+        {
+            display.Press(window.Id, how);
+        }
+
+        var (code, output, error) = viewer.Wait();
+        Assert.True(code == 0, $"exit {code}: {output}{error}");
+        Assert.Contains("Window closed after", output, StringComparison.Ordinal);
     }
 
     [RealRaylibFact]
