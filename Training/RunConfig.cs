@@ -42,10 +42,10 @@ public abstract record RunConfig
     public string Device { get; init; } = "cpu";
 
     /// <summary>
-    /// Torch intra-op threads for learning. Small networks learn fastest on one; more than the machine's cores makes
-    /// training many times slower.
+    /// Torch intra-op threads for learning; 0 (the default) chooses from the cores this process may use
+    /// (<see cref="TrainingRun.AutoThreads"/>: half of them, 1 to 4). More than the cores is reduced to the cores.
     /// </summary>
-    public int TorchThreads { get; init; } = 1;
+    public int TorchThreads { get; init; }
 
     /// <summary>Environment steps between checkpoints (0 = only at the end and on interruption).</summary>
     public long CheckpointFreq { get; init; }
@@ -149,7 +149,7 @@ internal static class RunConfigKeys
             .Add("stop_at_return", "stop when the mean evaluation return reaches this (null: never)", c => c.StopAtReturn, (c, v) => Set(c, r => r with { StopAtReturn = v }), v => v is null || double.IsFinite(v.Value) ? null : "must be a finite number or null")
             .Add("seed", "seed of everything random", c => c.Seed, (c, v) => Set(c, r => r with { Seed = v }), Allowed.Between(0, RunConfig.MaxSeed))
             .Add("device", "cpu, cuda or cuda:N", c => c.Device, (c, v) => Set(c, r => r with { Device = v }), v => v == "cpu" || v == "cuda" || (v.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(v.AsSpan(5), out int i) && i >= 0) ? null : "must be cpu, cuda or cuda:N")
-            .Add("torch_threads", "torch intra-op threads for learning", c => c.TorchThreads, (c, v) => Set(c, r => r with { TorchThreads = v }), Allowed.Between(1, 256))
+            .Add("torch_threads", "torch intra-op threads for learning (0: half the cores, 1 to 4)", c => c.TorchThreads, (c, v) => Set(c, r => r with { TorchThreads = v }), Allowed.Between(0, 256))
             .Add("checkpoint_freq", "environment steps between checkpoints (0: at the end only)", c => c.CheckpointFreq, (c, v) => Set(c, r => r with { CheckpointFreq = v }), Allowed.AtLeast(0L))
             .Add("log_interval", "environment steps between log rows", c => c.LogInterval, (c, v) => Set(c, r => r with { LogInterval = v }), Allowed.AtLeast(1));
 

@@ -161,20 +161,34 @@ internal sealed class TrainingRun : IDisposable
     }
 
     /// <summary>
-    /// The torch threads to use: <paramref name="requested"/>, or the cores this process may use when it asks for more
-    /// (threads beyond the cores only wait for each other), with a note saying so.
+    /// The torch threads to use: <paramref name="requested"/>; 0 chooses <see cref="AutoThreads"/> from
+    /// <paramref name="cores"/>; a request beyond the cores this process may use gets the cores (threads beyond them
+    /// only wait for each other), with a note saying so.
     /// </summary>
     internal static int LearningThreads(int requested, int cores, out string? note)
     {
+        note = null;
+        if (requested == 0)
+        {
+            return AutoThreads(cores);
+        }
+
         if (requested <= cores)
         {
-            note = null;
             return requested;
         }
 
         note = $"torch_threads {requested} exceeds the {cores} core{(cores == 1 ? string.Empty : "s")} this process may use; using {cores} (more threads than cores only wait for each other).";
         return cores;
     }
+
+    /// <summary>
+    /// The default number of learning threads on a machine with <paramref name="cores"/> cores: half of them, at least 1
+    /// and at most 4. Torch's bundled OpenMP threads spin between operations; on 2 cores a second one took DQN's
+    /// throughput to about a third when another process kept one core busy (one thread kept about four fifths), and the
+    /// small networks here gain little beyond 4 (docs/training.md, "Threads").
+    /// </summary>
+    public static int AutoThreads(int cores) => Math.Clamp(cores / 2, 1, 4);
 
     private TrainingResult Run(ITrainer trainer, IProgressSink progress, CancellationToken cancellationToken)
     {
@@ -215,7 +229,7 @@ internal sealed class TrainingRun : IDisposable
 
         // The throughput watch's own window leaves out evaluations and checkpoints, which are not training slowing down.
         var trainingWindow = Stopwatch.StartNew();
-        var throughput = new ThroughputWatch(Environment.ProcessorCount, _config.TorchThreads, ThroughputWatch.SystemLoadAverage);
+        var throughput = new ThroughputWatch(Environment.ProcessorCount, LearningThreads(_config.TorchThreads, Environment.ProcessorCount, out _), ThroughputWatch.SystemLoadAverage);
         bool learnedOnce = false;
         bool stoppedEarly = false;
         bool interrupted = false;

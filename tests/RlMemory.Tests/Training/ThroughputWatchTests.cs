@@ -107,10 +107,26 @@ public sealed class LearningThreadsTests
     }
 
     [Fact]
-    public void ZeroOrNegativeThreads_AreRefusedByTheConfiguration()
+    public void NegativeThreads_AreRefusedByTheConfiguration_AndZeroChoosesFromTheCores()
     {
-        var e = Assert.ThrowsAny<Exception>(() => RlMemory.Training.Dqn.DqnConfig.FromPreset("dqn-cartpole", "torch_threads=0"));
+        var e = Assert.ThrowsAny<Exception>(() => RlMemory.Training.Dqn.DqnConfig.FromPreset("dqn-cartpole", "torch_threads=-1"));
         Assert.Contains("torch_threads", e.Message, StringComparison.Ordinal);
-        Assert.Contains("must be an integer in [1, 256]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("must be an integer in [0, 256]", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, RlMemory.Training.Dqn.DqnConfig.FromPreset("dqn-cartpole", "torch_threads=0").TorchThreads);
+        Assert.Equal(0, RlMemory.Training.Dqn.DqnConfig.FromPreset("dqn-cartpole").TorchThreads);   // no preset fixes it
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]      // a second spinning thread costs two thirds of the rate when another process is busy
+    [InlineData(3, 1)]
+    [InlineData(4, 2)]
+    [InlineData(8, 4)]
+    [InlineData(64, 4)]
+    public void ZeroThreads_AreHalfTheCores_From1To4(int cores, int threads)
+    {
+        Assert.Equal(threads, RlMemory.Training.TrainingRun.AutoThreads(cores));
+        Assert.Equal(threads, RlMemory.Training.TrainingRun.LearningThreads(0, cores, out string? note));
+        Assert.Null(note);
     }
 }
