@@ -78,6 +78,7 @@ internal sealed class TrainingRun : IDisposable
         Title = title;
         _configEntries = configEntries;
         _options = options;
+        NativeHeap.Apply();
         torch.set_num_threads(LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote));
         var device = TorchDevices.Parse(config.Device);
         torch.manual_seed(config.Seed);
