@@ -177,7 +177,7 @@ internal sealed class RaylibWindow : IViewerWindow
     private string NoWindow(string cause) =>
         $"raylib ({_api.Path}) could not open a window: {cause}. Watch in the browser instead: rlmemory watch <agent> without --window.";
 
-    /// <summary>The status line at the largest font size from 18 down to 10 that fits <paramref name="width"/>, cut short with "…" if even 10 does not.</summary>
+    /// <summary>The status line at the largest font size from 18 down to 10 that fits <paramref name="width"/>, cut short with "..." if even 10 does not (raylib's default font has no "…").</summary>
     private (string Text, int Size) FitStatus(string status, int width)
     {
         for (int size = 18; size >= 10; size -= 2)

@@ -153,6 +153,7 @@ public sealed class CliViewerTests : IDisposable
             (["watch", agent, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], $"error: Port {port} on 127.0.0.1 is in use; choose another with --port (or stop the program using it)."),
             (["watch", agent, "--port", "0", "--address", "my-laptop"], "error: --address must be an IP address (e.g. 127.0.0.1, 0.0.0.0 or ::1) or localhost, got 'my-laptop'."),
             (["watch", agent, "--speed", "0"], "error: --speed must be a positive number, got 0."),
+            (["watch", agent, "--with-memory", "--window"], "error: --with-memory needs an agent with external memory, and this DqnAgent has none (it reports no memory read/write weights); leave out --with-memory."),
         ];
         foreach (var (args, expected) in cases)
         {
