@@ -80,6 +80,7 @@ internal sealed class TrainingRun : IDisposable
         _options = options;
         NativeHeap.Apply();
         torch.set_num_threads(LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote));
+        MklOnAmd.Apply();   // libtorch is loaded now, and no matrix product has run yet
         var device = TorchDevices.Parse(config.Device);
         torch.manual_seed(config.Seed);
 

@@ -10,9 +10,15 @@ namespace RlMemory.App.Viewer.Raylib;
 /// </summary>
 internal static unsafe class DisplayProbe
 {
-    /// <summary>Why no window can open here, or null when the checks pass (or the platform is not X11's).</summary>
-    public static string? WhyNoWindow()
+    /// <summary>
+    /// Why no window can open here, or null when the checks pass (or the platform is not X11's). When they pass,
+    /// <paramref name="hold"/> keeps the probe's connection to the X server open: close it once raylib has its window.
+    /// An X server resets when its last client leaves, and a server with no other client (Xvfb, <c>xvfb-run</c>) would
+    /// otherwise be resetting just as raylib connects, which fails raylib's window and, in raylib 5.5, the process.
+    /// </summary>
+    public static string? WhyNoWindow(out IDisposable? hold)
     {
+        hold = null;
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsFreeBSD())
         {
             return null;
@@ -37,30 +43,47 @@ internal static unsafe class DisplayProbe
             return $"cannot connect to the X display {display} (is its server running, and may this user use it?)";
         }
 
-        try
+        string? cause = null;
+        if (!x11.HasExtension(connection, "GLX"))
         {
-            if (!x11.HasExtension(connection, "GLX"))
-            {
-                return $"the X display {display} has no OpenGL (its server lacks the GLX extension), and raylib draws with OpenGL";
-            }
-
-            if (!NativeLibrary.TryLoad("libGL.so.1", out nint gl) || !NativeLibrary.TryGetExport(gl, "glXQueryVersion", out nint queryVersion))
-            {
-                return "no OpenGL library (libGL.so.1 with GLX; on Debian: apt-get install libgl1 libgl1-mesa-dri)";
-            }
-
+            cause = $"the X display {display} has no OpenGL (its server lacks the GLX extension), and raylib draws with OpenGL";
+        }
+        else if (!NativeLibrary.TryLoad("libGL.so.1", out nint gl) || !NativeLibrary.TryGetExport(gl, "glXQueryVersion", out nint queryVersion))
+        {
+            cause = "no OpenGL library (libGL.so.1 with GLX; on Debian: apt-get install libgl1 libgl1-mesa-dri)";
+        }
+        else
+        {
             int major, minor;
             if (((delegate* unmanaged[Cdecl]<nint, int*, int*, int>)queryVersion)(connection, &major, &minor) == 0)
             {
-                return $"OpenGL's GLX does not answer on the X display {display}";
+                cause = $"OpenGL's GLX does not answer on the X display {display}";
             }
         }
-        finally
+
+        if (cause is not null)
         {
             x11.CloseDisplay(connection);
+            return cause;
         }
 
+        hold = new Connection(x11, connection);
         return null;
+    }
+
+    /// <summary>An open connection to an X server, closed on dispose.</summary>
+    private sealed class Connection(X11 x11, nint display) : IDisposable
+    {
+        private nint _display = display;
+
+        public void Dispose()
+        {
+            if (_display != 0)
+            {
+                x11.CloseDisplay(_display);
+                _display = 0;
+            }
+        }
     }
 
     /// <summary>The three libX11 calls the probe needs, bound at run time (libX11 is there wherever raylib's X11 build is).</summary>

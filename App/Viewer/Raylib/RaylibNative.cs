@@ -52,6 +52,9 @@ internal static class RaylibConstants
     /// <summary><c>LOG_WARNING</c>: raylib prints warnings and errors only.</summary>
     public const int LogWarning = 4;
 
+    /// <summary><c>LOG_ALL</c>: raylib prints everything (<c>RLMEMORY_RAYLIB_LOG=1</c>).</summary>
+    public const int LogAll = 0;
+
     /// <summary><c>LOG_NONE</c>: raylib prints nothing (while the window opens: a failure is explained in one line instead).</summary>
     public const int LogNone = 7;
 

@@ -60,7 +60,10 @@ internal static class RaylibKeys
 internal sealed class RaylibWindow : IViewerWindow
 {
     /// <summary>Says why no window can open before raylib is asked (<see cref="DisplayProbe.WhyNoWindow"/>; tests of the stand-in raylib replace it).</summary>
-    internal static Func<string?> Probe { get; set; } = DisplayProbe.WhyNoWindow;
+    internal static ProbeDisplay Probe { get; set; } = DisplayProbe.WhyNoWindow;
+
+    /// <summary>Why no window can open (null if one can), and a connection to hold open while raylib opens it.</summary>
+    internal delegate string? ProbeDisplay(out IDisposable? hold);
 
     /// <summary>The height of the status line under the pictures.</summary>
     public const int StatusHeight = 30;
@@ -77,14 +80,18 @@ internal sealed class RaylibWindow : IViewerWindow
     public RaylibWindow(RaylibApi api, int width, int height, string title)
     {
         _api = api;
-        if (Probe() is { } cause)
+        if (Probe(out IDisposable? hold) is { } cause)
         {
             _closed = true;
             throw new InvalidOperationException(NoWindow(cause));
         }
 
-        // raylib's own log lines are silenced while it opens the window: a failure is explained in one line below.
-        _api.SetTraceLogLevel(RaylibConstants.LogNone);
+        using IDisposable? held = hold;   // the X server must not reset between the probe and raylib's connection
+
+        // raylib's own log lines are silenced while it opens the window (a failure is explained in one line below),
+        // unless RLMEMORY_RAYLIB_LOG=1 asks for all of them.
+        bool verbose = Environment.GetEnvironmentVariable("RLMEMORY_RAYLIB_LOG") == "1";
+        _api.SetTraceLogLevel(verbose ? RaylibConstants.LogAll : RaylibConstants.LogNone);
         _api.InitWindow(width, height + StatusHeight, title);
         if (!_api.IsWindowReady())
         {
@@ -95,7 +102,7 @@ internal sealed class RaylibWindow : IViewerWindow
             throw new InvalidOperationException(NoWindow("raylib could not create its OpenGL window (no display, or no OpenGL driver for it)"));
         }
 
-        _api.SetTraceLogLevel(RaylibConstants.LogWarning);
+        _api.SetTraceLogLevel(verbose ? RaylibConstants.LogAll : RaylibConstants.LogWarning);
         _api.SetTargetFps(DefaultFps);
     }
 

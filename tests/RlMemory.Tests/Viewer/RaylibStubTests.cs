@@ -67,9 +67,13 @@ internal static unsafe class RaylibStub
     public static void With(Action body, string? noWindowBecause = null, string? library = null)
     {
         string? saved = Environment.GetEnvironmentVariable(RaylibLibrary.PathVariable);
-        Func<string?> probe = RaylibWindow.Probe;
+        RaylibWindow.ProbeDisplay probe = RaylibWindow.Probe;
         Environment.SetEnvironmentVariable(RaylibLibrary.PathVariable, library ?? LibraryPath);
-        RaylibWindow.Probe = () => noWindowBecause;
+        RaylibWindow.Probe = (out IDisposable? hold) =>
+        {
+            hold = null;
+            return noWindowBecause;
+        };
         try
         {
             body();
