@@ -19,7 +19,9 @@ namespace RlMemory.Training;
 /// <para>
 /// It applies only on x86-64 Linux, on a CPU whose vendor is not Intel, when libtorch_cpu.so is loaded and exports
 /// the function, and not when <c>RLMEMORY_MKL_VENDOR_CHECK=keep</c> is set. Results change within float32 rounding
-/// (other kernels sum in another order); runs on one machine stay bitwise reproducible.
+/// (other kernels sum in another order); runs on one machine stay bitwise reproducible. Training runs and the
+/// command line's eval, record and watch apply it; a program that computes with torch before its first training run
+/// and compares results bitwise across it should call <see cref="Apply"/> first (after its first tensor).
 /// </para>
 /// </remarks>
 public static class MklOnAmd

@@ -238,6 +238,7 @@ public static partial class RlMemoryCli
             _path = path;
             _stamp = File.GetLastWriteTimeUtc(path);
             Agent = AgentFile.Load(path);
+            MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
             Actor = Agent.Begin(1);
         }
 

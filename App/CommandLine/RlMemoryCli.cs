@@ -261,6 +261,7 @@ public static partial class RlMemoryCli
             int n = Positive(parse.GetValue(episodes), "--episodes");
             string sourcePath = parse.GetValue(source)!;
             using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath, output));
+            MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
             var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
             using var evaluator = new Evaluator(() => EnvironmentOptions.Make(id, envOptions), n, NonNegative(parse.GetValue(seed), "--seed"));
             using IEpisodeActor actor = agent.Begin(n);
@@ -298,6 +299,7 @@ public static partial class RlMemoryCli
 
             string sourcePath = parse.GetValue(source)!;
             using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath, output));
+            MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
             var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
             using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);
             using IEpisodeActor actor = agent.Begin(1);

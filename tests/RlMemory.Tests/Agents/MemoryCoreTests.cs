@@ -241,7 +241,15 @@ public sealed class MemoryCoreTests : IDisposable
         trace.Clear();
         core.Unroll(x, core.InitialState(3));
         Assert.Equal(5, trace.Count);
-        Assert.Equal(trace.WriteWeights(4).ToArray(), states[4]["write_weights"][1].data<float>().ToArray());
+        // (Unroll encodes all steps in one product, Step one step at a time: the BLAS kernels may round differently.)
+        float[] unrolled = trace.WriteWeights(4).ToArray();
+        float[] stepped = states[4]["write_weights"][1].data<float>().ToArray();
+        Assert.Equal(stepped.Length, unrolled.Length);
+        for (int i = 0; i < stepped.Length; i++)
+        {
+            Assert.True(Math.Abs(unrolled[i] - stepped[i]) <= 1e-6f, $"slot {i}: unrolled {unrolled[i]}, stepped {stepped[i]}");
+        }
+
         core.Trace = null;
         core.Unroll(x, core.InitialState(3));
         Assert.Equal(5, trace.Count);
