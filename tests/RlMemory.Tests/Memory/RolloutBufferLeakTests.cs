@@ -44,13 +44,23 @@ public sealed class RolloutBufferLeakTests
             }
 
             long live = Live;
-            long bytes = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20; i++)
+
+            // The steady state allocates nothing. A window may still catch the runtime's own one-off work on this thread
+            // (tiered compilation on a busy machine), so the least of three windows counts: an allocation in Add would
+            // show in every one.
+            long fewest = long.MaxValue;
+            for (int window = 0; window < 3 && fewest > 0; window++)
             {
-                Rollout();
+                long bytes = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 20; i++)
+                {
+                    Rollout();
+                }
+
+                fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - bytes);
             }
 
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - bytes);
+            Assert.Equal(0, fewest);
             for (int i = 0; i < 5; i++)
             {
                 buffer.ComputeReturnsAndAdvantages(last);
