@@ -106,7 +106,7 @@ public static class MklOnAmd
     }
 
     /// <summary>The path of the libtorch_cpu.so this process has mapped, from /proc/self/maps.</summary>
-    private static string? LoadedLibTorch()
+    internal static string? LoadedLibTorch()
     {
         foreach (string line in File.ReadLines("/proc/self/maps"))
         {

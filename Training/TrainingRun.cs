@@ -42,6 +42,7 @@ internal sealed class TrainingRun : IDisposable
     private readonly List<EvaluationResult> _evaluations = [];
     private readonly IReadOnlyList<string> _resumeNotes = [];
     private readonly string? _threadNote;
+    private readonly int _learningThreads;
     private readonly LogPosition? _resumeLog;
     private long _step;
     private long _nextEval;
@@ -79,7 +80,8 @@ internal sealed class TrainingRun : IDisposable
         _configEntries = configEntries;
         _options = options;
         NativeHeap.Apply();
-        torch.set_num_threads(LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote));
+        _learningThreads = LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote);
+        torch.set_num_threads(_learningThreads);
         MklOnAmd.Apply();   // libtorch is loaded now, and no matrix product has run yet
         var device = TorchDevices.Parse(config.Device);
         torch.manual_seed(config.Seed);
@@ -231,7 +233,7 @@ internal sealed class TrainingRun : IDisposable
 
         // The throughput watch's own window leaves out evaluations and checkpoints, which are not training slowing down.
         var trainingWindow = Stopwatch.StartNew();
-        var throughput = new ThroughputWatch(Environment.ProcessorCount, LearningThreads(_config.TorchThreads, Environment.ProcessorCount, out _), ThroughputWatch.SystemLoadAverage);
+        var throughput = new ThroughputWatch(Environment.ProcessorCount, _learningThreads, ThroughputWatch.SystemLoadAverage);
         bool learnedOnce = false;
         bool stoppedEarly = false;
         bool interrupted = false;

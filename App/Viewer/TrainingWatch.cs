@@ -34,15 +34,7 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
     {
         ArgumentNullException.ThrowIfNull(makeEnv);
         _feed = feed ?? throw new ArgumentNullException(nameof(feed));
-        _env = makeEnv();
-        if (!_env.CanRender())
-        {
-            string name = _env.Name;
-            string type = _env.Unwrapped.GetType().Name;
-            _env.Dispose();
-            throw new InvalidOperationException(
-                $"{name} cannot render (its innermost environment, a {type}, does not implement IRenderable), so --watch has nothing to show; train without --watch.");
-        }
+        _env = MakeShowcaseEnvironment(makeEnv);
 
         _seed = seed;
         Clock = new PlaybackClock(((IRenderable)_env.Unwrapped).RenderFps);
@@ -50,6 +42,23 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
 
     /// <summary>The playback clock the page's controls act on.</summary>
     public PlaybackClock Clock { get; }
+
+    /// <summary>Makes the showcase environment of a watched training run, refusing one that cannot render.</summary>
+    /// <exception cref="InvalidOperationException">The environment cannot render.</exception>
+    internal static IEnv<int> MakeShowcaseEnvironment(Func<IEnv<int>> makeEnv)
+    {
+        IEnv<int> env = makeEnv();
+        if (!env.CanRender())
+        {
+            string name = env.Name;
+            string type = env.Unwrapped.GetType().Name;
+            env.Dispose();
+            throw new InvalidOperationException(
+                $"{name} cannot render (its innermost environment, a {type}, does not implement IRenderable), so --watch has nothing to show; train without --watch.");
+        }
+
+        return env;
+    }
 
     /// <inheritdoc />
     public override void OnTrainingStart(StepContext context)

@@ -46,15 +46,7 @@ public sealed class TrainingWindow : TrainingCallback, IDisposable
         ArgumentNullException.ThrowIfNull(makeEnv);
         _openWindow = openWindow ?? throw new ArgumentNullException(nameof(openWindow));
         _output = output ?? throw new ArgumentNullException(nameof(output));
-        _env = makeEnv();
-        if (!_env.CanRender())
-        {
-            string name = _env.Name;
-            string type = _env.Unwrapped.GetType().Name;
-            _env.Dispose();
-            throw new InvalidOperationException(
-                $"{name} cannot render (its innermost environment, a {type}, does not implement IRenderable), so --watch has nothing to show; train without --watch.");
-        }
+        _env = TrainingWatch.MakeShowcaseEnvironment(makeEnv);
 
         _seed = seed;
         _clock = new PlaybackClock(((IRenderable)_env.Unwrapped).RenderFps);

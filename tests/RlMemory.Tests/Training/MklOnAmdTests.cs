@@ -24,7 +24,8 @@ public sealed class MklOnAmdTests
         Assert.True(MklOnAmd.Status is "applied" or "not needed (an Intel CPU)", MklOnAmd.Status);
 
         // The function MKL asks answers yes: patched on another vendor's CPU, MKL's own answer on Intel's.
-        string path = File.ReadLines("/proc/self/maps").Select(l => l[Math.Max(0, l.IndexOf('/', StringComparison.Ordinal))..]).First(l => l.EndsWith("/libtorch_cpu.so", StringComparison.Ordinal));
+        string? path = MklOnAmd.LoadedLibTorch();
+        Assert.NotNull(path);
         nint library = NativeLibrary.Load(path);
         try
         {

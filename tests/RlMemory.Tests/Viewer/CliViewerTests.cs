@@ -109,6 +109,21 @@ public sealed class CliViewerTests : IDisposable
         return path;
     }
 
+    /// <summary>A T-maze agent with external memory (R2D2's recurrent Q-network, memory core) and random weights, saved to a file.</summary>
+    internal static string SaveRandomMemoryAgent(string path)
+    {
+        TorchSharp.torch.manual_seed(2);
+        var network = new RlMemory.Agents.Recurrent.RecurrentQNetwork(new RlMemory.Agents.Recurrent.RecurrentQNetworkConfig
+        {
+            ObservationSize = 3,
+            ActionCount = 4,
+            Core = new RlMemory.Agents.Recurrent.CoreConfig { Kind = "memory", EncoderSizes = [8], HiddenSize = 8, MemorySlots = 6, MemoryWidth = 4 },
+        });
+        using var agent = new RecurrentDqnAgent(network, "TMaze-v0", ownsNetwork: true);
+        agent.Save(path);
+        return path;
+    }
+
     private static (int Code, string Output, string Error) Run(params string[] args)
     {
         var output = new StringWriter();
@@ -225,18 +240,7 @@ public sealed class CliViewerTests : IDisposable
     [Fact]
     public void RecordWithMemory_ForAMemoryAgent_PutsTheHeatmapsBesideTheFrames()
     {
-        string path = _dir.File("memory.rlagent");
-        TorchSharp.torch.manual_seed(2);
-        var network = new RlMemory.Agents.Recurrent.RecurrentQNetwork(new RlMemory.Agents.Recurrent.RecurrentQNetworkConfig
-        {
-            ObservationSize = 3,
-            ActionCount = 4,
-            Core = new RlMemory.Agents.Recurrent.CoreConfig { Kind = "memory", EncoderSizes = [8], HiddenSize = 8, MemorySlots = 6, MemoryWidth = 4 },
-        });
-        using (var agent = new RecurrentDqnAgent(network, "TMaze-v0", ownsNetwork: true))
-        {
-            agent.Save(path);
-        }
+        string path = SaveRandomMemoryAgent(_dir.File("memory.rlagent"));
 
         string plain = _dir.File("plain.gif");
         string withMemory = _dir.File("memory.gif");

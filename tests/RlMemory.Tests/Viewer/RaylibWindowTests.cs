@@ -364,18 +364,7 @@ public sealed class RaylibWindowTests : IDisposable
     [RealRaylibFact]
     public void Watch_AMemoryAgent_DrawsTheHeatmapPanelBesideThePicture_AndEscCloses()
     {
-        string agentFile = _dir.File("memory.rlagent");
-        TorchSharp.torch.manual_seed(2);
-        var network = new RlMemory.Agents.Recurrent.RecurrentQNetwork(new RlMemory.Agents.Recurrent.RecurrentQNetworkConfig
-        {
-            ObservationSize = 3,
-            ActionCount = 4,
-            Core = new RlMemory.Agents.Recurrent.CoreConfig { Kind = "memory", EncoderSizes = [8], HiddenSize = 8, MemorySlots = 6, MemoryWidth = 4 },
-        });
-        using (var agent = new RecurrentDqnAgent(network, "TMaze-v0", ownsNetwork: true))
-        {
-            agent.Save(agentFile);
-        }
+        string agentFile = CliViewerTests.SaveRandomMemoryAgent(_dir.File("memory.rlagent"));
 
         var (frames, panels) = ExpectedFrames(agentFile, "TMaze-v0", seed: 5, steps: 2);
         int pictureWidth = frames[0].Width;
