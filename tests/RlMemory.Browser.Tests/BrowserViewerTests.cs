@@ -91,7 +91,7 @@ public sealed partial class BrowserViewerTests : IDisposable
         string firstImage = (await page.GetAttributeAsync("#frame", "src"))!;
         Assert.StartsWith("data:image/png;base64,", firstImage, StringComparison.Ordinal);
         await WaitForFrameAbove(page, first + 3);
-        Assert.NotEqual(firstImage, await page.GetAttributeAsync("#frame", "src"));
+        await WaitForPictureOtherThan(page, firstImage, first);
         Assert.NotEqual("–", await page.TextContentAsync("#step"));
 
         // Pause: the button turns to Resume, and no new frame arrives.
@@ -150,6 +150,26 @@ public sealed partial class BrowserViewerTests : IDisposable
         }
 
         throw new TimeoutException($"No frame after {number} within 15 s.");
+    }
+
+    /// <summary>
+    /// Waits (up to 15 s) for a picture that differs from <paramref name="image"/>. Two frames a few steps apart can be
+    /// equal pixel for pixel (CartPole barely moves in its first steps, and the step counter is not in the picture), so
+    /// the test asks for change over many frames rather than at one; a feed that repeats one picture still fails.
+    /// </summary>
+    private static async Task WaitForPictureOtherThan(IPage page, string image, long firstFrame)
+    {
+        for (int i = 0; i < 300; i++)
+        {
+            if (await page.GetAttributeAsync("#frame", "src") != image)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"Frames {firstFrame} to {await FrameNumber(page)} all showed the same picture.");
     }
 
     private static async Task ExpectText(IPage page, string selector, string text)
