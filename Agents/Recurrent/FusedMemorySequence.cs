@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using RlMemory.Memory.External;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -410,6 +411,17 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyAdd(ReadOnlySpan<T> a, int m, int k, ReadOnlySpan<T> b, int n, Span<T> c)
     {
+        if (a.Length < m * k || b.Length < k * n || c.Length < m * n)
+        {
+            throw new ArgumentException($"MultiplyAdd: a [{m}, {k}], b [{k}, {n}] and c [{m}, {n}] need {m * k}, {k * n} and {m * n} elements; got {a.Length}, {b.Length} and {c.Length}.");
+        }
+
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+        {
+            MultiplyAdd512(a, m, k, b, n, c);
+            return;
+        }
+
         int width = Vector<T>.Count;
         int i = 0;
         ref T a0 = ref MemoryMarshal.GetReference(a);
@@ -433,14 +445,14 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                         var x1 = new Vector<T>(Unsafe.Add(ref a0, ((i + 1) * k) + p));
                         var x2 = new Vector<T>(Unsafe.Add(ref a0, ((i + 2) * k) + p));
                         var x3 = new Vector<T>(Unsafe.Add(ref a0, ((i + 3) * k) + p));
-                        c00 += x0 * b0v;
-                        c01 += x0 * b1v;
-                        c10 += x1 * b0v;
-                        c11 += x1 * b1v;
-                        c20 += x2 * b0v;
-                        c21 += x2 * b1v;
-                        c30 += x3 * b0v;
-                        c31 += x3 * b1v;
+                        c00 = SmallSpans.MultiplyAdd(x0, b0v, c00);
+                        c01 = SmallSpans.MultiplyAdd(x0, b1v, c01);
+                        c10 = SmallSpans.MultiplyAdd(x1, b0v, c10);
+                        c11 = SmallSpans.MultiplyAdd(x1, b1v, c11);
+                        c20 = SmallSpans.MultiplyAdd(x2, b0v, c20);
+                        c21 = SmallSpans.MultiplyAdd(x2, b1v, c21);
+                        c30 = SmallSpans.MultiplyAdd(x3, b0v, c30);
+                        c31 = SmallSpans.MultiplyAdd(x3, b1v, c31);
                     }
 
                     Store(c00, ref c0, (i * n) + j);
@@ -466,6 +478,101 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         }
     }
 
+    /// <summary>
+    /// <see cref="MultiplyAdd"/> with 512-bit vectors (AVX-512; <see cref="Vector{T}"/> stays 256 bits wide there): blocks
+    /// of 4 rows × 2 vectors, then a row and a vector at a time, then element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MultiplyAdd512(ReadOnlySpan<T> a, int m, int k, ReadOnlySpan<T> b, int n, Span<T> c)
+    {
+        int width = Vector512<T>.Count;
+        ref T a0 = ref MemoryMarshal.GetReference(a);
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(c);
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            int j = 0;
+            for (; j + (2 * width) <= n; j += 2 * width)
+            {
+                nuint r0 = (nuint)((i * n) + j), r1 = (nuint)(((i + 1) * n) + j), r2 = (nuint)(((i + 2) * n) + j), r3 = (nuint)(((i + 3) * n) + j);
+                nuint w = (nuint)width;
+                Vector512<T> c00 = Vector512.LoadUnsafe(ref c0, r0), c01 = Vector512.LoadUnsafe(ref c0, r0 + w);
+                Vector512<T> c10 = Vector512.LoadUnsafe(ref c0, r1), c11 = Vector512.LoadUnsafe(ref c0, r1 + w);
+                Vector512<T> c20 = Vector512.LoadUnsafe(ref c0, r2), c21 = Vector512.LoadUnsafe(ref c0, r2 + w);
+                Vector512<T> c30 = Vector512.LoadUnsafe(ref c0, r3), c31 = Vector512.LoadUnsafe(ref c0, r3 + w);
+                for (int p = 0; p < k; p++)
+                {
+                    nuint bp = (nuint)((p * n) + j);
+                    Vector512<T> b0v = Vector512.LoadUnsafe(ref b0, bp), b1v = Vector512.LoadUnsafe(ref b0, bp + w);
+                    var x0 = Vector512.Create(Unsafe.Add(ref a0, (i * k) + p));
+                    var x1 = Vector512.Create(Unsafe.Add(ref a0, ((i + 1) * k) + p));
+                    var x2 = Vector512.Create(Unsafe.Add(ref a0, ((i + 2) * k) + p));
+                    var x3 = Vector512.Create(Unsafe.Add(ref a0, ((i + 3) * k) + p));
+                    c00 = SmallSpans.MultiplyAdd(x0, b0v, c00);
+                    c01 = SmallSpans.MultiplyAdd(x0, b1v, c01);
+                    c10 = SmallSpans.MultiplyAdd(x1, b0v, c10);
+                    c11 = SmallSpans.MultiplyAdd(x1, b1v, c11);
+                    c20 = SmallSpans.MultiplyAdd(x2, b0v, c20);
+                    c21 = SmallSpans.MultiplyAdd(x2, b1v, c21);
+                    c30 = SmallSpans.MultiplyAdd(x3, b0v, c30);
+                    c31 = SmallSpans.MultiplyAdd(x3, b1v, c31);
+                }
+
+                c00.StoreUnsafe(ref c0, r0);
+                c01.StoreUnsafe(ref c0, r0 + w);
+                c10.StoreUnsafe(ref c0, r1);
+                c11.StoreUnsafe(ref c0, r1 + w);
+                c20.StoreUnsafe(ref c0, r2);
+                c21.StoreUnsafe(ref c0, r2 + w);
+                c30.StoreUnsafe(ref c0, r3);
+                c31.StoreUnsafe(ref c0, r3 + w);
+            }
+
+            for (int r = i; r < i + 4; r++)
+            {
+                RowTail512(a.Slice(r * k, k), b, n, j, c.Slice(r * n, n));
+            }
+        }
+
+        for (; i < m; i++)
+        {
+            RowTail512(a.Slice(i * k, k), b, n, 0, c.Slice(i * n, n));
+        }
+    }
+
+    /// <summary>c_row[j..] += a_row · b[:, j..], a 512-bit vector then an element at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowTail512(ReadOnlySpan<T> aRow, ReadOnlySpan<T> b, int n, int from, Span<T> cRow)
+    {
+        int width = Vector512<T>.Count;
+        int k = aRow.Length;
+        int j = from;
+        ref T b0 = ref MemoryMarshal.GetReference(b);
+        ref T c0 = ref MemoryMarshal.GetReference(cRow);
+        for (; j + width <= n; j += width)
+        {
+            Vector512<T> sum = Vector512.LoadUnsafe(ref c0, (nuint)j);
+            for (int p = 0; p < k; p++)
+            {
+                sum = SmallSpans.MultiplyAdd(Vector512.Create(aRow[p]), Vector512.LoadUnsafe(ref b0, (nuint)((p * n) + j)), sum);
+            }
+
+            sum.StoreUnsafe(ref c0, (nuint)j);
+        }
+
+        for (; j < n; j++)
+        {
+            T sum = cRow[j];
+            for (int p = 0; p < k; p++)
+            {
+                sum = T.FusedMultiplyAdd(aRow[p], b[(p * n) + j], sum);
+            }
+
+            cRow[j] = sum;
+        }
+    }
+
     /// <summary>c_row[j..] += a_row · b[:, j..], a vector then an element at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTail(ReadOnlySpan<T> aRow, ReadOnlySpan<T> b, int n, int from, Span<T> cRow)
@@ -482,7 +589,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                 Vector<T> sum = Load(ref c0, j);
                 for (int p = 0; p < k; p++)
                 {
-                    sum += new Vector<T>(aRow[p]) * Load(ref b0, (p * n) + j);
+                    sum = SmallSpans.MultiplyAdd(new Vector<T>(aRow[p]), Load(ref b0, (p * n) + j), sum);
                 }
 
                 Store(sum, ref c0, j);
@@ -494,7 +601,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
             T sum = cRow[j];
             for (int p = 0; p < k; p++)
             {
-                sum += aRow[p] * b[(p * n) + j];
+                sum = T.FusedMultiplyAdd(aRow[p], b[(p * n) + j], sum);
             }
 
             cRow[j] = sum;

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RlMemory.Memory.External;
 
@@ -40,7 +41,6 @@ internal sealed class MemoryStepKernel<T>
     private T _allocGate, _writeGateValue;
 
     // Backward scratch.
-    private readonly T[] _rowScratch;
     private readonly T[] _nextUsage, _nextWrite, _dWriting, _dContent, _dAllocation, _dUsageTotal, _dReadWeights, _dBeta, _dErase, _dots, _scales;
 
     /// <summary>A kernel for memories of <paramref name="config"/>'s size.</summary>
@@ -66,7 +66,6 @@ internal sealed class MemoryStepKernel<T>
         _sortedUsage = new T[_n];
         _before = new T[_n];
         _order = new int[_n];
-        _rowScratch = new T[_w];
         _nextUsage = new T[_n];
         _nextWrite = new T[_n];
         _dWriting = new T[_n];
@@ -102,9 +101,8 @@ internal sealed class MemoryStepKernel<T>
         {
             ReadOnlySpan<T> from = memory.Slice(i * _w, _w);
             Span<T> to = nextMemory.Slice(i * _w, _w);
-            TensorPrimitives.Multiply(from, _erases, to);              // M ∘ e
-            TensorPrimitives.Subtract(v, to, to);                      // v − M ∘ e
-            TensorPrimitives.MultiplyAdd(to, nextWriteWeights[i], from, to);
+            SmallSpans.SubtractProduct(v, from, _erases, to);          // v − M ∘ e
+            SmallSpans.MultiplyAdd(to, nextWriteWeights[i], from, to);  // M + w (v − M ∘ e)
         }
 
         for (int head = 0; head < _r; head++)
@@ -119,7 +117,7 @@ internal sealed class MemoryStepKernel<T>
             read.Clear();
             for (int i = 0; i < _n; i++)
             {
-                TensorPrimitives.MultiplyAdd(nextMemory.Slice(i * _w, _w), nextReadWeights[(head * _n) + i], read, read);
+                SmallSpans.MultiplyAdd(nextMemory.Slice(i * _w, _w), nextReadWeights[(head * _n) + i], read, read);
             }
         }
     }
@@ -152,8 +150,8 @@ internal sealed class MemoryStepKernel<T>
             {
                 ReadOnlySpan<T> slot = nextMemory.Slice(i * _w, _w);
                 Span<T> dSlot = dNextMemory.Slice(i * _w, _w);
-                _dReadWeights[(head * _n) + i] = dNextReadWeights[(head * _n) + i] + TensorPrimitives.Dot(dr, slot);
-                TensorPrimitives.MultiplyAdd(dr, nextReadWeights[(head * _n) + i], dSlot, dSlot);
+                _dReadWeights[(head * _n) + i] = dNextReadWeights[(head * _n) + i] + SmallSpans.Dot(dr, slot);
+                SmallSpans.MultiplyAdd(dr, nextReadWeights[(head * _n) + i], dSlot, dSlot);
             }
         }
 
@@ -168,23 +166,11 @@ internal sealed class MemoryStepKernel<T>
         ReadOnlySpan<T> v = xi.Slice(_writeVector, _w);
         Span<T> dv = dXi.Slice(_writeVector, _w);
         Array.Clear(_dErase);
-        Span<T> scratch = _rowScratch;
         for (int i = 0; i < _n; i++)
         {
-            T weight = _nextWrite[i];
-            ReadOnlySpan<T> from = memory.Slice(i * _w, _w);
-            ReadOnlySpan<T> dTo = dNextMemory.Slice(i * _w, _w);
-            Span<T> dFrom = dMemory.Slice(i * _w, _w);
-
             // dw[i] = dM'[i] · (v − M[i] ∘ e); dM[i] = dM'[i] ∘ (1 − w[i] e); dv += w[i] dM'[i]; de −= w[i] dM'[i] ∘ M[i].
-            TensorPrimitives.Multiply(from, _erases, scratch);
-            TensorPrimitives.Subtract(v, scratch, scratch);
-            _dWriting[i] = dNextWriteWeights[i] + TensorPrimitives.Dot(dTo, scratch);
-            TensorPrimitives.Multiply(_erases, -weight, scratch);
-            TensorPrimitives.MultiplyAdd(dTo, scratch, dTo, dFrom);
-            TensorPrimitives.MultiplyAdd(dTo, weight, dv, dv);
-            TensorPrimitives.Multiply(dTo, from, scratch);
-            TensorPrimitives.MultiplyAdd(scratch, -weight, _dErase, _dErase);
+            _dWriting[i] = dNextWriteWeights[i] + WriteBackward(
+                v, _erases, _nextWrite[i], memory.Slice(i * _w, _w), dNextMemory.Slice(i * _w, _w), dMemory.Slice(i * _w, _w), dv, _dErase);
         }
 
         // The write weighting: w = g^w (c + g^a (a − c)), or w = c without allocation.
@@ -266,6 +252,57 @@ internal sealed class MemoryStepKernel<T>
         }
     }
 
+    /// <summary>
+    /// The write's backward for one slot, in one pass over its W elements: returns dM'·(v − M ∘ e); sets
+    /// dM = dM' ∘ (1 − w e); adds w dM' to <paramref name="dv"/> and −w dM' ∘ M to <paramref name="dErase"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T WriteBackward(ReadOnlySpan<T> v, ReadOnlySpan<T> erase, T weight, ReadOnlySpan<T> from, ReadOnlySpan<T> dTo, Span<T> dFrom, Span<T> dv, Span<T> dErase)
+    {
+        int n = v.Length, j = 0;
+        if (erase.Length < n || from.Length < n || dTo.Length < n || dFrom.Length < n || dv.Length < n || dErase.Length < n)
+        {
+            throw new ArgumentException($"MemoryStepKernel: the write's spans must hold {n} elements each.");
+        }
+
+        ref T v0 = ref MemoryMarshal.GetReference(v);
+        ref T e0 = ref MemoryMarshal.GetReference(erase);
+        ref T m0 = ref MemoryMarshal.GetReference(from);
+        ref T g0 = ref MemoryMarshal.GetReference(dTo);
+        ref T f0 = ref MemoryMarshal.GetReference(dFrom);
+        ref T dv0 = ref MemoryMarshal.GetReference(dv);
+        ref T de0 = ref MemoryMarshal.GetReference(dErase);
+        T dot = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var w = new Vector<T>(weight);
+            var minusW = new Vector<T>(-weight);
+            Vector<T> dots = Vector<T>.Zero;
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                nuint at = (nuint)j;
+                Vector<T> e = Vector.LoadUnsafe(ref e0, at), m = Vector.LoadUnsafe(ref m0, at), g = Vector.LoadUnsafe(ref g0, at);
+                dots = SmallSpans.MultiplyAdd(g, Vector.LoadUnsafe(ref v0, at) - (m * e), dots);
+                SmallSpans.MultiplyAdd(g * e, minusW, g).StoreUnsafe(ref f0, at);
+                SmallSpans.MultiplyAdd(g, w, Vector.LoadUnsafe(ref dv0, at)).StoreUnsafe(ref dv0, at);
+                SmallSpans.MultiplyAdd(g * m, minusW, Vector.LoadUnsafe(ref de0, at)).StoreUnsafe(ref de0, at);
+            }
+
+            dot = Vector.Sum(dots);
+        }
+
+        for (; j < n; j++)
+        {
+            T e = Unsafe.Add(ref e0, j), m = Unsafe.Add(ref m0, j), g = Unsafe.Add(ref g0, j);
+            dot += g * (Unsafe.Add(ref v0, j) - (m * e));
+            Unsafe.Add(ref f0, j) = g - (weight * g * e);
+            Unsafe.Add(ref dv0, j) += weight * g;
+            Unsafe.Add(ref de0, j) -= weight * g * m;
+        }
+
+        return dot;
+    }
+
     /// <summary>Squashes ξ's strengths and gates and computes the new usage (and its factors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Prepare(ReadOnlySpan<T> xi, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage, Span<T> nextUsage)
@@ -333,12 +370,12 @@ internal sealed class MemoryStepKernel<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Content(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, Span<T> weights)
     {
-        T keySquares = TensorPrimitives.SumOfSquares(key) + Epsilon;
+        T keySquares = SmallSpans.SumOfSquares(key) + Epsilon;
         for (int i = 0; i < _n; i++)
         {
-            ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
-            T scale = T.One / T.Sqrt(keySquares * (TensorPrimitives.SumOfSquares(slot) + Epsilon));
-            weights[i] = TensorPrimitives.Dot(key, slot) * scale * beta;
+            (T dot, T squares) = SmallSpans.DotAndSquares(key, memory.Slice(i * _w, _w));
+            T scale = T.One / T.Sqrt(keySquares * (squares + Epsilon));
+            weights[i] = dot * scale * beta;
         }
 
         TensorPrimitives.SoftMax(weights[.._n], weights[.._n]);
@@ -351,16 +388,15 @@ internal sealed class MemoryStepKernel<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T ContentBackward(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, ReadOnlySpan<T> weights, ReadOnlySpan<T> dWeights, Span<T> dKey, Span<T> dMemory)
     {
-        T keySquares = TensorPrimitives.SumOfSquares(key) + Epsilon;
-        T weighted = TensorPrimitives.Dot(weights[.._n], dWeights[.._n]);
+        T keySquares = SmallSpans.SumOfSquares(key) + Epsilon;
+        T weighted = SmallSpans.Dot(weights[.._n], dWeights[.._n]);
 
         T dBeta = T.Zero, dKeySquares = T.Zero;
         for (int i = 0; i < _n; i++)
         {
-            ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
-            T slotSquares = TensorPrimitives.SumOfSquares(slot) + Epsilon;
+            (T dot, T squares) = SmallSpans.DotAndSquares(key, memory.Slice(i * _w, _w));
+            T slotSquares = squares + Epsilon;
             T scale = T.One / T.Sqrt(keySquares * slotSquares);
-            T dot = TensorPrimitives.Dot(key, slot);
             T z = dot * scale * beta;
             T dz = weights[i] * (dWeights[i] - weighted);
             dBeta += dz * dot * scale;
@@ -373,12 +409,11 @@ internal sealed class MemoryStepKernel<T>
         {
             ReadOnlySpan<T> slot = memory.Slice(i * _w, _w);
             Span<T> dSlot = dMemory.Slice(i * _w, _w);
-            TensorPrimitives.MultiplyAdd(slot, _dots[i], dKey, dKey);
-            TensorPrimitives.MultiplyAdd(key, _dots[i], dSlot, dSlot);
-            TensorPrimitives.MultiplyAdd(slot, Two * _scales[i], dSlot, dSlot);
+            SmallSpans.MultiplyAdd(slot, _dots[i], dKey, dKey);
+            SmallSpans.MultiplyAdd2(key, _dots[i], slot, Two * _scales[i], dSlot);
         }
 
-        TensorPrimitives.MultiplyAdd(key, Two * dKeySquares, dKey, dKey);
+        SmallSpans.MultiplyAdd(key, Two * dKeySquares, dKey, dKey);
 
         return dBeta;
     }
