@@ -529,6 +529,54 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                 c31.StoreUnsafe(ref c0, r3 + w);
             }
 
+            if (j + width <= n)
+            {
+                // One more vector of columns, 4 rows.
+                nuint r0 = (nuint)((i * n) + j), r1 = (nuint)(((i + 1) * n) + j), r2 = (nuint)(((i + 2) * n) + j), r3 = (nuint)(((i + 3) * n) + j);
+                Vector512<T> c00 = Vector512.LoadUnsafe(ref c0, r0), c10 = Vector512.LoadUnsafe(ref c0, r1);
+                Vector512<T> c20 = Vector512.LoadUnsafe(ref c0, r2), c30 = Vector512.LoadUnsafe(ref c0, r3);
+                for (int p = 0; p < k; p++)
+                {
+                    Vector512<T> bv = Vector512.LoadUnsafe(ref b0, (nuint)((p * n) + j));
+                    c00 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, (i * k) + p)), bv, c00);
+                    c10 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, ((i + 1) * k) + p)), bv, c10);
+                    c20 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, ((i + 2) * k) + p)), bv, c20);
+                    c30 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, ((i + 3) * k) + p)), bv, c30);
+                }
+
+                c00.StoreUnsafe(ref c0, r0);
+                c10.StoreUnsafe(ref c0, r1);
+                c20.StoreUnsafe(ref c0, r2);
+                c30.StoreUnsafe(ref c0, r3);
+                j += width;
+            }
+
+            if (j < n && n >= width)
+            {
+                // The last columns: the products over the last full vector of columns (which overlaps columns already
+                // done), of which only the new lanes are added.
+                int start = n - width;
+                Vector512<T> s0 = Vector512<T>.Zero, s1 = Vector512<T>.Zero, s2 = Vector512<T>.Zero, s3 = Vector512<T>.Zero;
+                for (int p = 0; p < k; p++)
+                {
+                    Vector512<T> bv = Vector512.LoadUnsafe(ref b0, (nuint)((p * n) + start));
+                    s0 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, (i * k) + p)), bv, s0);
+                    s1 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, ((i + 1) * k) + p)), bv, s1);
+                    s2 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, ((i + 2) * k) + p)), bv, s2);
+                    s3 = SmallSpans.MultiplyAdd(Vector512.Create(Unsafe.Add(ref a0, ((i + 3) * k) + p)), bv, s3);
+                }
+
+                for (int lane = j - start; lane < width; lane++)
+                {
+                    Unsafe.Add(ref c0, (i * n) + start + lane) += s0.GetElement(lane);
+                    Unsafe.Add(ref c0, ((i + 1) * n) + start + lane) += s1.GetElement(lane);
+                    Unsafe.Add(ref c0, ((i + 2) * n) + start + lane) += s2.GetElement(lane);
+                    Unsafe.Add(ref c0, ((i + 3) * n) + start + lane) += s3.GetElement(lane);
+                }
+
+                j = n;
+            }
+
             for (int r = i; r < i + 4; r++)
             {
                 RowTail512(a.Slice(r * k, k), b, n, j, c.Slice(r * n, n));
