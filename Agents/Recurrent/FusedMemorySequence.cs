@@ -76,19 +76,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         _resets = resets;
         int g = 4 * hidden;
 
-        // [W_hh | W_r] as [4H, Z], and its transpose.
-        _recurrent = new T[g * _z];
-        T[] hh = Array(weightHh), ih = Array(weightIh);
-        int inputs = encoded + (_heads * _width);
-        for (int row = 0; row < g; row++)
-        {
-            System.Array.Copy(hh, row * hidden, _recurrent, row * _z, hidden);
-            System.Array.Copy(ih, (row * inputs) + encoded, _recurrent, (row * _z) + hidden, _heads * _width);
-        }
-
-        _recurrentT = Transpose(_recurrent, g, _z);
-        _interfaceW = Array(interfaceWeight);
-        _interfaceT = Transpose(_interfaceW, _interface, hidden);
+        WeightLayout layout = WeightLayout.For(weightHh, weightIh, interfaceWeight, encoded, hidden, _z, _interface);
+        (_recurrent, _recurrentT, _interfaceW, _interfaceT) = (layout.Recurrent, layout.RecurrentT, layout.Interface, layout.InterfaceT);
         _interfaceBias = Array(interfaceBias);
         (_h0, _c0, _m0, _wr0, _ww0, _u0, _r0) = (Array(state[0]), Array(state[1]), Array(state[2]), Array(state[3]), Array(state[4]), Array(state[5]), Array(state[6]));
         _inputGates = RentCopy(inputGates);
@@ -334,6 +323,60 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                     _ms.AsSpan(row * _cells, _cells), _wrs.AsSpan(row * rn, rn), _wws.AsSpan(row * _slots, _slots), _us.AsSpan(row * _slots, _slots), _rs.AsSpan(row * rw, rw));
             }
         }
+    }
+
+    /// <summary>
+    /// The weights in the layouts the per-step products use ([W_hh | W_r] as [4H, Z] and transposed, the interface layer's
+    /// weight as is and transposed), built from the parameters' values. The last layout built on a thread is kept and
+    /// reused while the parameters hold the same values (acting calls the core once per environment step between two
+    /// learner updates, and rearranging the weights would cost more than the step); any change of a value builds anew.
+    /// The arrays are never changed after they are built, so a sequence may keep them for its backward.
+    /// </summary>
+    private sealed class WeightLayout
+    {
+        [ThreadStatic]
+        private static WeightLayout? t_last;
+
+        private T[] _hh = [], _ih = [];
+
+        public T[] Recurrent { get; private set; } = [];
+
+        public T[] RecurrentT { get; private set; } = [];
+
+        public T[] Interface { get; private set; } = [];
+
+        public T[] InterfaceT { get; private set; } = [];
+
+        public static WeightLayout For(Tensor weightHh, Tensor weightIh, Tensor interfaceWeight, int encoded, int hidden, int z, int interfaceSize)
+        {
+            using Tensor hhHost = weightHh.detach().cpu().contiguous();
+            using Tensor ihHost = weightIh.detach().cpu().contiguous();
+            using Tensor ifHost = interfaceWeight.detach().cpu().contiguous();
+            ReadOnlySpan<T> hh = MemoryMarshal.Cast<byte, T>(hhHost.bytes), ih = MemoryMarshal.Cast<byte, T>(ihHost.bytes), weights = MemoryMarshal.Cast<byte, T>(ifHost.bytes);
+            WeightLayout? last = t_last;
+            if (last is not null && SameBits(hh, last._hh) && SameBits(ih, last._ih) && SameBits(weights, last.Interface)
+                && last.Recurrent.Length == 4 * hidden * z && last.InterfaceT.Length == interfaceSize * hidden)
+            {
+                return last;
+            }
+
+            int g = 4 * hidden, reads = z - hidden, inputs = encoded + reads;
+            var layout = new WeightLayout { _hh = hh.ToArray(), _ih = ih.ToArray(), Interface = weights.ToArray(), Recurrent = new T[g * z] };
+            for (int row = 0; row < g; row++)
+            {
+                layout._hh.AsSpan(row * hidden, hidden).CopyTo(layout.Recurrent.AsSpan(row * z));
+                layout._ih.AsSpan((row * inputs) + encoded, reads).CopyTo(layout.Recurrent.AsSpan((row * z) + hidden));
+            }
+
+            layout.RecurrentT = Transpose(layout.Recurrent, g, z);
+            layout.InterfaceT = Transpose(layout.Interface, interfaceSize, hidden);
+            t_last = layout;
+            return layout;
+        }
+
+        // Bit for bit (so -0 and 0 differ, and a NaN equals itself): the reused layout must be the one a fresh build gives.
+        private static bool SameBits(ReadOnlySpan<T> values, T[] kept) =>
+            MemoryMarshal.AsBytes(values).SequenceEqual(MemoryMarshal.AsBytes(kept.AsSpan()));
     }
 
     /// <summary>A rented copy of a tensor's elements (returned with the tape).</summary>

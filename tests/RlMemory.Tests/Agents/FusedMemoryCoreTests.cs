@@ -130,6 +130,37 @@ public sealed class FusedMemoryCoreTests
     }
 
     [Fact]
+    public void AfterTheWeightsChangeInPlace_TheFusedStepUsesTheNewWeights()
+    {
+        // The fused kernel keeps the weights' rearranged layout while they hold the same values (acting between updates);
+        // an optimizer changes them in place, and the next step must see that, for every weight it rearranges.
+        using var scope = NewDisposeScope();
+        MemoryCore core = Core(true, 1, 6);
+        using var g = new Generator(9);
+        Tensor observations = randn([2, 5], generator: g);
+        RecurrentState state = RandomState(core, 2, g, ScalarType.Float32);
+        using var noGrad = no_grad();
+        core.UseFusedKernel = true;
+        var (before, _) = core.Step(observations, state);
+        foreach (var (name, parameter) in core.named_parameters())
+        {
+            if (name.Contains("weight", StringComparison.Ordinal))
+            {
+                parameter.add_(randn(parameter.shape, generator: g) * 0.5);
+                core.UseFusedKernel = true;
+                var (fused, _) = core.Step(observations, state);
+                core.UseFusedKernel = false;
+                var (reference, _) = core.Step(observations, state);
+                AssertClose(reference, fused, $"features after changing {name}");
+            }
+        }
+
+        core.UseFusedKernel = true;
+        var (after, _) = core.Step(observations, state);
+        Assert.True((after - before).abs().max().item<float>() > 1e-3, "the changes should change the features");
+    }
+
+    [Fact]
     public void FusedStep_MatchesTheTensorStep_WithoutGradients()
     {
         using var scope = NewDisposeScope();
