@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
 using RlMemory.Memory.External;
+using RlMemory.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,6 +15,7 @@ internal static class MemoryCoreSetup
 
     public static MemoryCore Build(bool allocation)
     {
+        TrainingConditions();
         torch.set_num_threads(1);
         manual_seed(1);
         return new MemoryCore(new MemoryCoreConfig
@@ -23,6 +25,17 @@ internal static class MemoryCoreSetup
             HiddenSize = 128,
             Memory = new ExternalMemoryConfig { Slots = 32, Width = 16, ReadHeads = 2, UseAllocation = allocation },
         });
+    }
+
+    /// <summary>
+    /// What a training run sets up before its first tensor operation (TrainingRun): glibc's heap kept from returning
+    /// freed tensor memory to the kernel, and MKL's kernels chosen by CPU features on AMD. Without them a benchmark
+    /// measures page faults and MKL's generic path, not what training sees.
+    /// </summary>
+    public static void TrainingConditions()
+    {
+        NativeHeap.Apply();
+        MklOnAmd.Apply();
     }
 }
 
@@ -174,6 +187,7 @@ public class RecurrentCoreSequenceBenchmarks : RecurrentCoreBenchmark
     [GlobalSetup]
     public void Setup()
     {
+        MemoryCoreSetup.TrainingConditions();
         torch.set_num_threads(1);
         manual_seed(1);
         var config = new CoreConfig
