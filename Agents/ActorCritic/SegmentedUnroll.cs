@@ -17,7 +17,9 @@ namespace RlMemory.Agents.ActorCritic;
 /// A segment that begins at a reset starts from the core's initial state; the first segment of a sequence starts from
 /// the sequence's state (reset first when the sequence's first step is flagged). Segments are padded at their end to
 /// the longest one; padded steps come after every real step of their segment, so they cannot change its features,
-/// and are dropped. The cut is computed on the host from the [B, T] flags (one small copy).
+/// and are dropped. The cut is computed on the host from the [B, T] flags (one small copy). A core that resets rows
+/// within one pass at no extra cost (the memory core's fused kernel) gets the sequences and resets as they are: cutting
+/// would only add padded steps.
 /// </remarks>
 public static class SegmentedUnroll
 {
@@ -45,9 +47,11 @@ public static class SegmentedUnroll
         }
 
         using var scope = NewDisposeScope();
-        if (resets is null)
+        if (resets is null || core.UnrollsResetsInOnePass)
         {
-            var (plain, last) = core.Unroll(observations, state);
+            // No cut needed: no resets, or a core (the memory core's fused kernel) that resets rows within its pass,
+            // where cutting would only add padded steps.
+            var (plain, last) = core.Unroll(observations, state, resets);
             last.Dispose();
             return plain.MoveToOuterDisposeScope();
         }

@@ -381,6 +381,9 @@ public sealed class MemoryCore : RecurrentCore
     /// <exception cref="InvalidDataException">The file is not a MemoryCore file, or its tensors do not fit this core.</exception>
     public void LoadWeights(string path) => ModuleFile.Load(path, Kind, ("core", this));
 
+    /// <summary>The fused kernel resets rows inside its pass (the tensor path cuts nothing either, it steps).</summary>
+    internal override bool UnrollsResetsInOnePass => RunsFused;
+
     /// <summary>Whether a call over <paramref name="batch"/> rows and <paramref name="steps"/> steps runs the fused kernel.</summary>
     private bool RunsFusedFor(long batch, long steps) =>
         RunsFused && FusedMemorySequence<float>.Fits(batch, steps, Config.HiddenSize, Config.Memory);

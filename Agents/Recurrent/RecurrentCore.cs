@@ -42,6 +42,13 @@ public abstract class RecurrentCore : nn.Module
     public abstract (Tensor Features, RecurrentState State) Step(Tensor observations, RecurrentState state);
 
     /// <summary>
+    /// Whether <see cref="Unroll"/> handles resets inside one pass over the sequences at no extra cost, so that callers
+    /// should give it the resets rather than cut the sequences at them (<see cref="ActorCritic.SegmentedUnroll"/>, whose
+    /// segments are padded to the longest). False unless a core says otherwise.
+    /// </summary>
+    internal virtual bool UnrollsResetsInOnePass => false;
+
+    /// <summary>
     /// A batch of sequences: observations [B, T, obs] from the state <paramref name="state"/> before their first step.
     /// Where <paramref name="resets"/> [B, T] (bool or 0/1, optional) is true, the state is replaced by the initial
     /// state before step t (an episode starts there). Returns features [B, T, F] and the state after the last step.

@@ -1,6 +1,7 @@
 using RlMemory.Agents.ActorCritic;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
+using RlMemory.Memory.External;
 using static TorchSharp.torch;
 
 namespace RlMemory.Tests.Agents;
@@ -75,6 +76,26 @@ public sealed class ActorCriticNetworkTests
 
         // Without resets it is the plain unroll.
         Assert.True(allclose(core.Unroll(observations, state).Features, SegmentedUnroll.Features(core, observations, state, zeros(4, 9)), atol: 1e-6));
+    }
+
+    [Fact]
+    public void SegmentedUnroll_GivesTheFusedMemoryCoreItsResets_AndMatchesTheCutSegments()
+    {
+        // The fused kernel resets rows within its pass, so the sequences go through uncut (no padded segments); the
+        // tensor path is cut at the resets. Both compute the same features.
+        manual_seed(4);
+        using var core = new MemoryCore(new MemoryCoreConfig(2, [3], 5, new ExternalMemoryConfig(slots: 4, width: 3, readHeads: 1, useAllocation: true)));
+        using var scope = NewDisposeScope();
+        Tensor observations = randn(4, 9, 2);
+        RecurrentState state = core.InitialState(4);
+        Tensor resets = rand(4, 9).lt(0.25);
+        Assert.True(core.UnrollsResetsInOnePass);
+        Tensor fused = SegmentedUnroll.Features(core, observations, state, resets);
+        Assert.True(core.Unroll(observations, state, resets).Features.eq(fused).all().item<bool>(), "fused: the core's own unroll with resets, bit for bit");
+        core.UseFusedKernel = false;
+        Assert.False(core.UnrollsResetsInOnePass);
+        Tensor cut = SegmentedUnroll.Features(core, observations, state, resets);
+        Assert.True(allclose(cut, fused, rtol: 1e-5, atol: 1e-6));
     }
 
     [Fact]

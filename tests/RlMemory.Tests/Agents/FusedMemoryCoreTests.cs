@@ -286,6 +286,9 @@ public sealed class FusedMemoryCoreTests
     [InlineData(64, 256, 80)]
     [InlineData(8, 5, 20)]
     [InlineData(5, 3, 16)]
+    [InlineData(1, 7, 87)]
+    [InlineData(3, 9, 150)]
+    [InlineData(2, 5, 64)]
     public void TheBlockedMatrixProduct_AddsExactlyTheNaiveProduct(int m, int k, int n)
     {
         // Integer-valued floats make every product and sum exact, so any order of accumulation gives the same result.
