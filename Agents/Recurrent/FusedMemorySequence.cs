@@ -44,6 +44,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     private readonly T[] _cs, _hs;      // c and h after each step [T, B, H]
     private readonly T[] _xis;          // the raw interface vectors [T, B, I]
     private readonly T[] _ms, _wrs, _wws, _us, _rs; // the memory state after each step
+    private readonly T[] _contents;     // the write's content weighting at each step [T, B, N]
+    private readonly int[] _orders;     // the allocation's slot order at each step [T, B, N] (empty without allocation)
 
     private readonly T[] _zeros;
     private bool _released; // the tape's arrays are rented and went back with Release
@@ -94,6 +96,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         _wws = Rent(rows * _slots);
         _us = Rent(rows * _slots);
         _rs = Rent(rows * _heads * _width);
+        _contents = Rent(rows * _slots);
+        _orders = config.UseAllocation ? ArrayPool<int>.Shared.Rent(rows * _slots) : [];
         _zeros = new T[Math.Max(_cells, Math.Max(_z, _heads * _slots))];
         Forward();
     }
@@ -124,9 +128,14 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         }
 
         _released = true;
-        foreach (T[] array in new[] { _inputGates, _zs, _cPrev, _gates, _cs, _hs, _xis, _ms, _wrs, _wws, _us, _rs })
+        foreach (T[] array in new[] { _inputGates, _zs, _cPrev, _gates, _cs, _hs, _xis, _ms, _wrs, _wws, _us, _rs, _contents })
         {
             ArrayPool<T>.Shared.Return(array);
+        }
+
+        if (_orders.Length > 0)
+        {
+            ArrayPool<int>.Shared.Return(_orders);
         }
     }
 
@@ -200,7 +209,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                     Before(_ms, _m0, _cells, b, t, reset), Before(_wrs, _wr0, rn, b, t, reset), Before(_wws, _ww0, _slots, b, t, reset), Before(_us, _u0, _slots, b, t, reset),
                     _ms.AsSpan(row * _cells, _cells), _wrs.AsSpan(row * rn, rn),
                     dm.AsSpan(b * _cells, _cells), dwr.AsSpan(b * rn, rn), dww.AsSpan(b * _slots, _slots), du.AsSpan(b * _slots, _slots), dr.AsSpan(b * rw, rw),
-                    dXis.AsSpan(row * _interface, _interface), dmPrev.AsSpan(b * _cells, _cells), dwrPrev.AsSpan(b * rn, rn), dwwPrev.AsSpan(b * _slots, _slots), duPrev.AsSpan(b * _slots, _slots));
+                    dXis.AsSpan(row * _interface, _interface), dmPrev.AsSpan(b * _cells, _cells), dwrPrev.AsSpan(b * rn, rn), dwwPrev.AsSpan(b * _slots, _slots), duPrev.AsSpan(b * _slots, _slots),
+                    _contents.AsSpan(row * _slots, _slots), Kept(_orders, row));
             }
 
             // h feeds the interface layer: dh += dξ W_if.
@@ -320,7 +330,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                 _kernel.Forward(
                     _xis.AsSpan(row * _interface, _interface),
                     Before(_ms, _m0, _cells, b, t, reset), Before(_wrs, _wr0, rn, b, t, reset), Before(_wws, _ww0, _slots, b, t, reset), Before(_us, _u0, _slots, b, t, reset),
-                    _ms.AsSpan(row * _cells, _cells), _wrs.AsSpan(row * rn, rn), _wws.AsSpan(row * _slots, _slots), _us.AsSpan(row * _slots, _slots), _rs.AsSpan(row * rw, rw));
+                    _ms.AsSpan(row * _cells, _cells), _wrs.AsSpan(row * rn, rn), _wws.AsSpan(row * _slots, _slots), _us.AsSpan(row * _slots, _slots), _rs.AsSpan(row * rw, rw),
+                    _contents.AsSpan(row * _slots, _slots), Kept(_orders, row));
             }
         }
     }
@@ -378,6 +389,9 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         private static bool SameBits(ReadOnlySpan<T> values, T[] kept) =>
             MemoryMarshal.AsBytes(values).SequenceEqual(MemoryMarshal.AsBytes(kept.AsSpan()));
     }
+
+    /// <summary>The allocation order kept for a step's row (empty without allocation).</summary>
+    private Span<int> Kept(int[] orders, int row) => orders.Length == 0 ? [] : orders.AsSpan(row * _slots, _slots);
 
     /// <summary>A rented copy of a tensor's elements (returned with the tape).</summary>
     private T[] RentCopy(Tensor tensor)

@@ -90,10 +90,20 @@ internal sealed class MemoryStepKernel<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(
         ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage,
-        Span<T> nextMemory, Span<T> nextReadWeights, Span<T> nextWriteWeights, Span<T> nextUsage, Span<T> reads)
+        Span<T> nextMemory, Span<T> nextReadWeights, Span<T> nextWriteWeights, Span<T> nextUsage, Span<T> reads,
+        Span<T> keptContent = default, Span<int> keptOrder = default)
     {
         Prepare(xi, readWeights, writeWeights, usage, nextUsage);
         WriteWeighting(xi, memory, nextUsage, nextWriteWeights);
+        if (!keptContent.IsEmpty)
+        {
+            // For the backward: the write's content weighting and the allocation's order, so it need not derive them again.
+            _content.CopyTo(keptContent);
+            if (_allocation)
+            {
+                _order.CopyTo(keptOrder);
+            }
+        }
 
         // M' = M + w ∘ (v − M ∘ e), slot by slot.
         ReadOnlySpan<T> v = xi.Slice(_writeVector, _w);
@@ -135,11 +145,27 @@ internal sealed class MemoryStepKernel<T>
         ReadOnlySpan<T> xi, ReadOnlySpan<T> memory, ReadOnlySpan<T> readWeights, ReadOnlySpan<T> writeWeights, ReadOnlySpan<T> usage,
         ReadOnlySpan<T> nextMemory, ReadOnlySpan<T> nextReadWeights,
         Span<T> dNextMemory, ReadOnlySpan<T> dNextReadWeights, ReadOnlySpan<T> dNextWriteWeights, ReadOnlySpan<T> dNextUsage, ReadOnlySpan<T> dReads,
-        Span<T> dXi, Span<T> dMemory, Span<T> dReadWeights, Span<T> dWriteWeights, Span<T> dUsage)
+        Span<T> dXi, Span<T> dMemory, Span<T> dReadWeights, Span<T> dWriteWeights, Span<T> dUsage,
+        ReadOnlySpan<T> keptContent = default, ReadOnlySpan<int> keptOrder = default)
     {
-        // The forward's intermediates again (usage, retention, content and allocation weightings, gates).
+        // The forward's intermediates again (usage, retention, content and allocation weightings, gates), from what the
+        // forward kept where it kept them (the same values: it computed them the same way).
         Prepare(xi, readWeights, writeWeights, usage, _nextUsage);
-        WriteWeighting(xi, memory, _nextUsage, _nextWrite);
+        if (keptContent.IsEmpty)
+        {
+            WriteWeighting(xi, memory, _nextUsage, _nextWrite);
+        }
+        else
+        {
+            keptContent.CopyTo(_content);
+            if (_allocation)
+            {
+                keptOrder.CopyTo(_order);
+                AllocationInOrder(_nextUsage);
+            }
+
+            Combine(_nextWrite);
+        }
         dXi.Clear();
 
         // Reads: dw_i[n] = dw'_i[n] + dr_i · M'[n]; dM'[n] += Σ_i w_i[n] dr_i.
@@ -359,6 +385,18 @@ internal sealed class MemoryStepKernel<T>
         }
 
         Allocation(nextUsage);
+        Combine(writeWeights);
+    }
+
+    /// <summary>w = g^w (c + g^a (a − c)) from the content and allocation weightings.</summary>
+    private void Combine(Span<T> writeWeights)
+    {
+        if (!_allocation)
+        {
+            _content.CopyTo(writeWeights);
+            return;
+        }
+
         for (int i = 0; i < _n; i++)
         {
             T c = _content[i];
@@ -436,6 +474,13 @@ internal sealed class MemoryStepKernel<T>
             _order[k] = i;
         }
 
+        AllocationInOrder(usage);
+    }
+
+    /// <summary>The allocation weighting from the usage and its ascending order (<see cref="_order"/>, already set).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void AllocationInOrder(ReadOnlySpan<T> usage)
+    {
         T product = T.One;
         for (int k = 0; k < _n; k++)
         {

@@ -160,6 +160,52 @@ public sealed class FusedMemoryCoreTests
         Assert.True((after - before).abs().max().item<float>() > 1e-3, "the changes should change the features");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void TheMemoryStepsBackward_FromWhatTheForwardKept_EqualsItsRecomputation_BitForBit(bool allocation)
+    {
+        // The fused sequence keeps each step's write content weighting and allocation order so the backward need not
+        // derive them again; they are the same values, so every gradient must be the same bits.
+        var config = new ExternalMemoryConfig(slots: 6, width: 5, readHeads: 2, useAllocation: allocation);
+        var kernel = new MemoryStepKernel<float>(config);
+        var random = new Random(3);
+        float[] Values(int count, float scale = 1f) => [.. Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() * 2) - 1) * scale)];
+        float[] Simplex(int rows, int count) => [.. Enumerable.Range(0, rows).SelectMany(_ => { var w = Values(count).Select(v => Math.Abs(v) + 0.1f).ToArray(); float sum = w.Sum(); return w.Select(v => v / sum * 0.9f); })];
+        int n = config.Slots, w = config.Width, r = config.ReadHeads;
+        float[] xi = Values(kernel.InterfaceSize, 2f), memory = Values(n * w), readWeights = Simplex(r, n), writeWeights = Simplex(1, n);
+        float[] usage = [.. Values(n).Select(v => (v + 1) / 2)];
+        float[] nextMemory = new float[n * w], nextRead = new float[r * n], nextWrite = new float[n], nextUsage = new float[n], reads = new float[r * w];
+        float[] content = new float[n];
+        int[] order = new int[n];
+        kernel.Forward(xi, memory, readWeights, writeWeights, usage, nextMemory, nextRead, nextWrite, nextUsage, reads, content, order);
+        Assert.Contains(content, v => v > 0);
+
+        float[] dNextRead = Values(r * n), dNextWrite = Values(n), dNextUsage = Values(n), dReads = Values(r * w), dNextMemory = Values(n * w);
+        float[][] Backward(bool kept)
+        {
+            float[] dMemoryNext = (float[])dNextMemory.Clone();
+            float[] dXi = new float[xi.Length], dMemory = new float[n * w], dRead = new float[r * n], dWrite = new float[n], dUsage = new float[n];
+            kernel.Backward(
+                xi, memory, readWeights, writeWeights, usage, nextMemory, nextRead, dMemoryNext, dNextRead, dNextWrite, dNextUsage, dReads,
+                dXi, dMemory, dRead, dWrite, dUsage, kept ? content : default, kept ? order : default);
+            return [dXi, dMemory, dRead, dWrite, dUsage, dMemoryNext];
+        }
+
+        float[][] recomputed = Backward(false);
+
+        // Another step through the same kernel first, so nothing of the first one is left in its scratch space.
+        float[] otherUsage = [.. Values(n).Select(v => (v + 1) / 4)];
+        kernel.Forward(Values(kernel.InterfaceSize, 2f), Values(n * w), Simplex(r, n), Simplex(1, n), otherUsage, new float[n * w], new float[r * n], new float[n], new float[n], new float[r * w]);
+        float[][] fromKept = Backward(true);
+        for (int i = 0; i < recomputed.Length; i++)
+        {
+            Assert.Equal(recomputed[i].Select(BitConverter.SingleToInt32Bits), fromKept[i].Select(BitConverter.SingleToInt32Bits));
+        }
+
+        Assert.Contains(recomputed[0], v => v != 0);
+    }
+
     [Fact]
     public void FusedStep_MatchesTheTensorStep_WithoutGradients()
     {
