@@ -285,14 +285,19 @@ internal sealed class MemorySavingTransitionStorage : TransitionStorage
 
     private protected override Tensor GatherNextObservations(Tensor rows, Tensor indices, long b)
     {
-        Tensor nextIndices = indices.add(NumEnvs);
+        using Scalar envs = ((long)NumEnvs).ToScalar();
+        Tensor nextIndices = indices.add(envs, HeldScalars.One);
         nextIndices.remainder_(Capacity);
         return ObservationsInTable
             ? ObservationColumns(Table.index_select(0, nextIndices), 0, b)
             : BytesToObservations(ObservationBytes!, nextIndices, b);
     }
 
-    private protected override Tensor GatherDiscounts(Tensor rows, long b) => torch.full([b], Gamma, ScalarType.Float32, Device);
+    private protected override Tensor GatherDiscounts(Tensor rows, long b)
+    {
+        using Scalar gamma = Gamma.ToScalar(); // held until the call returns (HeldScalars)
+        return torch.full([b], gamma, ScalarType.Float32, Device);
+    }
 
     private protected override float[] NextObservation(HostCopy host, long slot)
     {

@@ -251,8 +251,10 @@ public sealed class ActorCriticNetwork : nn.Module
     /// <summary>Normalized observations are clipped to ± this (SB3's <c>clip_obs</c>).</summary>
     public const double ObservationClip = 10;
 
+    private static readonly Scalar ClipLow = (-ObservationClip).ToScalar(), ClipHigh = ObservationClip.ToScalar(); // held (HeldScalars)
+
     private Tensor Normalize(Tensor observations) =>
-        observationMean is null ? observations : observations.sub(observationMean).mul(observationScale!).clamp(-ObservationClip, ObservationClip);
+        observationMean is null ? observations : observations.sub(observationMean).mul(observationScale!).clamp(ClipLow, ClipHigh);
 
     private static (Sequential Body, int Width) Mlp(int input, IReadOnlyList<int> widths, string activation, bool ortho)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using RlMemory.Memory;
 using RlMemory.Memory.External;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -111,7 +112,7 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         {
             // x W_xᵀ + b_ih + b_hh for all steps at once, step-major [T·B, 4H].
             Tensor timeMajor = x.detach().transpose(0, 1).reshape(steps * batch, width);
-            inputGates = addmm(biasIh.detach() + biasHh.detach(), timeMajor, weightIh.detach().narrow(1, 0, width).t(), 1, 1).MoveToOuterDisposeScope();
+            inputGates = addmm(biasIh.detach().add(biasHh.detach(), HeldScalars.One), timeMajor, weightIh.detach().narrow(1, 0, width).t(), 1, 1).MoveToOuterDisposeScope();
         }
 
         using (inputGates)

@@ -208,16 +208,16 @@ public sealed class LstmCore : RecurrentCore
         long steps = encoded.shape[1];
         Tensor weightIh = LstmParameter("weight_ih_l0");
         Tensor weightHh = LstmParameter("weight_hh_l0").t();
-        Tensor bias = LstmParameter("bias_ih_l0").add(LstmParameter("bias_hh_l0"));
+        Tensor bias = LstmParameter("bias_ih_l0").add(LstmParameter("bias_hh_l0"), HeldScalars.One);
 
         // The input's share of the gates for every step at once: [B, T, 4H].
-        Tensor inputGates = encoded.matmul(weightIh.t()).add_(bias);
+        Tensor inputGates = encoded.matmul(weightIh.t()).add_(bias, HeldScalars.One);
         for (long t = 0; t < steps; t++)
         {
             Tensor gates = inputGates.select(1, t).addmm(h, weightHh);
             Tensor sigmoids = gates.sigmoid();
             Tensor candidate = gates.narrow(1, 2 * hidden, hidden).tanh();
-            c = sigmoids.narrow(1, hidden, hidden).mul(c).addcmul_(sigmoids.narrow(1, 0, hidden), candidate, 1);
+            c = sigmoids.narrow(1, hidden, hidden).mul(c).addcmul_(sigmoids.narrow(1, 0, hidden), candidate, HeldScalars.One);
             h = sigmoids.narrow(1, 3 * hidden, hidden).mul(c.tanh());
             outputs?.select(1, t).copy_(h);
         }

@@ -414,7 +414,7 @@ public sealed class MemoryCore : RecurrentCore
     {
         Tensor asColumn = reset.view(batch, 1);
         Tensor asMatrix = reset.view(batch, 1, 1);
-        return state.Map(part => part.masked_fill(part.dim() == 3 ? asMatrix : asColumn, 0));
+        return state.Map(part => part.masked_fill(part.dim() == 3 ? asMatrix : asColumn, HeldScalars.Zero));
     }
 
     /// <summary>The core's state by name: the controller's h and c, and the memory's parts.</summary>

@@ -240,7 +240,7 @@ public sealed class RecurrentQActor : IEpisodeActor, IExploringActor
             Tensor index = tensor(_rowScratch.AsSpan(0, count).ToArray(), ScalarType.Int64).to(_state.Device);
             foreach (Tensor t in _state.Tensors)
             {
-                t.index_fill_(0, index, 0);
+                t.index_fill_(0, index, HeldScalars.Zero);
             }
         }
     }

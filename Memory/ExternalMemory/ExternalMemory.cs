@@ -28,6 +28,9 @@ public sealed class ExternalMemory
     /// <summary>ε in the norms of cosine similarity, ‖x‖ = sqrt(Σ x² + ε): zero keys and zero slots give similarity 0 and finite gradients.</summary>
     public const double Epsilon = 1e-6;
 
+    // Numbers for libtorch held for the process (HeldScalars explains why).
+    private static readonly Scalar EpsilonScalar = Epsilon.ToScalar(), MinusOne = (-1).ToScalar();
+
     /// <summary>The name of the memory matrix in a recurrent state ([B, N, W]).</summary>
     public const string MemoryPart = "memory";
 
@@ -117,7 +120,7 @@ public sealed class ExternalMemory
         using var scope = NewDisposeScope();
         Tensor[] pieces = interfaceVector.split(_splits, 1);
         Tensor readKeys = pieces[0].unflatten(1, [r, w]);
-        Tensor strengths = nn.functional.softplus(pieces[3]).add_(1);
+        Tensor strengths = nn.functional.softplus(pieces[3]).add_(HeldScalars.One, HeldScalars.One);
         Tensor[] gates = nn.functional.sigmoid(pieces[4]).split(_gateSplits, 1);
         var result = new MemoryInterface(
             readKeys.MoveToOuterDisposeScope(),
@@ -177,7 +180,7 @@ public sealed class ExternalMemory
     {
         ArgumentNullException.ThrowIfNull(raw);
         using var scope = NewDisposeScope();
-        return nn.functional.softplus(raw).add_(1).MoveToOuterDisposeScope();
+        return nn.functional.softplus(raw).add_(HeldScalars.One, HeldScalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -307,8 +310,8 @@ public sealed class ExternalMemory
     {
         // β · k·m / (sqrt(‖k‖² + ε) sqrt(‖m‖² + ε)) = β · k·m · rsqrt((‖k‖² + ε)(‖m‖² + ε)).
         Tensor dot = keys.bmm(memory.transpose(1, 2));                                   // [B, H, N]
-        Tensor keySquares = keys.square().sum(2, keepdim: true).add_(Epsilon);           // [B, H, 1]
-        Tensor slotSquares = memory.square().sum(2).add_(Epsilon).unsqueeze(1);          // [B, 1, N]
+        Tensor keySquares = keys.mul(keys).sum(2, keepdim: true).add_(EpsilonScalar, HeldScalars.One);   // [B, H, 1]
+        Tensor slotSquares = memory.mul(memory).sum(2).add_(EpsilonScalar, HeldScalars.One).unsqueeze(1);  // [B, 1, N]
         Tensor scale = (keySquares * slotSquares).rsqrt_() * strengths.unsqueeze(2);     // [B, H, N]
         return nn.functional.softmax(dot * scale, 2);
     }
@@ -317,18 +320,18 @@ public sealed class ExternalMemory
     {
         // M ∘ (1 − w eᵀ) + w vᵀ = M + w ∘ (vᵀ − M ∘ eᵀ), row by row.
         Tensor change = writeVector.unsqueeze(1) - (memory * erase.unsqueeze(1));       // [B, N, W]
-        return memory.addcmul(writeWeights.unsqueeze(2), change, 1);
+        return memory.addcmul(writeWeights.unsqueeze(2), change, HeldScalars.One);
     }
 
     private static Tensor UsageCore(Tensor usage, Tensor writeWeights, Tensor readWeights, Tensor? freeGates)
     {
-        Tensor written = (usage + writeWeights).addcmul(usage, writeWeights, -1);       // u + w − u ∘ w
+        Tensor written = usage.add(writeWeights, HeldScalars.One).addcmul(usage, writeWeights, MinusOne);   // u + w − u ∘ w
         if (freeGates is null)
         {
             return written;
         }
 
-        Tensor retention = (1 - (freeGates.unsqueeze(2) * readWeights)).prod(1);       // [B, N]
+        Tensor retention = (freeGates.unsqueeze(2) * readWeights).neg().add(HeldScalars.One, HeldScalars.One).prod(1);   // 1 − f w^r, [B, N]
         return written * retention;
     }
 
@@ -337,7 +340,7 @@ public sealed class ExternalMemory
         long slots = usage.shape[1];
         (Tensor sorted, Tensor order) = usage.sort(1, descending: false, stable: true);
         Tensor before = nn.functional.pad(sorted.narrow(1, 0, slots - 1), [1, 0], value: 1.0);   // [1, u_φ0, …, u_φ(N−2)]
-        Tensor sortedAllocation = (1 - sorted) * before.cumprod(1);
+        Tensor sortedAllocation = sorted.neg().add(HeldScalars.One, HeldScalars.One) * before.cumprod(1);   // (1 − u) ∏ u
 
         // order is a permutation, so the scatter overwrites every element: scattering into the source itself needs no zeros.
         return sortedAllocation.scatter(1, order, sortedAllocation);

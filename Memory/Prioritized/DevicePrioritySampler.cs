@@ -26,6 +26,8 @@ namespace RlMemory.Memory;
 /// </remarks>
 public sealed class DevicePrioritySampler : IPrioritySampler
 {
+    private static readonly Scalar Infinity = double.PositiveInfinity.ToScalar(); // held (HeldScalars)
+
     private const string Name = nameof(DevicePrioritySampler);
 
     private readonly Tensor _priorities;
@@ -113,7 +115,8 @@ public sealed class DevicePrioritySampler : IPrioritySampler
         using (DisposeScope scope = NewDisposeScope())
         {
             Tensor index = SlotsOnDevice(slots);
-            _priorities.index_put_(_maxPriority.pow(Options.Alpha).to(_dtype), index);
+            using Scalar alpha = Options.Alpha.ToScalar(); // held (HeldScalars)
+            _priorities.index_put_(_maxPriority.pow(alpha).to(_dtype), index);
         }
 
         foreach (int slot in slots)
@@ -138,15 +141,16 @@ public sealed class DevicePrioritySampler : IPrioritySampler
         using DisposeScope scope = NewDisposeScope();
         Tensor total = cumulative.narrow(0, Capacity - 1, 1);
         // Segment i is [i, i + 1) · total / B: one uniform draw per segment.
+        using Scalar batch = ((long)batchSize).ToScalar(), exponent = beta.ToScalar(); // held (HeldScalars)
         Tensor masses = arange(batchSize, _dtype, Device)
-            .add_(rand(batchSize, _dtype, Device, generator: _generator))
-            .mul_(total.div(batchSize));
+            .add_(rand(batchSize, _dtype, Device, generator: _generator), HeldScalars.One)
+            .mul_(total.div(batch));
         // right: the leftmost slot whose inclusive cumulative sum exceeds the mass (never a zero-priority slot).
         Tensor indices = searchsorted(cumulative, masses, right: true);
         // A mass that rounds up to the total (or beyond) maps to the last slot with positive priority.
         Tensor lastPositive = searchsorted(cumulative, total, right: false);
         indices = indices.minimum(lastPositive);
-        Tensor weights = minPriority.div(_priorities.index_select(0, indices)).pow_(beta).to(ScalarType.Float32);
+        Tensor weights = minPriority.div(_priorities.index_select(0, indices)).pow_(exponent).to(ScalarType.Float32);
         scope.MoveToOuter(indices, weights);
         return new PrioritySample(indices, weights);
     }
@@ -197,13 +201,15 @@ public sealed class DevicePrioritySampler : IPrioritySampler
             // Checked in the precision given (a tiny negative float64 must not round to −0 first); priorities are
             // computed in float64 like the host path and then rounded to the storage type.
             Tensor given = tdErrorMagnitudes.detach().to(Device);
-            Tensor raw = given.to(ScalarType.Float64).add(Options.Epsilon); // not add_: to() aliases a float64 input
-            Tensor priorities = raw.pow(Options.Alpha).to(_dtype);
-            Tensor inRange = index.ge(0).logical_and_(index.lt(Capacity));
-            Tensor filled = _priorities.index_select(0, index.clamp(0, Capacity - 1)).gt(0);
+            using Scalar epsilon = Options.Epsilon.ToScalar(), alpha = Options.Alpha.ToScalar(); // held (HeldScalars)
+            using Scalar capacity = ((long)Capacity).ToScalar(), last = ((long)Capacity - 1).ToScalar();
+            Tensor raw = given.to(ScalarType.Float64).add(epsilon, HeldScalars.One); // not add_: to() aliases a float64 input
+            Tensor priorities = raw.pow(alpha).to(_dtype);
+            Tensor inRange = index.ge(HeldScalars.Zero).logical_and_(index.lt(capacity));
+            Tensor filled = _priorities.index_select(0, index.clamp(HeldScalars.Zero, last)).gt(HeldScalars.Zero);
             Tensor valid = inRange.logical_and_(filled)
-                .logical_and_(given.isfinite()).logical_and_(given.ge(0))
-                .logical_and_(priorities.isfinite()).logical_and_(priorities.gt(0))
+                .logical_and_(given.isfinite()).logical_and_(given.ge(HeldScalars.Zero))
+                .logical_and_(priorities.isfinite()).logical_and_(priorities.gt(HeldScalars.Zero))
                 .all();
             if (!valid.item<bool>())
             {
@@ -267,7 +273,8 @@ public sealed class DevicePrioritySampler : IPrioritySampler
             }
 
             _priorities.copy_(tensor(state.Priorities, ScalarType.Float64).to(_dtype, Device));
-            _maxPriority.fill_(state.MaxPriority);
+            using Scalar max = state.MaxPriority.ToScalar();
+            _maxPriority.fill_(max);
         }
 
         for (int i = 0; i < _filled.Length; i++)
@@ -284,7 +291,7 @@ public sealed class DevicePrioritySampler : IPrioritySampler
     {
         ThrowIfDisposed();
         _priorities.zero_();
-        _maxPriority.fill_(1.0);
+        _maxPriority.fill_(HeldScalars.One);
         Array.Clear(_filled);
         _count = 0;
         InvalidateCaches();
@@ -316,7 +323,7 @@ public sealed class DevicePrioritySampler : IPrioritySampler
             // (the steady state of a ring buffer) has no empty slot to mask.
             Tensor minPriority = _count == Capacity
                 ? _priorities.min()
-                : _priorities.masked_fill(_priorities.eq(0), double.PositiveInfinity).min();
+                : _priorities.masked_fill(_priorities.eq(HeldScalars.Zero), Infinity).min();
             scope.Detach(cumulative, minPriority);
             _cumulative = cumulative;
             _minPriority = minPriority;

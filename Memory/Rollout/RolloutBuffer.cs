@@ -731,7 +731,8 @@ public sealed class RolloutBuffer : IDisposable
         if (Options.AdvantageNormalization == AdvantageNormalization.PerMinibatch && size > 1)
         {
             (Tensor std, Tensor mean) = advantages.std_mean();
-            advantages = advantages.sub(mean).div(std.add(RolloutBufferOptions.NormalizationEpsilon));
+            using Scalar epsilon = RolloutBufferOptions.NormalizationEpsilon.ToScalar();
+            advantages = advantages.sub(mean).div(std.add(epsilon, HeldScalars.One));
         }
 
         var batch = new RolloutBatch(observations, actions, rows.select(1, _table.ValueColumn), rows.select(1, _table.LogProbColumn), advantages, rows.select(1, _table.ReturnColumn), indices);

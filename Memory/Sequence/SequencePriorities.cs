@@ -46,14 +46,15 @@ internal static class SequencePriorities
         Tensor delta = tdErrors.detach().to(ScalarType.Float64);
         Tensor m = mask.detach().to(delta.device);
         Tensor valid = m.to(ScalarType.Bool);
-        Tensor maskOk = m.dtype == ScalarType.Bool ? torch.ones_like(valid) : m.eq(0).logical_or(m.eq(1));
+        Tensor maskOk = m.dtype == ScalarType.Bool ? torch.ones_like(valid) : m.eq(HeldScalars.Zero).logical_or(m.eq(HeldScalars.One));
         Tensor magnitude = delta.abs();
         Tensor ok = magnitude.isfinite().logical_or(valid.logical_not()).logical_and(maskOk).all(1);
         Tensor masked = torch.where(valid, magnitude, torch.zeros_like(magnitude));
-        Tensor count = valid.sum(1, type: ScalarType.Float64).clamp_min(1);
-        Tensor priority = masked.amax([1L]).mul(eta).add(masked.sum(1).div(count).mul(1 - eta));
+        Tensor count = valid.sum(1, type: ScalarType.Float64).clamp_min(HeldScalars.One);
+        using Scalar maxWeight = eta.ToScalar(), meanWeight = (1 - eta).ToScalar(), bad = (-1.0).ToScalar();
+        Tensor priority = masked.amax([1L]).mul(maxWeight).add(masked.sum(1).div(count).mul(meanWeight), HeldScalars.One);
         // A bad row is marked −1 (a priority is never negative): one copy back gives both the values and the verdict.
-        Tensor marked = torch.where(ok, priority, torch.full_like(priority, -1.0)).cpu();
+        Tensor marked = torch.where(ok, priority, torch.full_like(priority, bad)).cpu();
         ReadOnlySpan<double> values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(marked.contiguous().bytes);
         for (int b = 0; b < batchSize; b++)
         {

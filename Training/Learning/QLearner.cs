@@ -1,3 +1,5 @@
+using RlMemory.Memory;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RlMemory.Training.Learning;
@@ -70,7 +72,8 @@ internal abstract class QLearner<TNetwork> : IDisposable
                 }
                 else
                 {
-                    t.mul_(1 - tau).add_(o, alpha: tau);
+                    using Scalar keep = (1 - tau).ToScalar(), take = tau.ToScalar();
+                    t.mul_(keep).add_(o, alpha: take);
                 }
             }
         }
@@ -104,7 +107,7 @@ internal abstract class QLearner<TNetwork> : IDisposable
         Optimizer.Step(loss, lossValue, envStep, describeLoss);
         using (no_grad())
         {
-            _statistics.Device.add_(meanQ.detach());
+            _statistics.Device.add_(meanQ.detach(), HeldScalars.One);
         }
 
         _statistics.Host[0] += lossValue;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RlMemory.Memory;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -124,7 +125,8 @@ public sealed class FlatAdam : IDisposable
         double coefficient = maxNorm / (norm + 1e-6);
         if (coefficient < 1 && double.IsFinite(norm))
         {
-            _gradients.mul_(coefficient);
+            using Scalar scale = coefficient.ToScalar(); // held (HeldScalars)
+            _gradients.mul_(scale);
         }
 
         return norm;
@@ -147,12 +149,16 @@ public sealed class FlatAdam : IDisposable
         using (no_grad())
         {
             Steps++;
-            _firstMoment.mul_(_beta1).add_(_gradients, alpha: 1 - _beta1);
-            _secondMoment.mul_(_beta2).addcmul_(_gradients, _gradients, value: 1 - _beta2);
             double biasCorrection1 = 1 - Math.Pow(_beta1, Steps);
             double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(_beta2, Steps));
-            Tensor denominator = (_secondMoment.sqrt() / biasCorrection2Sqrt).add_(_epsilon);
-            _values.addcdiv_(_firstMoment, denominator, value: -LearningRate / biasCorrection1);
+
+            // Numbers as Scalars held until the calls return (HeldScalars).
+            using Scalar beta1 = _beta1.ToScalar(), oneMinusBeta1 = (1 - _beta1).ToScalar(), beta2 = _beta2.ToScalar(), oneMinusBeta2 = (1 - _beta2).ToScalar();
+            using Scalar correction2 = biasCorrection2Sqrt.ToScalar(), epsilon = _epsilon.ToScalar(), step = (-LearningRate / biasCorrection1).ToScalar();
+            _firstMoment.mul_(beta1).add_(_gradients, alpha: oneMinusBeta1);
+            _secondMoment.mul_(beta2).addcmul_(_gradients, _gradients, value: oneMinusBeta2);
+            Tensor denominator = _secondMoment.sqrt().div(correction2).add_(epsilon, HeldScalars.One);
+            _values.addcdiv_(_firstMoment, denominator, value: step);
         }
     }
 

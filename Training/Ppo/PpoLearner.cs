@@ -112,13 +112,13 @@ internal sealed class PpoLearner : IDisposable
         using (no_grad())
         {
             Tensor row = stack([terms.Loss.detach(), terms.PolicyGradientLoss, terms.ValueLoss, terms.EntropyLoss, terms.ApproxKl, terms.ClipFraction]).to(ScalarType.Float64);
-            _sums.Device.narrow(0, 0, Terms).add_(row);
+            _sums.Device.narrow(0, 0, Terms).add_(row, HeldScalars.One);
             if (rollout is var (returns, oldValues, mask))
             {
                 Tensor m = mask ?? ones_like(returns);
                 Tensor r = returns.mul(m).to(ScalarType.Float64);
                 Tensor d = returns.sub(oldValues).mul(m).to(ScalarType.Float64);
-                _sums.Device.narrow(0, Terms, VarianceSums).add_(stack([m.sum().to(ScalarType.Float64), r.sum(), r.square().sum(), d.sum(), d.square().sum()]));
+                _sums.Device.narrow(0, Terms, VarianceSums).add_(stack([m.sum().to(ScalarType.Float64), r.sum(), r.mul(r).sum(), d.sum(), d.mul(d).sum()]), HeldScalars.One);
             }
         }
 

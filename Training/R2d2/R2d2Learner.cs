@@ -44,7 +44,7 @@ internal sealed class R2d2Learner : QLearner<RecurrentQNetwork>
         Tensor meanQ;
         using (no_grad())
         {
-            meanQ = (terms.Q.detach() * terms.LearnMask).sum() / terms.LearnMask.sum().clamp_min(1);
+            meanQ = (terms.Q.detach() * terms.LearnMask).sum() / terms.LearnMask.sum().clamp_min(HeldScalars.One);
         }
 
         Apply(terms.Loss, meanQ, envStep, () => GradientStepper.FirstNonFinite("sequences' ",
@@ -103,7 +103,7 @@ internal sealed class R2d2Learner : QLearner<RecurrentQNetwork>
             ? functional.huber_loss(q, targets, delta: 1.0, reduction: Reduction.None)
             : functional.mse_loss(q, targets, reduction: Reduction.None);
         // Padded steps are dropped with where, not multiplied by 0, so that whatever they hold cannot poison the sum.
-        Tensor perSequence = where(learnMask > 0, elementwise, zeros_like(elementwise)).sum(1) / learnMask.sum(1).clamp_min(1);
+        Tensor perSequence = where(learnMask.gt(HeldScalars.Zero), elementwise, zeros_like(elementwise)).sum(1) / learnMask.sum(1).clamp_min(HeldScalars.One);
         Tensor loss = weights is null ? perSequence.mean() : (weights * perSequence).mean();
         Tensor td = (q - targets).detach();
         return new LossTerms(

@@ -1,3 +1,5 @@
+using RlMemory.Memory;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RlMemory.Training.R2d2;
@@ -38,8 +40,9 @@ public static class ValueRescaling
     {
         ArgumentNullException.ThrowIfNull(x);
         using var scope = NewDisposeScope();
+        using Scalar eps = epsilon.ToScalar(); // held (HeldScalars): the same operations as x.sign() * (a / ((a + 1).sqrt() + 1)) + epsilon * x
         Tensor a = x.abs();
-        return (x.sign() * (a / ((a + 1).sqrt() + 1)) + (epsilon * x)).MoveToOuterDisposeScope();
+        return x.sign().mul(a.div(a.add(HeldScalars.One, HeldScalars.One).sqrt().add(HeldScalars.One, HeldScalars.One))).add(x.mul(eps), HeldScalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>h⁻¹(y) elementwise (a new tensor).</summary>
@@ -48,9 +51,11 @@ public static class ValueRescaling
         ArgumentNullException.ThrowIfNull(y);
         CheckEpsilon(epsilon);
         using var scope = NewDisposeScope();
-        Tensor u = y.abs() + (1 + epsilon);
-        Tensor root = 2 * u / ((1 + (4 * epsilon * u)).sqrt() + 1);
-        return (y.sign() * (root.square() - 1)).MoveToOuterDisposeScope();
+        // Held Scalars (HeldScalars); the operations of u = |y| + (1 + ε), root = 2u / (sqrt(1 + 4εu) + 1), sign(y) (root² − 1).
+        using Scalar shift = (1 + epsilon).ToScalar(), two = 2.ToScalar(), fourEpsilon = (4 * epsilon).ToScalar();
+        Tensor u = y.abs().add(shift, HeldScalars.One);
+        Tensor root = u.mul(two).div(u.mul(fourEpsilon).add(HeldScalars.One, HeldScalars.One).sqrt().add(HeldScalars.One, HeldScalars.One));
+        return y.sign().mul(root.mul(root).sub(HeldScalars.One)).MoveToOuterDisposeScope();
     }
 
     private static void CheckEpsilon(double epsilon)
