@@ -177,31 +177,6 @@ internal static class SmallSpans
         }
     }
 
-    /// <summary>destination[i] = x[i] · y[i] + z[i] (destination may be any of them).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void MultiplyAdd<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> z, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = x.Length, i = 0;
-        Require(n, Math.Min(Math.Min(y.Length, z.Length), destination.Length));
-        ref T x0 = ref MemoryMarshal.GetReference(x);
-        ref T y0 = ref MemoryMarshal.GetReference(y);
-        ref T z0 = ref MemoryMarshal.GetReference(z);
-        ref T d0 = ref MemoryMarshal.GetReference(destination);
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                MultiplyAdd(Vector.LoadUnsafe(ref x0, (nuint)i), Vector.LoadUnsafe(ref y0, (nuint)i), Vector.LoadUnsafe(ref z0, (nuint)i)).StoreUnsafe(ref d0, (nuint)i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref d0, i) = T.FusedMultiplyAdd(Unsafe.Add(ref x0, i), Unsafe.Add(ref y0, i), Unsafe.Add(ref z0, i));
-        }
-    }
-
     /// <summary>destination[i] = v[i] − x[i] · y[i] (destination may be any of them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SubtractProduct<T>(ReadOnlySpan<T> v, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
@@ -224,30 +199,6 @@ internal static class SmallSpans
         for (; i < n; i++)
         {
             Unsafe.Add(ref d0, i) = Unsafe.Add(ref v0, i) - (Unsafe.Add(ref x0, i) * Unsafe.Add(ref y0, i));
-        }
-    }
-
-    /// <summary>destination[i] = x[i] · y[i] (destination may be either).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Multiply<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int n = x.Length, i = 0;
-        Require(n, Math.Min(y.Length, destination.Length));
-        ref T x0 = ref MemoryMarshal.GetReference(x);
-        ref T y0 = ref MemoryMarshal.GetReference(y);
-        ref T d0 = ref MemoryMarshal.GetReference(destination);
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                (Vector.LoadUnsafe(ref x0, (nuint)i) * Vector.LoadUnsafe(ref y0, (nuint)i)).StoreUnsafe(ref d0, (nuint)i);
-            }
-        }
-
-        for (; i < n; i++)
-        {
-            Unsafe.Add(ref d0, i) = Unsafe.Add(ref x0, i) * Unsafe.Add(ref y0, i);
         }
     }
 
