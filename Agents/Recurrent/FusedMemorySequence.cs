@@ -30,7 +30,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     private readonly ExternalMemoryConfig _config;
     private readonly bool[]? _resets; // [B, T], true where the state is reset before step t
 
-    // Weights, copied per call: [W_hh | W_ih's read half]ᵀ [Z, 4H] and as is [4H, Z]; the interface layer's Wᵀ [H, I], W [I, H], b [I].
+    // Weights, from the thread's kept layouts (WeightLayout): [W_hh | W_ih's read half]ᵀ [Z, 4H] and as is [4H, Z]; the interface layer's Wᵀ [H, I], W [I, H], b [I].
     private readonly T[] _recurrentT, _recurrent, _interfaceT, _interfaceW, _interfaceBias;
 
     // The initial state [B, …].
@@ -49,6 +49,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
 
     private readonly T[] _zeros;
     private bool _released; // the tape's arrays are rented and went back with Release
+    private readonly WeightLayout _layout; // held until Release
     private readonly MemoryStepKernel<T> _kernel;
 
     /// <summary>Copies the inputs and runs the forward pass.</summary>
@@ -78,7 +79,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         _resets = resets;
         int g = 4 * hidden;
 
-        WeightLayout layout = WeightLayout.For(weightHh, weightIh, interfaceWeight, encoded, hidden, _z, _interface);
+        WeightLayout layout = WeightLayout.Acquire(weightHh, weightIh, interfaceWeight, encoded, hidden, _z, _interface);
+        _layout = layout;
         (_recurrent, _recurrentT, _interfaceW, _interfaceT) = (layout.Recurrent, layout.RecurrentT, layout.Interface, layout.InterfaceT);
         _interfaceBias = Array(interfaceBias);
         (_h0, _c0, _m0, _wr0, _ww0, _u0, _r0) = (Array(state[0]), Array(state[1]), Array(state[2]), Array(state[3]), Array(state[4]), Array(state[5]), Array(state[6]));
@@ -128,6 +130,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
         }
 
         _released = true;
+        _layout.Release();
         foreach (T[] array in new[] { _inputGates, _zs, _cPrev, _gates, _cs, _hs, _xis, _ms, _wrs, _wws, _us, _rs, _contents })
         {
             ArrayPool<T>.Shared.Return(array);
@@ -338,52 +341,101 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
 
     /// <summary>
     /// The weights in the layouts the per-step products use ([W_hh | W_r] as [4H, Z] and transposed, the interface layer's
-    /// weight as is and transposed), built from the parameters' values. The last layout built on a thread is kept and
-    /// reused while the parameters hold the same values (acting calls the core once per environment step between two
-    /// learner updates, and rearranging the weights would cost more than the step); any change of a value builds anew.
-    /// The arrays are never changed after they are built, so a sequence may keep them for its backward.
+    /// weight as is and transposed), built from the parameters' values. Each thread keeps its last few layouts: one whose
+    /// values are the parameters' bit for bit is reused (acting calls the core once per environment step between two
+    /// learner updates, and rearranging the weights would cost more than the step; R2D2 alternates the online and the
+    /// target network); otherwise a kept layout that no sequence holds is rewritten in place (a learner's weights change
+    /// every update, and fresh arrays of this size would each be a large-object allocation and, soon, a full garbage
+    /// collection). A sequence holds its layout from its forward until <see cref="Release"/>, and a held layout's arrays
+    /// are never changed, so the backward reads the weights its forward used.
     /// </summary>
     private sealed class WeightLayout
     {
+        private const int KeptPerThread = 4;
+
         [ThreadStatic]
-        private static WeightLayout? t_last;
+        private static List<WeightLayout>? t_kept;
 
-        private T[] _hh = [], _ih = [];
+        private readonly T[] _hh, _ih;
+        private int _holders;
 
-        public T[] Recurrent { get; private set; } = [];
+        private WeightLayout(int g, int hidden, int inputs, int z, int interfaceSize)
+        {
+            _hh = new T[g * hidden];
+            _ih = new T[g * inputs];
+            Recurrent = new T[g * z];
+            RecurrentT = new T[g * z];
+            Interface = new T[interfaceSize * hidden];
+            InterfaceT = new T[interfaceSize * hidden];
+        }
 
-        public T[] RecurrentT { get; private set; } = [];
+        public T[] Recurrent { get; }
 
-        public T[] Interface { get; private set; } = [];
+        public T[] RecurrentT { get; }
 
-        public T[] InterfaceT { get; private set; } = [];
+        public T[] Interface { get; }
 
-        public static WeightLayout For(Tensor weightHh, Tensor weightIh, Tensor interfaceWeight, int encoded, int hidden, int z, int interfaceSize)
+        public T[] InterfaceT { get; }
+
+        /// <summary>The layout of these weights, held by the caller until <see cref="Release"/>.</summary>
+        public static WeightLayout Acquire(Tensor weightHh, Tensor weightIh, Tensor interfaceWeight, int encoded, int hidden, int z, int interfaceSize)
         {
             using Tensor hhHost = weightHh.detach().cpu().contiguous();
             using Tensor ihHost = weightIh.detach().cpu().contiguous();
             using Tensor ifHost = interfaceWeight.detach().cpu().contiguous();
             ReadOnlySpan<T> hh = MemoryMarshal.Cast<byte, T>(hhHost.bytes), ih = MemoryMarshal.Cast<byte, T>(ihHost.bytes), weights = MemoryMarshal.Cast<byte, T>(ifHost.bytes);
-            WeightLayout? last = t_last;
-            if (last is not null && SameBits(hh, last._hh) && SameBits(ih, last._ih) && SameBits(weights, last.Interface)
-                && last.Recurrent.Length == 4 * hidden * z && last.InterfaceT.Length == interfaceSize * hidden)
+            int g = 4 * hidden, inputs = encoded + z - hidden;
+            List<WeightLayout> kept = t_kept ??= [];
+            WeightLayout? layout = null;
+            foreach (WeightLayout candidate in kept)
             {
-                return last;
+                if (candidate.Fits(g, hidden, inputs, z, interfaceSize) && SameBits(hh, candidate._hh) && SameBits(ih, candidate._ih) && SameBits(weights, candidate.Interface))
+                {
+                    Interlocked.Increment(ref candidate._holders);
+                    MostRecent(kept, candidate);
+                    return candidate;
+                }
+
+                if (layout is null && Volatile.Read(ref candidate._holders) == 0 && candidate.Fits(g, hidden, inputs, z, interfaceSize))
+                {
+                    layout = candidate;
+                }
             }
 
-            int g = 4 * hidden, reads = z - hidden, inputs = encoded + reads;
-            var layout = new WeightLayout { _hh = hh.ToArray(), _ih = ih.ToArray(), Interface = weights.ToArray(), Recurrent = new T[g * z] };
+            layout ??= new WeightLayout(g, hidden, inputs, z, interfaceSize);
+            layout._holders = 1;
+            MostRecent(kept, layout);
+            hh.CopyTo(layout._hh);
+            ih.CopyTo(layout._ih);
+            weights.CopyTo(layout.Interface);
+            int reads = z - hidden;
             for (int row = 0; row < g; row++)
             {
                 layout._hh.AsSpan(row * hidden, hidden).CopyTo(layout.Recurrent.AsSpan(row * z));
                 layout._ih.AsSpan((row * inputs) + encoded, reads).CopyTo(layout.Recurrent.AsSpan((row * z) + hidden));
             }
 
-            layout.RecurrentT = Transpose(layout.Recurrent, g, z);
-            layout.InterfaceT = Transpose(layout.Interface, interfaceSize, hidden);
-            t_last = layout;
+            Transpose(layout.Recurrent, g, z, layout.RecurrentT);
+            Transpose(layout.Interface, interfaceSize, hidden, layout.InterfaceT);
             return layout;
         }
+
+        /// <summary>The sequence that acquired this layout is done with it: it may be rewritten.</summary>
+        public void Release() => Interlocked.Decrement(ref _holders);
+
+        /// <summary>Moves a layout to the front of the thread's list (adding it, and dropping the least recently used beyond the limit).</summary>
+        private static void MostRecent(List<WeightLayout> kept, WeightLayout layout)
+        {
+            kept.Remove(layout);
+            kept.Insert(0, layout);
+            if (kept.Count > KeptPerThread)
+            {
+                kept.RemoveAt(kept.Count - 1); // a sequence that still holds it keeps its arrays; they are just not reused
+            }
+        }
+
+        private bool Fits(int g, int hidden, int inputs, int z, int interfaceSize) =>
+            _hh.Length == g * hidden && _ih.Length == g * inputs && Recurrent.Length == g * z && Interface.Length == interfaceSize * hidden;
 
         // Bit for bit (so -0 and 0 differ, and a NaN equals itself): the reused layout must be the one a fresh build gives.
         private static bool SameBits(ReadOnlySpan<T> values, T[] kept) =>
@@ -761,11 +813,10 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
 
     private static void Store(Vector<T> value, ref T origin, int offset) => value.StoreUnsafe(ref origin, (nuint)offset);
 
-    /// <summary>The transpose of a row-major [rows, columns] matrix, in tiles of 16 × 16 so reads and writes stay in cache.</summary>
-    private static T[] Transpose(T[] values, int rows, int columns)
+    /// <summary>The transpose of a row-major [rows, columns] matrix into <paramref name="result"/>, in tiles of 16 × 16 so reads and writes stay in cache.</summary>
+    private static void Transpose(T[] values, int rows, int columns, T[] result)
     {
         const int Tile = 16;
-        var result = new T[values.Length];
         for (int i0 = 0; i0 < rows; i0 += Tile)
         {
             int iEnd = Math.Min(i0 + Tile, rows);
@@ -781,8 +832,6 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
                 }
             }
         }
-
-        return result;
     }
 
     /// <summary>The elements of a tensor of dtype <typeparamref name="T"/> (copied from a contiguous CPU copy).</summary>

@@ -157,6 +157,46 @@ public sealed class FusedMemoryCoreTests
         Assert.True((after - before).abs().max().item<float>() > 1e-3, "the changes should change the features");
     }
 
+    [Fact]
+    public void ABackward_UsesItsOwnForwardsWeights_AfterForwardsOfAnotherNetworkOfTheSameSize()
+    {
+        // The rearranged weights are kept per thread and a kept layout is rewritten in place for other weights of the same
+        // size (a learner's next update, R2D2's target network), but never while a sequence that has not run its
+        // backward holds it: here a forward with gradients, then two forwards of another core of the same size (one
+        // with gradients, one without), then the first backward must give the gradients of its own weights, bit for bit.
+        using var scope = NewDisposeScope();
+        MemoryCore core = Core(true, 1, 12), other = Core(true, 1, 13);
+        core.UseFusedKernel = true;
+        other.UseFusedKernel = true;
+        using var g = new Generator(4);
+        Tensor observations = randn([2, 6, 5], generator: g);
+        RecurrentState state = RandomState(core, 2, g, ScalarType.Float32);
+        Tensor weights = randn([2, 6, core.OutputSize], generator: g);
+        Tensor InputGradient(MemoryCore network, Action? between)
+        {
+            Tensor x = observations.detach().clone().requires_grad_(true);
+            var (features, _) = network.Unroll(x, state);
+            between?.Invoke();
+            (features * weights).sum().backward();
+            return x.grad!.clone();
+        }
+
+        Tensor expected = InputGradient(core, null);
+        Tensor afterOthers = InputGradient(core, () =>
+        {
+            var (features, _) = other.Unroll(observations.detach().clone().requires_grad_(true), state);
+            Assert.True(features.requires_grad);
+            using (no_grad())
+            {
+                other.Unroll(observations, state);
+            }
+        });
+        Assert.Equal(expected.data<float>().ToArray(), afterOthers.data<float>().ToArray());
+
+        // The other core's weights give other gradients (so the equality above is not vacuous).
+        Assert.True((InputGradient(other, null) - expected).abs().max().item<float>() > 1e-3);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
