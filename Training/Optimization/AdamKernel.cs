@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace RlMemory.Training.Optimization;
 
@@ -21,7 +23,31 @@ internal static class AdamKernel
         float oneMinusBeta1 = 1 - beta1;
         float oneMinusBeta2 = 1 - beta2;
         int i = 0;
-        if (Vector.IsHardwareAccelerated && n >= Vector<float>.Count)
+        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        {
+            // AVX-512 (Vector<T> stays 256 bits there): half the square roots and divisions issued, the same operations
+            // per element in the same order (so the same bits as the narrower loop).
+            ref float p0 = ref MemoryMarshal.GetReference(values);
+            ref float g0 = ref MemoryMarshal.GetReference(gradients);
+            ref float m0 = ref MemoryMarshal.GetReference(first);
+            ref float v0 = ref MemoryMarshal.GetReference(second);
+            Vector512<float> b1 = Vector512.Create(beta1), b2 = Vector512.Create(beta2), c1 = Vector512.Create(oneMinusBeta1), c2 = Vector512.Create(oneMinusBeta2);
+            Vector512<float> eps = Vector512.Create(epsilon), s = Vector512.Create(step), correction = Vector512.Create(correction2Sqrt);
+            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                nuint at = (nuint)i;
+                Vector512<float> g = Vector512.LoadUnsafe(ref g0, at);
+                Vector512<float> m = (Vector512.LoadUnsafe(ref m0, at) * b1) + (g * c1);
+                Vector512<float> v = (Vector512.LoadUnsafe(ref v0, at) * b2) + (g * g * c2);
+                Vector512<float> denominator = (Vector512.Sqrt(v) / correction) + eps;
+                Vector512<float> p = Vector512.LoadUnsafe(ref p0, at) + (s * (m / denominator));
+                m.StoreUnsafe(ref m0, at);
+                v.StoreUnsafe(ref v0, at);
+                p.StoreUnsafe(ref p0, at);
+            }
+        }
+
+        if (Vector.IsHardwareAccelerated && n - i >= Vector<float>.Count)
         {
             var b1 = new Vector<float>(beta1);
             var b2 = new Vector<float>(beta2);

@@ -68,6 +68,14 @@ public sealed class FlatAdamTests
                 Assert.Equal(mi, m[i], 1e-6);
                 Assert.Equal(vi, v[i], 1e-7);
                 Assert.Equal(pi, p[i], 1e-5);
+
+                // Every SIMD width computes the same float operations per element as the scalar tail: the same bits.
+                float mf = (m0[i] * 0.9f) + (g[i] * (1 - 0.9f));
+                float vf = (v0[i] * 0.999f) + (g[i] * g[i] * (1 - 0.999f));
+                float pf = p0[i] + (-0.01f / (1 - (0.9f * 0.9f)) * (mf / ((MathF.Sqrt(vf) / MathF.Sqrt(1 - (0.999f * 0.999f))) + 1e-8f)));
+                Assert.Equal(mf, m[i]);
+                Assert.Equal(vf, v[i]);
+                Assert.Equal(pf, p[i]);
             }
 
             double squares = g.Sum(x => (double)x * x);
