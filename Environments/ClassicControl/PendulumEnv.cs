@@ -116,8 +116,8 @@ public sealed class PendulumEnv : Env<float[]>, IPhysicalState, IRenderable
         float u = Math.Clamp(action[0], -MaxTorque, MaxTorque);
         LastTorque = u;
 
-        // numpy 1.24 computes 0.001 * (u ** 2) in float32 (u is a float32 scalar); the rest in float64.
-        float controlCost = 0.001f * (u * u);
+        // u is a float32 scalar; numpy 1.24 computes u ** 2 (a Python int exponent) in float64, so the whole cost is float64.
+        double controlCost = 0.001 * ((double)u * u);
         double an = AngleNormalize(th);
         double costs = an * an + 0.1 * (thDot * thDot) + controlCost;
 
