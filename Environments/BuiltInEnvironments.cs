@@ -66,6 +66,12 @@ internal static class BuiltInEnvironments
             rewardThreshold: -110.0,
             description: "MountainCar-v0 observing only the position.");
         EnvRegistry.Register(
+            "PendulumNoVel-v1",
+            o => new MaskObservation<float[]>(new PendulumEnv(o.GetDouble("g")), [0, 1]),
+            new EnvOptions { { "g", 10.0 } },
+            maxEpisodeSteps: 200,
+            description: "Pendulum-v1 observing only [cos theta, sin theta]: the angular velocity must be inferred from the past.");
+        EnvRegistry.Register(
             "AcrobotNoVel-v1",
             o => new MaskObservation<int>(new AcrobotEnv(o.GetString("book_or_nips"), o.GetDouble("torque_noise_max")), [0, 1, 2, 3]),
             new EnvOptions { { "book_or_nips", "book" }, { "torque_noise_max", 0.0 } },

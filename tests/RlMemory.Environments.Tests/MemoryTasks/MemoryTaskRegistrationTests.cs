@@ -178,6 +178,40 @@ public sealed class MemoryTaskRegistrationTests
     }
 
     [Fact]
+    public void PendulumNoVel_ObservesCosAndSin_AndKeepsPendulumsLimitDynamicsAndOptions()
+    {
+        EnvSpec spec = EnvRegistry.Spec("PendulumNoVel-v1");
+        Assert.Equal(200, spec.MaxEpisodeSteps);
+        Assert.Equal(EnvRegistry.Spec("Pendulum-v1").DefaultOptions, spec.DefaultOptions);
+        using IEnv<float[]> env = EnvRegistry.Make<float[]>("PendulumNoVel-v1");
+        using IEnv<float[]> full = EnvRegistry.Make<float[]>("Pendulum-v1");
+        Assert.Equal([0, 1], Assert.IsType<MaskObservation<float[]>>(((TimeLimit<float[]>)env).Inner).Kept);
+        Assert.Equal("Box(-1, 1, (2,), float32)", env.ObservationSpace.ToString());
+        Assert.Equal(full.ActionSpace.ToString(), env.ActionSpace.ToString());
+        var (masked, _) = env.Reset(seed: 8);
+        var (observed, _) = full.Reset(seed: 8);
+        Assert.Equal(observed[..2], masked);
+        var torques = new NumpyRandom(3);
+        int steps = 0;
+        bool done = false;
+        while (!done)
+        {
+            float[] a = [(float)torques.Uniform(-2, 2)];
+            var m = env.Step(a);
+            var f = full.Step(a);
+            Assert.Equal(f.Observation[..2], m.Observation);
+            Assert.Equal(f.Reward, m.Reward);
+            Assert.Equal(f.Truncated, m.Truncated);
+            done = m.Terminated || m.Truncated;
+            steps++;
+        }
+
+        Assert.Equal(200, steps);
+        using IEnv moon = EnvRegistry.Make("PendulumNoVel-v1", new EnvOptions { { "g", 1.62 } });
+        Assert.Equal(1.62, moon.Unwrapped<PendulumEnv>().G);
+    }
+
+    [Fact]
     public void NoVel_PassesItsOptionsToTheBase()
     {
         using IEnv car = EnvRegistry.Make("MountainCarNoVel-v0", new EnvOptions { { "goal_velocity", 0.02 } });

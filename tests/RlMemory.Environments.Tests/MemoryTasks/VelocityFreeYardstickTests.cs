@@ -62,6 +62,62 @@ public sealed class VelocityFreeYardstickTests
             .AssertWithin(-278.9, 4, "AcrobotNoVel reactive", slack: 0.05);
     }
 
+    [Fact]
+    public void PendulumNoVel_MemoryPolicyAbout154_SinePolicyAbout1032_ZeroTorqueAbout1229()
+    {
+        // Pendulum integrates θ' = θ + θ̇' dt, so the angle's change over one step is the new velocity times dt: with
+        // memory the state is known exactly. The memory policy pumps energy (E = θ̇²/2 + 15 cos θ, 15 at rest upright)
+        // with full torque along or against the motion and holds the top with PD control. Without memory a torque u(θ)
+        // is a conservative force (a potential in θ): it cannot add energy over a swing, so memoryless policies stay
+        // near the bottom unless they start near the top. Figures from Gymnasium 1.0's Pendulum-v1 with the same
+        // policies and seeds 0–199 (200 episodes each).
+        var memory = SimulateContinuous("PendulumNoVel-v1", 200, (o, p) =>
+        {
+            double th = Math.Atan2(o[1], o[0]);
+            double thDot = p is null ? 0 : AngleStep(o[0], o[1], p[0], p[1]) / 0.05;
+            if (o[0] > 0.92)
+            {
+                return (float)Math.Clamp(-((10 * th) + (2 * thDot)), -2, 2);
+            }
+
+            double energy = (0.5 * thDot * thDot) + (15 * o[0]);
+            float push = thDot >= 0 ? 2f : -2f;
+            return energy < 15 ? push : -push;
+        });
+        memory.AssertWithin(-153.8, 4, "PendulumNoVel memory", slack: 0.05);
+        SimulateContinuous("PendulumNoVel-v1", 200, (o, _) => Math.Clamp(-8 * o[1], -2f, 2f)).AssertWithin(-1032.0, 4, "PendulumNoVel -8 sin", slack: 0.05);
+        SimulateContinuous("PendulumNoVel-v1", 200, (_, _) => 0f).AssertWithin(-1229.3, 4, "PendulumNoVel zero torque", slack: 0.05);
+    }
+
+    /// <summary>Like <see cref="Simulate"/> for a one-dimensional continuous action.</summary>
+    private static RunningMean SimulateContinuous(string id, int episodes, Func<float[], float[]?, float> policy)
+    {
+        using IEnv<float[]> env = EnvRegistry.Make<float[]>(id);
+        var stats = new RunningMean();
+        var obs = new float[env.ObservationSpace.Size];
+        var previous = new float[obs.Length];
+        var action = new float[1];
+        for (int e = 0; e < episodes; e++)
+        {
+            env.Reset(obs, seed: e);
+            bool first = true;
+            double ret = 0;
+            StepResult r;
+            do
+            {
+                action[0] = policy(obs, first ? null : previous);
+                obs.CopyTo(previous, 0);
+                first = false;
+                r = env.Step(action, obs);
+                ret += r.Reward;
+            }
+            while (!r.Done);
+            stats.Add(ret);
+        }
+
+        return stats;
+    }
+
     private static double AngleStep(float cos, float sin, float cosBefore, float sinBefore)
     {
         double d = Math.Atan2(sin, cos) - Math.Atan2(sinBefore, cosBefore);

@@ -618,7 +618,7 @@ public sealed class MemoryTaskRenderingTests : IDisposable
         string[] ids =
         [
             "CartPole-v0", "CartPole-v1", "MountainCar-v0", "Acrobot-v1", "Pendulum-v1", "CartPoleNoVel-v1", "MountainCarNoVel-v0",
-            "AcrobotNoVel-v1", "TMaze-v0", "RepeatFirst-v0", "RepeatPrevious-v0", "MemoryLength-v0", "CopyTask-v0",
+            "AcrobotNoVel-v1", "PendulumNoVel-v1", "TMaze-v0", "RepeatFirst-v0", "RepeatPrevious-v0", "MemoryLength-v0", "CopyTask-v0",
         ];
         foreach (string id in ids)
         {
