@@ -46,7 +46,7 @@ public abstract class Trainer<TConfig, TAgent> : ITrainer
         }
 
         schema.Validate(config);
-        TrainingEnvironments.RequireRegistered(config.Env);
+        TrainingEnvironments.RequireTrainable(config.Env, algo);
         validate(config);
         Config = config;
         _algo = algo;

@@ -12,13 +12,32 @@ namespace RlMemory.Training;
 /// </summary>
 internal static class TrainingEnvironments
 {
-    /// <summary>Throws when <paramref name="env"/> is not a registered id (the message lists close matches).</summary>
-    public static void RequireRegistered(string env)
+    /// <summary>
+    /// Throws when <paramref name="env"/> is not a registered id (the message lists close matches), or when its actions
+    /// are not the discrete actions every algorithm here trains (the message says so in the command line's terms).
+    /// </summary>
+    /// <param name="env">The configuration's <c>env</c>.</param>
+    /// <param name="algo">The algorithm's name, for the message.</param>
+    public static void RequireTrainable(string env, string algo)
     {
-        if (!EnvRegistry.IsRegistered(env))
+        EnvSpec spec = Make(() => EnvRegistry.Spec(env));
+        if (spec.ActionType == typeof(int))
         {
-            Make(() => EnvRegistry.Spec(env));
+            return;
         }
+
+        string space;
+        using (IEnv made = Make(() => EnvRegistry.Make(env)))
+        {
+            space = made.ActionSpace.ToString();
+        }
+
+        string kind = spec.ActionType == typeof(float[]) ? "continuous actions" : $"actions of type {spec.ActionType.Name}";
+        throw new ConfigException(
+            $"env {env} has {kind} ({space}), and {algo} trains environments with discrete actions (Discrete(n)) only, as "
+            + $"every algorithm of this version does ({string.Join(", ", TrainerCatalog.All.Select(d => d.Algo))}); continuous control "
+            + "(SAC, TD3, PPO with Gaussian actions) is not available yet. Choose an environment with discrete actions "
+            + "(rlmemory list envs), or, from C#, wrap it in DiscretizeAction to train it with these algorithms.");
     }
 
     /// <summary><paramref name="count"/> copies of the run's environment, stepped together.</summary>

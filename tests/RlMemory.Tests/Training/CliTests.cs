@@ -61,6 +61,20 @@ public sealed class CliTests : IDisposable
         Assert.Contains(Lengths(longer.Output), n => n > 8);
     }
 
+    [Fact]
+    public void TrainingAContinuousEnvironment_SaysInCommandLineTermsWhatCanTrainIt()
+    {
+        var r = Run("train", "ppo-cartpole", "--set", "env=PendulumNoVel-v1", "--out", Path.Combine(_dir, "continuous"));
+        Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
+        Assert.Equal(
+            "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and ppo trains environments with discrete actions "
+            + "(Discrete(n)) only, as every algorithm of this version does (dqn, r2d2, ppo); continuous control (SAC, TD3, PPO with Gaussian "
+            + "actions) is not available yet. Choose an environment with discrete actions (rlmemory list envs), or, from C#, wrap it in "
+            + "DiscretizeAction to train it with these algorithms.",
+            r.Error.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "continuous")));
+    }
+
     [Theory]
     [InlineData("corridor_length", "eval", "--env-option expects key=value, got 'corridor_length'.")]
     [InlineData("corridor=5", "eval", "TMaze-v0 does not accept option 'corridor'. Did you mean 'corridor_length'?")]
