@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace RlMemory.Memory.External;
 
@@ -460,21 +461,80 @@ internal sealed class MemoryStepKernel<T>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Allocation(ReadOnlySpan<T> usage)
     {
-        // Insertion sort of the slot indices by usage: stable, and N is small (a few dozen slots).
-        for (int i = 0; i < _n; i++)
+        if (!StableOrderByRank(usage[.._n], _order))
         {
-            int k = i;
-            T u = usage[i];
-            while (k > 0 && usage[_order[k - 1]] > u)
+            // Insertion sort of the slot indices by usage: stable, and N is small (a few dozen slots).
+            for (int i = 0; i < _n; i++)
             {
-                _order[k] = _order[k - 1];
-                k--;
-            }
+                int k = i;
+                T u = usage[i];
+                while (k > 0 && usage[_order[k - 1]] > u)
+                {
+                    _order[k] = _order[k - 1];
+                    k--;
+                }
 
-            _order[k] = i;
+                _order[k] = i;
+            }
         }
 
         AllocationInOrder(usage);
+    }
+
+    /// <summary>
+    /// The slots in ascending order of <paramref name="values"/>, ties by index (the order a stable sort gives), without
+    /// branches on the data: slot i goes to position rank(i) = #{j : v[j] &lt; v[i]} + #{j &lt; i : v[j] = v[i]}, each
+    /// count one vector comparison and a population count per 512 (or 256) bits. Returns false (writing nothing
+    /// useful) without 256-bit SIMD or where a value is NaN (ranks would then collide): the caller sorts instead.
+    /// </summary>
+    internal static bool StableOrderByRank(ReadOnlySpan<T> values, Span<int> order)
+    {
+        bool wide = Vector512.IsHardwareAccelerated;
+        if ((!wide && !Vector256.IsHardwareAccelerated) || order.Length < values.Length)
+        {
+            return false;
+        }
+
+        int n = values.Length, lanes = wide ? Vector512<T>.Count : Vector256<T>.Count, blocks = n / lanes;
+        ref T v0 = ref MemoryMarshal.GetReference(values);
+        for (int i = 0; i < n; i++)
+        {
+            T value = values[i];
+            if (T.IsNaN(value))
+            {
+                return false;
+            }
+
+            int rank = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                int start = b * lanes;
+                ulong less, equal;
+                if (wide)
+                {
+                    Vector512<T> block = Vector512.LoadUnsafe(ref v0, (nuint)start), x = Vector512.Create(value);
+                    (less, equal) = (Vector512.LessThan(block, x).ExtractMostSignificantBits(), Vector512.Equals(block, x).ExtractMostSignificantBits());
+                }
+                else
+                {
+                    Vector256<T> block = Vector256.LoadUnsafe(ref v0, (nuint)start), x = Vector256.Create(value);
+                    (less, equal) = (Vector256.LessThan(block, x).ExtractMostSignificantBits(), Vector256.Equals(block, x).ExtractMostSignificantBits());
+                }
+
+                int before = Math.Clamp(i - start, 0, lanes); // lanes of this block with a smaller index than i (at most 16)
+                rank += BitOperations.PopCount(less) + BitOperations.PopCount(equal & ((1UL << before) - 1));
+            }
+
+            for (int j = blocks * lanes; j < n; j++)
+            {
+                T other = Unsafe.Add(ref v0, j);
+                rank += other < value || (other == value && j < i) ? 1 : 0;
+            }
+
+            order[rank] = i;
+        }
+
+        return true;
     }
 
     /// <summary>The allocation weighting from the usage and its ascending order (<see cref="_order"/>, already set).</summary>
