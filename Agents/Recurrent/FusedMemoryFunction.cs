@@ -51,7 +51,41 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
 
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars) => Forward(ctx, vars);
 
+    [ThreadStatic]
+    private static Exception? t_backwardError;
+
+    /// <summary>
+    /// The exception the last failed backward on this thread raised, once (then null): a backward that throws is turned
+    /// into libtorch's error for an invalid gradient, which reaches the caller of <c>backward()</c> as an
+    /// <see cref="System.Runtime.InteropServices.ExternalException"/>; this says what actually went wrong.
+    /// </summary>
+    public static Exception? TakeBackwardError()
+    {
+        Exception? error = t_backwardError;
+        t_backwardError = null;
+        return error;
+    }
+
     public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        try
+        {
+            return BackwardCore(ctx, grad_outputs);
+        }
+        catch (Exception e)
+        {
+            // TorchSharp calls this from inside libtorch's autograd engine, which cannot carry a .NET exception: one that
+            // left here would end the process. Keep it for TakeBackwardError and return gradients of a shape no input
+            // has (one element for every tensor input), which the engine refuses with an error that reaches the caller.
+            t_backwardError = e;
+            List<Tensor> refused = [.. Enumerable.Range(0, 14).Select(_ => zeros(1, 1, 1, 1))];
+            refused.Add(null!);
+            refused.Add(null!);
+            return refused;
+        }
+    }
+
+    private static List<Tensor> BackwardCore(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
         // The tape goes back to the pool after the first backward; a second one (retain_graph) runs the forward again
         // from the saved inputs.

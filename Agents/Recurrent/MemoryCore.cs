@@ -235,6 +235,15 @@ public sealed class MemoryCore : RecurrentCore
         }
     }
 
+    /// <summary>
+    /// Why the fused kernel's last backward on this thread failed, once (then null). The backward runs inside libtorch's
+    /// autograd engine, which cannot carry a .NET exception; when it fails (for example because a weight it saved was
+    /// changed in place between the forward and <c>backward()</c>), <c>backward()</c> throws libtorch's error that a
+    /// <c>CSharpNode</c> "returned an invalid gradient", and this returns the exception that caused it. The trainers
+    /// report it.
+    /// </summary>
+    public static Exception? TakeFusedBackwardError() => FusedMemoryFunction.TakeBackwardError();
+
     /// <summary>Whether the next call runs the fused kernel (see <see cref="UseFusedKernel"/>).</summary>
     public bool RunsFused => UseFusedKernel && Trace is null && Device.type == DeviceType.CPU
         && controller.weight_ih!.dtype is ScalarType.Float32 or ScalarType.Float64;

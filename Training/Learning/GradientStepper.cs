@@ -54,7 +54,16 @@ internal sealed class GradientStepper : IDisposable
         }
 
         _adam.ZeroGrad();
-        loss.backward();
+        try
+        {
+            loss.backward();
+        }
+        catch (System.Runtime.InteropServices.ExternalException e) when (Agents.Recurrent.MemoryCore.TakeFusedBackwardError() is Exception cause)
+        {
+            _adam.ZeroGrad();
+            throw new InvalidOperationException($"The {_network}'s memory core could not back-propagate at environment step {envStep}: {cause.Message}", new AggregateException(cause, e));
+        }
+
         double norm = _adam.ClipGradNorm(_maxGradNorm);
         if (!double.IsFinite(norm))
         {

@@ -158,6 +158,36 @@ public sealed class FusedMemoryCoreTests
     }
 
     [Fact]
+    public void AFailingBackward_IsAnErrorAtBackward_NotTheEndOfTheProcess()
+    {
+        // Changing a saved weight in place between the forward and backward() makes autograd refuse the saved tensors
+        // inside the fused backward. That exception cannot cross libtorch's engine (it used to end the process); it now
+        // surfaces as libtorch's error at backward(), and TakeFusedBackwardError gives its cause, once.
+        using var scope = NewDisposeScope();
+        MemoryCore core = Core(true, 1, 14);
+        using var g = new Generator(2);
+        Tensor observations = randn([2, 4, 5], generator: g);
+        RecurrentState state = RandomState(core, 2, g, ScalarType.Float32);
+        var (features, _) = core.Unroll(observations, state);
+        using (no_grad())
+        {
+            core.named_parameters().First(p => p.name.Contains("weight_hh", StringComparison.Ordinal)).parameter.add_(1.0);
+        }
+
+        var e = Assert.Throws<System.Runtime.InteropServices.ExternalException>(() => features.sum().backward());
+        Assert.Contains("returned an invalid gradient", e.Message, StringComparison.Ordinal);
+        Exception? cause = MemoryCore.TakeFusedBackwardError();
+        Assert.NotNull(cause);
+        Assert.Contains("modified by an inplace operation", cause.Message, StringComparison.Ordinal);
+        Assert.Null(MemoryCore.TakeFusedBackwardError());
+
+        // The kernel still works afterwards.
+        var (again, _) = core.Unroll(observations, state);
+        again.sum().backward();
+        Assert.All(core.parameters(), p => Assert.NotNull(p.grad));
+    }
+
+    [Fact]
     public void ABackward_UsesItsOwnForwardsWeights_AfterForwardsOfAnotherNetworkOfTheSameSize()
     {
         // The rearranged weights are kept per thread and a kept layout is rewritten in place for other weights of the same

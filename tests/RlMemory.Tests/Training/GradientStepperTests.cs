@@ -32,6 +32,31 @@ public sealed class GradientStepperTests
     }
 
     [Fact]
+    public void AMemoryCoreWhoseBackwardFails_IsReportedWithItsCause_AndNothingMoves()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var core = new RlMemory.Agents.Recurrent.MemoryCore(new RlMemory.Agents.Recurrent.MemoryCoreConfig(
+            3, [4], 5, new RlMemory.Memory.External.ExternalMemoryConfig(slots: 4, width: 3, readHeads: 1, useAllocation: true)));
+        (string Name, Parameter Parameter)[] named = [.. core.named_parameters().Select(p => (p.name, p.parameter))];
+        using var stepper = new GradientStepper(named, 0.1, 10, "online network");
+        var (features, _) = core.Unroll(randn(2, 3, 3), core.InitialState(2));
+        Tensor loss = features.pow(2).sum();
+        Parameter hh = named.First(p => p.Name.Contains("weight_hh", StringComparison.Ordinal)).Parameter;
+        using (no_grad())
+        {
+            hh.add_(0.5); // a saved weight changed between the forward and the backward
+        }
+
+        float[] before = hh.data<float>().ToArray();
+        var e = Assert.Throws<InvalidOperationException>(() => stepper.Step(loss, loss.item<float>(), envStep: 77, () => "unused"));
+        Assert.StartsWith("The online network's memory core could not back-propagate at environment step 77: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("modified by an inplace operation", e.Message, StringComparison.Ordinal);
+        Assert.Equal(before, hh.data<float>().ToArray());
+        Assert.Equal(0, stepper.Updates);
+    }
+
+    [Fact]
     public void AFiniteGradient_Steps()
     {
         using var a = new Parameter(tensor(new float[] { 1, -1 }));
