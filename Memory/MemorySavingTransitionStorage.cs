@@ -285,9 +285,9 @@ internal sealed class MemorySavingTransitionStorage : TransitionStorage
 
     private protected override Tensor GatherNextObservations(Tensor rows, Tensor indices, long b)
     {
-        using Scalar envs = ((long)NumEnvs).ToScalar();
+        using Scalar envs = ((long)NumEnvs).ToScalar(), capacity = ((long)Capacity).ToScalar(); // held until the calls return (HeldScalars)
         Tensor nextIndices = indices.add(envs, HeldScalars.One);
-        nextIndices.remainder_(Capacity);
+        nextIndices.remainder_(capacity);
         return ObservationsInTable
             ? ObservationColumns(Table.index_select(0, nextIndices), 0, b)
             : BytesToObservations(ObservationBytes!, nextIndices, b);

@@ -188,8 +188,9 @@ public sealed class LstmCore : RecurrentCore
         long inputSize = LstmParameter("weight_ih_l0").shape[1];
         long hidden = Config.HiddenSize;
         Tensor input = randn([3, 4, inputSize], generator: generator);
-        Tensor h = randn([3, hidden], generator: generator).mul_(0.5);
-        Tensor c = randn([3, hidden], generator: generator).mul_(0.5);
+        using Scalar half = 0.5.ToScalar(); // held until the calls return (HeldScalars)
+        Tensor h = randn([3, hidden], generator: generator).mul_(half);
+        Tensor c = randn([3, hidden], generator: generator).mul_(half);
         var (kernelOutput, kernelH, kernelC) = lstm.forward(input, (h.unsqueeze(0), c.unsqueeze(0)));
         Tensor outputs = empty([3, 4, hidden]);
         var (equationsH, equationsC) = ExplicitSequence(input, h, c, outputs);

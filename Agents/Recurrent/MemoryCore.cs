@@ -227,11 +227,12 @@ public sealed class MemoryCore : RecurrentCore
         int r = memory.ReadHeads, w = memory.Width;
         int erase = (r * w) + (2 * w) + r + 1;
         using var noGrad = no_grad();
-        interfaceBias.narrow(0, erase, w).fill_(-bias);
+        using Scalar value = (-bias).ToScalar(); // held until the calls return (HeldScalars)
+        interfaceBias.narrow(0, erase, w).fill_(value);
         if (memory.UseAllocation)
         {
-            interfaceBias.narrow(0, erase + w, r).fill_(-bias);
-            interfaceBias.narrow(0, erase + w + r + 1, 1).fill_(-bias);
+            interfaceBias.narrow(0, erase + w, r).fill_(value);
+            interfaceBias.narrow(0, erase + w + r + 1, 1).fill_(value);
         }
     }
 

@@ -174,7 +174,8 @@ public sealed class DevicePrioritySampler : IPrioritySampler
             Tensor values = empty(slots.Length, ScalarType.Float64);
             priorities.CopyTo(MemoryMarshal.Cast<byte, double>(values.bytes));
             _priorities.index_put_(values.to(_dtype, Device), index);
-            _maxPriority.clamp_min_(maxRaw);
+            using Scalar atLeast = maxRaw.ToScalar(); // held until the call returns (HeldScalars)
+            _maxPriority.clamp_min_(atLeast);
         }
 
         InvalidateCaches();

@@ -844,8 +844,9 @@ public sealed class RolloutBuffer : IDisposable
         }
 
         Tensor starts = startRows.narrow(0, first, count);
-        Tensor envs = starts.remainder(_numEnvs);
-        Tensor steps = starts.div(_numEnvs, rounding_mode: RoundingMode.floor);
+        using Scalar envCount = ((long)_numEnvs).ToScalar(); // held until the calls return (an int here crashed a run: "Unknown scalar type")
+        Tensor envs = starts.remainder(envCount);
+        Tensor steps = starts.div(envCount, rounding_mode: RoundingMode.floor);
         RecurrentState? initial = _states?.Select(starts);
         var batch = new RolloutSequenceBatch(
             observations, actions, rows.select(2, _table.ValueColumn), rows.select(2, _table.LogProbColumn), advantages,
