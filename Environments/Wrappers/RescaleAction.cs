@@ -11,10 +11,10 @@ namespace RlMemory.Environments.Wrappers;
 /// action outside the new bounds is refused, as every RlMemory environment refuses one outside its space; and a mapped
 /// action that float rounding puts a last bit past the inner bounds is brought back onto them.
 /// </remarks>
-public sealed class RescaleAction : Wrapper<float[]>
+public sealed class RescaleAction : ActionWrapper
 {
-    private readonly Box _inner, _space;
-    private readonly float[] _gradient, _intercept, _mapped;
+    private readonly Box _space;
+    private readonly float[] _gradient, _intercept;
 
     /// <summary>Rescales every dimension to <c>[minAction, maxAction]</c>.</summary>
     public RescaleAction(IEnv<float[]> inner, float minAction, float maxAction)
@@ -32,21 +32,20 @@ public sealed class RescaleAction : Wrapper<float[]>
     {
         ArgumentNullException.ThrowIfNull(minAction);
         ArgumentNullException.ThrowIfNull(maxAction);
-        _inner = BoxOf(inner);
-        int n = _inner.Size;
+        Box innerSpace = InnerSpace;
+        int n = innerSpace.Size;
         if (minAction.Length != n || maxAction.Length != n)
         {
-            throw new ArgumentException($"{inner.Name}: RescaleAction's bounds must have as many elements as {_inner} ({n}); got {minAction.Length} and {maxAction.Length}.");
+            throw new ArgumentException($"{inner.Name}: RescaleAction's bounds must have as many elements as {innerSpace} ({n}); got {minAction.Length} and {maxAction.Length}.");
         }
 
         _gradient = new float[n];
         _intercept = new float[n];
-        _mapped = new float[n];
-        ReadOnlySpan<float> low = _inner.Low, high = _inner.High;
+        ReadOnlySpan<float> low = innerSpace.Low, high = innerSpace.High;
         for (int i = 0; i < n; i++)
         {
             float min = minAction[i], max = maxAction[i];
-            string where = $"{inner.Name}: RescaleAction to [{Box.Format(min)}, {Box.Format(max)}] at element {i} of {_inner}";
+            string where = $"{inner.Name}: RescaleAction to [{Box.Format(min)}, {Box.Format(max)}] at element {i} of {innerSpace}";
             if (float.IsNaN(min) || float.IsNaN(max) || min > max)
             {
                 throw new ArgumentException($"{where}: the bounds must be numbers with min <= max.");
@@ -76,50 +75,28 @@ public sealed class RescaleAction : Wrapper<float[]>
             _intercept[i] = intercept;
         }
 
-        _space = new Box(minAction, maxAction, [.. _inner.Shape]);
+        _space = new Box(minAction, maxAction, [.. innerSpace.Shape]);
     }
 
     /// <inheritdoc />
     public override Space<float[]> ActionSpace => _space;
 
-    /// <summary>The inner environment's action for <paramref name="action"/> (in the new bounds).</summary>
-    /// <exception cref="ArgumentException">The action is not in <see cref="ActionSpace"/>.</exception>
-    public float[] Map(float[] action)
+    /// <summary><c>(a − intercept) / gradient</c> per element, onto the inner bounds; an action outside <see cref="ActionSpace"/> is refused.</summary>
+    protected override void Transform(float[] action, Span<float> innerAction)
     {
-        var result = new float[_inner.Size];
-        MapInto(action, result);
-        return result;
-    }
-
-    /// <inheritdoc />
-    public override StepResult Step(float[] action, Span<float> observation)
-    {
-        MapInto(action, _mapped);
-        return Inner.Step(_mapped, observation);
-    }
-
-    private void MapInto(float[] action, Span<float> destination)
-    {
-        ArgumentNullException.ThrowIfNull(action);
         string? why = _space.Explain(action);
         if (why is not null)
         {
             throw new ArgumentException($"{Name}: action {Box.FormatArray(action)} is not in the rescaled action space {_space}: {why}.", nameof(action));
         }
 
-        ReadOnlySpan<float> low = _inner.Low, high = _inner.High;
+        ReadOnlySpan<float> low = InnerSpace.Low, high = InnerSpace.High;
         for (int i = 0; i < action.Length; i++)
         {
-            destination[i] = Math.Clamp((action[i] - _intercept[i]) / _gradient[i], low[i], high[i]);
+            innerAction[i] = Math.Clamp((action[i] - _intercept[i]) / _gradient[i], low[i], high[i]);
         }
     }
 
-    private static Box BoxOf(IEnv<float[]> inner)
-    {
-        ArgumentNullException.ThrowIfNull(inner);
-        return inner.ActionSpace as Box
-            ?? throw new ArgumentException($"{inner.Name}: RescaleAction needs a Box action space, got {inner.ActionSpace}.", nameof(inner));
-    }
-
-    private static float[] Filled(IEnv<float[]> inner, float value) => [.. Enumerable.Repeat(value, BoxOf(inner).Size)];
+    // Sized by the inner Box when there is one; otherwise the base constructor refuses the environment.
+    private static float[] Filled(IEnv<float[]> inner, float value) => [.. Enumerable.Repeat(value, (inner?.ActionSpace as Box)?.Size ?? 1)];
 }

@@ -172,3 +172,47 @@ public abstract class ObservationWrapper<TAction> : Wrapper<TAction>
     /// <summary>Writes this wrapper's observation computed from the inner one.</summary>
     protected abstract void Transform(ReadOnlySpan<float> innerObservation, Span<float> observation);
 }
+
+/// <summary>
+/// The base of wrappers that transform continuous actions (Gymnasium's <c>ActionWrapper</c> for a Box): the policy acts
+/// in this wrapper's <see cref="Wrapper{TAction, TInnerAction}.ActionSpace"/>, and <see cref="Transform"/> writes the
+/// inner environment's action into a buffer the wrapper keeps, so a step allocates nothing.
+/// </summary>
+public abstract class ActionWrapper : Wrapper<float[]>
+{
+    private readonly float[] _innerAction;
+
+    /// <summary>Wraps <paramref name="inner"/>, whose action space must be a <see cref="Box"/>.</summary>
+    /// <exception cref="ArgumentException">The inner action space is not a <see cref="Box"/>.</exception>
+    protected ActionWrapper(IEnv<float[]> inner)
+        : base(inner)
+    {
+        InnerSpace = inner.ActionSpace as Box
+            ?? throw new ArgumentException($"{inner.Name}: {GetType().Name} needs a Box action space, got {inner.ActionSpace}.", nameof(inner));
+        _innerAction = new float[InnerSpace.Size];
+    }
+
+    /// <summary>The inner environment's action space.</summary>
+    protected Box InnerSpace { get; }
+
+    /// <summary>The action the inner environment receives for <paramref name="action"/> (a new array).</summary>
+    /// <exception cref="ArgumentException">This wrapper refuses the action (see <see cref="Transform"/>).</exception>
+    public float[] InnerAction(float[] action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var result = new float[InnerSpace.Size];
+        Transform(action, result);
+        return result;
+    }
+
+    /// <inheritdoc />
+    public override StepResult Step(float[] action, Span<float> observation)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Transform(action, _innerAction);
+        return Inner.Step(_innerAction, observation);
+    }
+
+    /// <summary>Writes the inner action for <paramref name="action"/> into <paramref name="innerAction"/>, or throws <see cref="ArgumentException"/> for an action this wrapper refuses.</summary>
+    protected abstract void Transform(float[] action, Span<float> innerAction);
+}

@@ -25,7 +25,7 @@ public sealed class ContinuousActionWrapperTests
     public void RescaleAction_MapsLikeGymnasium_BitForBit(float min, float max, float innerBound, float action, float expected)
     {
         using var env = new RescaleAction(new PendulumLike(innerBound), min, max);
-        Assert.Equal(expected, env.Map([action])[0]);
+        Assert.Equal(expected, env.InnerAction([action])[0]);
         Assert.Equal($"Box({Box.Format(min)}, {Box.Format(max)}, (1,), float32)", env.ActionSpace.ToString());
     }
 
@@ -67,9 +67,9 @@ public sealed class ContinuousActionWrapperTests
     {
         using var env = new ClipAction(new PendulumEnv());
         Assert.Equal("Box(-inf, inf, (1,), float32)", env.ActionSpace.ToString());
-        Assert.Equal([2f], env.Clip([5f]));
-        Assert.Equal([-2f], env.Clip([float.NegativeInfinity]));
-        Assert.Equal([0.25f], env.Clip([0.25f]));
+        Assert.Equal([2f], env.InnerAction([5f]));
+        Assert.Equal([-2f], env.InnerAction([float.NegativeInfinity]));
+        Assert.Equal([0.25f], env.InnerAction([0.25f]));
 
         using var plain = new PendulumEnv();
         plain.Reset(seed: 1);
