@@ -105,16 +105,12 @@ public sealed class NormalizeObservation<TAction> : ObservationWrapper<TAction>
     {
         if (UpdateRunningMean)
         {
-            // RunningMeanStd.update with a batch of one (batch variance 0), Chan et al.'s parallel update.
-            double total = _count + 1;
             for (int i = 0; i < _mean.Length; i++)
             {
-                double delta = innerObservation[i] - _mean[i];
-                _mean[i] += delta / total;
-                _var[i] = (_var[i] * _count + delta * delta * _count / total) / total;
+                RunningMoments.Add(ref _mean[i], ref _var[i], _count, innerObservation[i]);
             }
 
-            _count = total;
+            _count += 1;
         }
 
         for (int i = 0; i < _mean.Length; i++)

@@ -62,12 +62,8 @@ public sealed class NormalizeReward<TAction> : Wrapper<TAction>
         _discounted = (_discounted * Gamma * (result.Terminated ? 0 : 1)) + result.Reward;
         if (UpdateRunningMean)
         {
-            // Chan et al.'s parallel update with a batch of one value (its variance 0), as Gymnasium's RunningMeanStd.
-            double delta = _discounted - _mean;
-            double total = _count + 1;
-            double mean = _mean + (delta / total);
-            double m2 = (_variance * _count) + (delta * delta * _count / total);
-            (_mean, _variance, _count) = (mean, m2 / total, total);
+            RunningMoments.Add(ref _mean, ref _variance, _count, _discounted);
+            _count += 1;
         }
 
         return result.WithReward(result.Reward / Math.Sqrt(_variance + Epsilon));
