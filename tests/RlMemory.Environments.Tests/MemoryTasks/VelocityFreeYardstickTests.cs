@@ -92,30 +92,12 @@ public sealed class VelocityFreeYardstickTests
     /// <summary>Like <see cref="Simulate"/> for a one-dimensional continuous action.</summary>
     private static RunningMean SimulateContinuous(string id, int episodes, Func<float[], float[]?, float> policy)
     {
-        using IEnv<float[]> env = EnvRegistry.Make<float[]>(id);
-        var stats = new RunningMean();
-        var obs = new float[env.ObservationSpace.Size];
-        var previous = new float[obs.Length];
         var action = new float[1];
-        for (int e = 0; e < episodes; e++)
+        return Simulate<float[]>(id, episodes, (o, p) =>
         {
-            env.Reset(obs, seed: e);
-            bool first = true;
-            double ret = 0;
-            StepResult r;
-            do
-            {
-                action[0] = policy(obs, first ? null : previous);
-                obs.CopyTo(previous, 0);
-                first = false;
-                r = env.Step(action, obs);
-                ret += r.Reward;
-            }
-            while (!r.Done);
-            stats.Add(ret);
-        }
-
-        return stats;
+            action[0] = policy(o, p);
+            return action;
+        });
     }
 
     private static double AngleStep(float cos, float sin, float cosBefore, float sinBefore)
@@ -125,9 +107,9 @@ public sealed class VelocityFreeYardstickTests
     }
 
     /// <summary>Plays <paramref name="episodes"/> episodes seeded 0, 1, …; the policy sees the current and previous observation.</summary>
-    private static RunningMean Simulate(string id, int episodes, Func<float[], float[]?, int> policy)
+    private static RunningMean Simulate<TAction>(string id, int episodes, Func<float[], float[]?, TAction> policy)
     {
-        using IEnv<int> env = EnvRegistry.Make<int>(id);
+        using IEnv<TAction> env = EnvRegistry.Make<TAction>(id);
         var stats = new RunningMean();
         var obs = new float[env.ObservationSpace.Size];
         var previous = new float[obs.Length];
@@ -139,7 +121,7 @@ public sealed class VelocityFreeYardstickTests
             StepResult r;
             do
             {
-                int action = policy(obs, first ? null : previous);
+                TAction action = policy(obs, first ? null : previous);
                 obs.CopyTo(previous, 0);
                 first = false;
                 r = env.Step(action, obs);
