@@ -21,6 +21,9 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
     private const string ConfigKey = "config";
     private const string ResetsKey = "resets";
 
+    // The tensor inputs (x, the seven state parts, six weights) come first; the configuration and the resets follow.
+    private const int TensorInputs = 14;
+
     public override string Name => "FusedMemoryCore";
 
     /// <summary>
@@ -78,7 +81,7 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
             // left here would end the process. Keep it for TakeBackwardError and return gradients of a shape no input
             // has (one element for every tensor input), which the engine refuses with an error that reaches the caller.
             t_backwardError = e;
-            List<Tensor> refused = [.. Enumerable.Range(0, 14).Select(_ => zeros(1, 1, 1, 1))];
+            List<Tensor> refused = [.. Enumerable.Range(0, TensorInputs).Select(_ => zeros(1, 1, 1, 1))];
             refused.Add(null!);
             refused.Add(null!);
             return refused;
@@ -124,9 +127,9 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         // time the backward runs (an exception there ends the process).
         ctx.set_materialize_grads(false);
         ctx.save_data(SequenceKey, sequence);
-        ctx.save_data(ConfigKey, vars[14]);
-        ctx.save_data(ResetsKey, vars[15]);
-        ctx.save_for_backward([.. vars.Take(14).Cast<Tensor>()]);
+        ctx.save_data(ConfigKey, vars[TensorInputs]);
+        ctx.save_data(ResetsKey, vars[TensorInputs + 1]);
+        ctx.save_for_backward([.. vars.Take(TensorInputs).Cast<Tensor>()]);
         return outputs;
     }
 
@@ -137,8 +140,8 @@ internal sealed class FusedMemoryFunction : autograd.MultiTensorFunction<FusedMe
         Tensor[] state = [.. vars.Skip(1).Take(7).Cast<Tensor>()];
         var (weightIh, weightHh, biasIh, biasHh, interfaceWeight, interfaceBias) =
             ((Tensor)vars[8], (Tensor)vars[9], (Tensor)vars[10], (Tensor)vars[11], (Tensor)vars[12], (Tensor)vars[13]);
-        var config = (ExternalMemoryConfig)vars[14];
-        var resets = vars[15] as bool[];
+        var config = (ExternalMemoryConfig)vars[TensorInputs];
+        var resets = vars[TensorInputs + 1] as bool[];
         int batch = (int)x.shape[0], steps = (int)x.shape[1], width = (int)x.shape[2], hidden = (int)weightHh.shape[1];
         ScalarType dtype = x.dtype;
         Tensor inputGates;
