@@ -14,7 +14,7 @@ namespace RlMemory.Agents;
 /// int action = agent.Act(observation);
 /// </code>
 /// </example>
-public sealed class DqnAgent : IAgent
+public sealed class DqnAgent : IDiscreteAgent
 {
     /// <summary>The kind recorded in agent files.</summary>
     public const string Kind = "DqnAgent";

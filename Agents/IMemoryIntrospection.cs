@@ -2,7 +2,7 @@ namespace RlMemory.Agents;
 
 /// <summary>
 /// An optional view into an agent's external memory, implemented by the <see cref="IEpisodeActor"/> of agents that have
-/// one. After each <see cref="IEpisodeActor.Act"/>, it gives, for one environment row, the step's addressing weights over
+/// one. After each <see cref="IEpisodeActor{TAction}.Act"/>, it gives, for one environment row, the step's addressing weights over
 /// the memory's slots as named vectors: for example the write weights, the read weights of each head and the slots'
 /// usage. The viewer (<c>rlmemory watch</c>) and <c>rlmemory record --with-memory</c> draw them as heatmaps, time
 /// against slot. Feed-forward and LSTM-only actors do not implement it.

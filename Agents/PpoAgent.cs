@@ -20,7 +20,7 @@ namespace RlMemory.Agents;
 /// actor.Act(observation, [0], action);     // after an episode ends: actor.Reset(0)
 /// </code>
 /// </example>
-public sealed class PpoAgent : IAgent
+public sealed class PpoAgent : IDiscreteAgent
 {
     /// <summary>The kind recorded in agent files.</summary>
     public const string Kind = "PpoAgent";

@@ -11,13 +11,13 @@ namespace RlMemory.Agents;
 /// </summary>
 /// <example>
 /// <code>
-/// using IAgent agent = AgentFile.Load("runs/r2d2-tmaze-seed0/best_model.rlagent");
+/// using var agent = (IDiscreteAgent)AgentFile.Load("runs/r2d2-tmaze-seed0/best_model.rlagent");
 /// using IEpisodeActor actor = agent.Begin(1);
 /// actor.Act(observation, [0], action);     // the state of row 0 advances
 /// actor.Reset(0);                          // at the next episode
 /// </code>
 /// </example>
-public sealed class RecurrentDqnAgent : IAgent
+public sealed class RecurrentDqnAgent : IDiscreteAgent
 {
     /// <summary>The kind recorded in agent files.</summary>
     public const string Kind = "RecurrentDqnAgent";

@@ -31,29 +31,20 @@ public sealed record EvaluationResult(long Step, IReadOnlyList<double> Returns, 
 /// decision serves every unfinished episode. Episode <c>k</c> resets with <c>seed + k</c>, so every evaluation of a run
 /// plays the same start states and results are comparable across evaluations.
 /// </summary>
-public sealed class Evaluator : IDisposable
+/// <typeparam name="TAction">The environments' action type (<c>int</c> or <c>float[]</c>).</typeparam>
+public class Evaluator<TAction> : IDisposable
 {
-    /// <summary>
-    /// The seed of a run's first evaluation episode is the run's seed plus this (10,000), so evaluation never replays
-    /// the training's start states. <c>eval</c>, <c>record</c>, <c>watch</c> and <c>random</c> start at this seed by
-    /// default: the episodes a seed-0 run was evaluated on.
-    /// </summary>
-    public const int SeedOffset = 10_000;
-
-    /// <summary>The seed of the first evaluation episode of a run seeded <paramref name="runSeed"/>.</summary>
-    public static int SeedFor(int runSeed) => runSeed + SeedOffset;
-
-    private readonly IEnv<int>[] _envs;
+    private readonly IEnv<TAction>[] _envs;
     private readonly float[] _observations;
     private readonly int _observationSize;
 
     /// <summary>Creates <paramref name="episodes"/> environments with <paramref name="makeEnv"/>.</summary>
-    public Evaluator(Func<IEnv<int>> makeEnv, int episodes, int seed)
+    public Evaluator(Func<IEnv<TAction>> makeEnv, int episodes, int seed)
     {
         ArgumentNullException.ThrowIfNull(makeEnv);
         ArgumentOutOfRangeException.ThrowIfLessThan(episodes, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(seed);
-        _envs = new IEnv<int>[episodes];
+        _envs = new IEnv<TAction>[episodes];
         for (int i = 0; i < episodes; i++)
         {
             _envs[i] = makeEnv();
@@ -71,25 +62,12 @@ public sealed class Evaluator : IDisposable
     public int Seed { get; }
 
     /// <summary>
-    /// Plays one episode per environment with <paramref name="act"/>, which receives the observations of the
-    /// unfinished episodes ([n × obs], in environment order) and writes one action per episode.
-    /// </summary>
-    /// <param name="step">The training step, recorded in the result.</param>
-    /// <param name="act">The policy (deterministic for a fair evaluation).</param>
-    /// <param name="maxSteps">A safety cap per episode for environments without a time limit.</param>
-    public EvaluationResult Run(long step, BatchPolicy act, int maxSteps = 1_000_000)
-    {
-        ArgumentNullException.ThrowIfNull(act);
-        return Play(step, (observations, _, actions) => act(observations, actions), maxSteps);
-    }
-
-    /// <summary>
     /// Plays one episode per environment with an agent's <paramref name="actor"/> (started for <see cref="Episodes"/>
     /// environments; row i is environment i). Every row is reset first, so one actor can serve many evaluations; a
     /// recurrent actor carries each episode's state from its first step to its last.
     /// </summary>
     /// <exception cref="ArgumentException">The actor was started for another number of environments.</exception>
-    public EvaluationResult Run(long step, IEpisodeActor actor, int maxSteps = 1_000_000)
+    public EvaluationResult Run(long step, IEpisodeActor<TAction> actor, int maxSteps = 1_000_000)
     {
         ArgumentNullException.ThrowIfNull(actor);
         if (actor.Environments != _envs.Length)
@@ -105,16 +83,18 @@ public sealed class Evaluator : IDisposable
         return Play(step, actor.Act, maxSteps);
     }
 
-    private delegate void RowPolicy(ReadOnlySpan<float> observations, ReadOnlySpan<int> rows, Span<int> actions);
+    /// <summary>Chooses the actions of the unfinished episodes <paramref name="rows"/> (their observations in order).</summary>
+    protected delegate void RowPolicy(ReadOnlySpan<float> observations, ReadOnlySpan<int> rows, Span<TAction> actions);
 
-    private EvaluationResult Play(long step, RowPolicy act, int maxSteps)
+    /// <summary>Plays one episode per environment, asking <paramref name="act"/> for the unfinished ones' actions each step.</summary>
+    protected EvaluationResult Play(long step, RowPolicy act, int maxSteps)
     {
         int n = _envs.Length;
         var returns = new double[n];
         var lengths = new int[n];
         var done = new bool[n];
         var active = new int[n];
-        var actions = new int[n];
+        TAction[] actions = ActionSpaces.Buffers(_envs[0].ActionSpace, n);
         for (int i = 0; i < n; i++)
         {
             _envs[i].Reset(_observations.AsSpan(i * _observationSize, _observationSize), seed: Seed + i);
@@ -165,6 +145,42 @@ public sealed class Evaluator : IDisposable
         {
             e.Dispose();
         }
+    }
+}
+
+/// <summary>
+/// Plays evaluation episodes of environments with discrete actions (see <see cref="Evaluator{TAction}"/>), and holds the
+/// evaluation seeds every command shares.
+/// </summary>
+public sealed class Evaluator : Evaluator<int>
+{
+    /// <summary>
+    /// The seed of a run's first evaluation episode is the run's seed plus this (10,000), so evaluation never replays
+    /// the training's start states. <c>eval</c>, <c>record</c>, <c>watch</c> and <c>random</c> start at this seed by
+    /// default: the episodes a seed-0 run was evaluated on.
+    /// </summary>
+    public const int SeedOffset = 10_000;
+
+    /// <summary>The seed of the first evaluation episode of a run seeded <paramref name="runSeed"/>.</summary>
+    public static int SeedFor(int runSeed) => runSeed + SeedOffset;
+
+    /// <summary>Creates <paramref name="episodes"/> environments with <paramref name="makeEnv"/>.</summary>
+    public Evaluator(Func<IEnv<int>> makeEnv, int episodes, int seed)
+        : base(makeEnv, episodes, seed)
+    {
+    }
+
+    /// <summary>
+    /// Plays one episode per environment with <paramref name="act"/>, which receives the observations of the
+    /// unfinished episodes ([n × obs], in environment order) and writes one action per episode.
+    /// </summary>
+    /// <param name="step">The training step, recorded in the result.</param>
+    /// <param name="act">The policy (deterministic for a fair evaluation).</param>
+    /// <param name="maxSteps">A safety cap per episode for environments without a time limit.</param>
+    public EvaluationResult Run(long step, BatchPolicy act, int maxSteps = 1_000_000)
+    {
+        ArgumentNullException.ThrowIfNull(act);
+        return Play(step, (observations, _, actions) => act(observations, actions), maxSteps);
     }
 }
 

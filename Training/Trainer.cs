@@ -15,13 +15,13 @@ public abstract class Trainer<TConfig, TAgent> : ITrainer
     where TConfig : RunConfig, new()
     where TAgent : class, IAgent
 {
-    private readonly TrainingRun _run;
+    private readonly ITrainingRun _run;
     private readonly string _algo;
 
     /// <summary>
-    /// Builds everything a run needs: the configuration (a checkpoint's, when resuming with
-    /// <see cref="TrainerOptions.ResumeFrom"/>: only the step budget may grow), validated by <paramref name="schema"/>
-    /// and <paramref name="validate"/>, then the run with the algorithm <paramref name="build"/> makes.
+    /// Builds everything a run of an algorithm with discrete actions needs: the configuration (a checkpoint's, when
+    /// resuming with <see cref="TrainerOptions.ResumeFrom"/>: only the step budget may grow), validated by
+    /// <paramref name="schema"/> and <paramref name="validate"/>, then the run with the algorithm <paramref name="build"/> makes.
     /// </summary>
     /// <exception cref="ConfigException">The configuration is invalid or inconsistent, or names a core this version cannot build.</exception>
     /// <exception cref="CheckpointException">The checkpoint to resume from is missing, corrupt or for another run shape.</exception>
@@ -33,7 +33,36 @@ public abstract class Trainer<TConfig, TAgent> : ITrainer
         TrainerOptions? options,
         Action<TConfig> validate,
         Func<TConfig, string> title,
-        Func<TConfig, AlgorithmContext, ITrainingAlgorithm> build)
+        Func<TConfig, AlgorithmContext<int>, ITrainingAlgorithm<int>> build)
+    {
+        (Config, _run) = Start(algo, name, schema, config, options, validate, title, build);
+        _algo = algo;
+    }
+
+    /// <summary>Builds a run of an algorithm with continuous actions (<c>float[]</c>; see the other constructor).</summary>
+    private protected Trainer(
+        string algo,
+        string name,
+        ConfigSchema<TConfig> schema,
+        TConfig config,
+        TrainerOptions? options,
+        Action<TConfig> validate,
+        Func<TConfig, string> title,
+        Func<TConfig, AlgorithmContext<float[]>, ITrainingAlgorithm<float[]>> build)
+    {
+        (Config, _run) = Start(algo, name, schema, config, options, validate, title, build);
+        _algo = algo;
+    }
+
+    private static (TConfig Config, ITrainingRun Run) Start<TAction>(
+        string algo,
+        string name,
+        ConfigSchema<TConfig> schema,
+        TConfig config,
+        TrainerOptions? options,
+        Action<TConfig> validate,
+        Func<TConfig, string> title,
+        Func<TConfig, AlgorithmContext<TAction>, ITrainingAlgorithm<TAction>> build)
     {
         ArgumentNullException.ThrowIfNull(config);
         options ??= new TrainerOptions();
@@ -46,11 +75,10 @@ public abstract class Trainer<TConfig, TAgent> : ITrainer
         }
 
         schema.Validate(config);
-        TrainingEnvironments.RequireTrainable(config.Env, algo);
+        TrainingEnvironments.RequireTrainable(config.Env, algo, typeof(TAction));
         validate(config);
-        Config = config;
-        _algo = algo;
-        _run = new TrainingRun(config, algo, name, title(config), c => schema.ToEntries((TConfig)c), options, checkpoint, context => build(config, context));
+        var run = new TrainingRun<TAction>(config, algo, name, title(config), c => schema.ToEntries((TConfig)c), options, checkpoint, context => build(config, context));
+        return (config, run);
     }
 
     /// <inheritdoc />

@@ -2,6 +2,7 @@ using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Ppo;
 using RlMemory.Training.R2d2;
+using RlMemory.Training.Sac;
 
 namespace RlMemory.Training;
 
@@ -14,6 +15,7 @@ public static class TrainerCatalog
         TrainerDefinition.For<DqnConfig>(DqnTrainer.Algo, "DQN", DqnConfig.Schema, (c, o) => new DqnTrainer(c, o)),
         TrainerDefinition.For<R2d2Config>(R2d2Trainer.Algo, "R2D2", R2d2Config.Schema, (c, o) => new R2d2Trainer(c, o)),
         TrainerDefinition.For<PpoConfig>(PpoTrainer.Algo, "PPO", PpoConfig.Schema, (c, o) => new PpoTrainer(c, o)),
+        TrainerDefinition.For<SacConfig>(SacTrainer.Algo, "SAC", typeof(float[]), SacConfig.Schema, (c, o) => new SacTrainer(c, o)),
     ];
 
     /// <summary>The algorithm named <paramref name="algo"/>.</summary>

@@ -17,9 +17,10 @@ public sealed class TrainerDefinition
     private readonly Func<IReadOnlyList<ConfigKey>> _describe;
 
     private TrainerDefinition(
-        string algo, string title, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
+        string algo, string title, Type actionType, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
     {
         Algo = algo;
+        ActionType = actionType;
         Title = title;
         Keys = keys;
         _configure = configure;
@@ -31,6 +32,9 @@ public sealed class TrainerDefinition
 
     /// <summary>The algorithm as people write it.</summary>
     public string Title { get; }
+
+    /// <summary>The action type of the environments it trains: <c>int</c> (discrete) or <c>float[]</c> (continuous).</summary>
+    public Type ActionType { get; }
 
     /// <summary>The configuration keys, in schema order.</summary>
     public IReadOnlyList<string> Keys { get; }
@@ -55,9 +59,18 @@ public sealed class TrainerDefinition
         return _configure(preset, overrides);
     }
 
-    /// <summary>Defines an algorithm whose configuration record is described by <paramref name="schema"/>.</summary>
+    /// <summary>Defines an algorithm with discrete actions whose configuration record is described by <paramref name="schema"/>.</summary>
     /// <remarks>The schema must have the keys <c>env</c>, <c>seed</c>, <c>n_timesteps</c> and <c>device</c> (the CLI's options set them).</remarks>
     public static TrainerDefinition For<TConfig>(string algo, string title, ConfigSchema<TConfig> schema, Func<TConfig, TrainerOptions, ITrainer> create)
+        where TConfig : RunConfig, new() =>
+        For(algo, title, typeof(int), schema, create);
+
+    /// <summary>
+    /// Defines an algorithm for environments whose actions are of type <paramref name="actionType"/> (<c>int</c> or
+    /// <c>float[]</c>) and whose configuration record is described by <paramref name="schema"/>.
+    /// </summary>
+    /// <remarks>The schema must have the keys <c>env</c>, <c>seed</c>, <c>n_timesteps</c> and <c>device</c> (the CLI's options set them).</remarks>
+    public static TrainerDefinition For<TConfig>(string algo, string title, Type actionType, ConfigSchema<TConfig> schema, Func<TConfig, TrainerOptions, ITrainer> create)
         where TConfig : RunConfig, new()
     {
         ArgumentNullException.ThrowIfNull(schema);
@@ -70,9 +83,16 @@ public sealed class TrainerDefinition
             }
         }
 
+        ArgumentNullException.ThrowIfNull(actionType);
+        if (actionType != typeof(int) && actionType != typeof(float[]))
+        {
+            throw new ArgumentException($"TrainerDefinition {algo}: the action type must be int or float[], got {actionType.Name}.", nameof(actionType));
+        }
+
         return new TrainerDefinition(
             algo,
             title,
+            actionType,
             schema.Keys,
             (preset, overrides) =>
             {

@@ -19,7 +19,7 @@ namespace RlMemory.Training;
 /// Each vector step it asks the <see cref="ITrainingAlgorithm"/> for actions, steps the environments, hands the step to
 /// the algorithm, and lets it learn when it is due.
 /// </summary>
-internal sealed class TrainingRun : IDisposable
+internal sealed class TrainingRun<TAction> : ITrainingRun
 {
     private static readonly string[] RunColumns =
     [
@@ -32,13 +32,13 @@ internal sealed class TrainingRun : IDisposable
     private readonly string _algo;
     private readonly Func<RunConfig, IEnumerable<KeyValuePair<string, object?>>> _configEntries;
     private readonly TrainerOptions _options;
-    private readonly VectorEnv<int> _envs;
-    private readonly ITrainingAlgorithm _algorithm;
-    private readonly Evaluator _evaluator;
-    private readonly IEpisodeActor _evaluationActor;
+    private readonly VectorEnv<TAction> _envs;
+    private readonly ITrainingAlgorithm<TAction> _algorithm;
+    private readonly Evaluator<TAction> _evaluator;
+    private readonly IEpisodeActor<TAction> _evaluationActor;
     private readonly EpisodeTracker _episodes;
     private readonly CheckpointStore? _checkpoints;
-    private readonly int[] _actions;
+    private readonly TAction[] _actions;
     private readonly List<EvaluationResult> _evaluations = [];
     private readonly IReadOnlyList<string> _resumeNotes = [];
     private readonly string? _threadNote;
@@ -72,7 +72,7 @@ internal sealed class TrainingRun : IDisposable
         Func<RunConfig, IEnumerable<KeyValuePair<string, object?>>> configEntries,
         TrainerOptions options,
         Checkpoint? checkpoint,
-        Func<AlgorithmContext, ITrainingAlgorithm> build)
+        Func<AlgorithmContext<TAction>, ITrainingAlgorithm<TAction>> build)
     {
         _config = config;
         _algo = algo;
@@ -80,21 +80,17 @@ internal sealed class TrainingRun : IDisposable
         _configEntries = configEntries;
         _options = options;
         NativeHeap.Apply();
-        _learningThreads = LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote);
+        _learningThreads = TrainingRun.LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _threadNote);
         torch.set_num_threads(_learningThreads);
         MklOnAmd.Apply();   // libtorch is loaded now, and no matrix product has run yet
         var device = TorchDevices.Parse(config.Device);
         torch.manual_seed(config.Seed);
 
-        _envs = TrainingEnvironments.MakeVector(config, config.NumEnvs);
+        _envs = TrainingEnvironments.MakeVector<TAction>(config, config.NumEnvs);
         try
         {
-            if (_envs.SingleActionSpace is not Discrete { Start: 0 } discrete)
-            {
-                throw new ConfigException($"{config.Env}: {name} needs a Discrete action space starting at 0, got {_envs.SingleActionSpace}.");
-            }
-
-            _algorithm = build(new AlgorithmContext(_envs, discrete.N, device));
+            ActionSpaces.Require(_envs.SingleActionSpace, config.Env, name);
+            _algorithm = build(new AlgorithmContext<TAction>(_envs, device));
         }
         catch
         {
@@ -104,10 +100,10 @@ internal sealed class TrainingRun : IDisposable
 
         try
         {
-            _evaluator = new Evaluator(() => TrainingEnvironments.MakeOne(config), config.EvalEpisodes, seed: Evaluator.SeedFor(config.Seed));
+            _evaluator = new Evaluator<TAction>(() => TrainingEnvironments.MakeOne<TAction>(config), config.EvalEpisodes, seed: Evaluator.SeedFor(config.Seed));
             _evaluationActor = _algorithm.Agent.Begin(config.EvalEpisodes);
             _episodes = new EpisodeTracker(config.NumEnvs);
-            _actions = new int[config.NumEnvs];
+            _actions = ActionSpaces.Buffers(_envs.SingleActionSpace, config.NumEnvs);
             _checkpoints = options.RunDirectory is null ? null : new CheckpointStore(options.RunDirectory, options.KeepCheckpoints);
             if (checkpoint is null)
             {
@@ -163,36 +159,6 @@ internal sealed class TrainingRun : IDisposable
         IProgressDisplay display = _options.Display ?? new TextProgress(_options.Output);
         return display.Run(Title, _config.TotalTimesteps, sink => Run(trainer, sink, cancellationToken));
     }
-
-    /// <summary>
-    /// The torch threads to use: <paramref name="requested"/>; 0 chooses <see cref="AutoThreads"/> from
-    /// <paramref name="cores"/>; a request beyond the cores this process may use gets the cores (threads beyond them
-    /// only wait for each other), with a note saying so.
-    /// </summary>
-    internal static int LearningThreads(int requested, int cores, out string? note)
-    {
-        note = null;
-        if (requested == 0)
-        {
-            return AutoThreads(cores);
-        }
-
-        if (requested <= cores)
-        {
-            return requested;
-        }
-
-        note = $"torch_threads {requested} exceeds the {cores} core{(cores == 1 ? string.Empty : "s")} this process may use; using {cores} (more threads than cores only wait for each other).";
-        return cores;
-    }
-
-    /// <summary>
-    /// The default number of learning threads on a machine with <paramref name="cores"/> cores: half of them, at least 1
-    /// and at most 4. Torch's bundled OpenMP threads spin between operations; on 2 cores a second one took DQN's
-    /// throughput to about a third when another process kept one core busy (one thread kept about four fifths), and the
-    /// small networks here gain little beyond 4 (docs/training.md, "Threads").
-    /// </summary>
-    public static int AutoThreads(int cores) => Math.Clamp(cores / 2, 1, 4);
 
     private TrainingResult Run(ITrainer trainer, IProgressSink progress, CancellationToken cancellationToken)
     {
@@ -250,7 +216,7 @@ internal sealed class TrainingRun : IDisposable
             {
                 // 1. Act on the current observations, step every environment, and hand the step to the algorithm.
                 _algorithm.Act(_step, _envs.Observations, _actions);
-                VectorStep<int> transition = _envs.Step(_actions);
+                VectorStep<TAction> transition = _envs.Step(_actions);
                 _algorithm.Observe(_step, transition);
                 _step += _config.NumEnvs;
                 _episodes.Record(_step, transition.Rewards, transition.Terminations, transition.Truncations);
@@ -518,4 +484,60 @@ internal sealed class TrainingRun : IDisposable
         _evaluator?.Dispose();
         _algorithm?.Dispose();
     }
+}
+
+/// <summary>What <see cref="Trainer{TConfig, TAgent}"/> needs of a run, whatever its action type.</summary>
+internal interface ITrainingRun : IDisposable
+{
+    /// <summary>What trains, for titles.</summary>
+    string Title { get; }
+
+    /// <summary>The algorithm.</summary>
+    ITrainingAlgorithm Algorithm { get; }
+
+    /// <summary>Environment steps taken so far.</summary>
+    long Step { get; }
+
+    /// <summary>Every evaluation so far.</summary>
+    IReadOnlyList<EvaluationResult> Evaluations { get; }
+
+    /// <summary>Every finished training episode: the step at which it ended and its return.</summary>
+    IReadOnlyList<(long Step, double Return)> EpisodeReturns { get; }
+
+    /// <summary>Trains (see <see cref="TrainingRun{TAction}.Learn(ITrainer, CancellationToken)"/>).</summary>
+    TrainingResult Learn(ITrainer trainer, CancellationToken cancellationToken);
+}
+
+/// <summary>The threads of the run loop <see cref="TrainingRun{TAction}"/>.</summary>
+internal static class TrainingRun
+{
+    /// <summary>
+    /// The torch threads to use: <paramref name="requested"/>; 0 chooses <see cref="AutoThreads"/> from
+    /// <paramref name="cores"/>; a request beyond the cores this process may use gets the cores (threads beyond them
+    /// only wait for each other), with a note saying so.
+    /// </summary>
+    internal static int LearningThreads(int requested, int cores, out string? note)
+    {
+        note = null;
+        if (requested == 0)
+        {
+            return AutoThreads(cores);
+        }
+
+        if (requested <= cores)
+        {
+            return requested;
+        }
+
+        note = $"torch_threads {requested} exceeds the {cores} core{(cores == 1 ? string.Empty : "s")} this process may use; using {cores} (more threads than cores only wait for each other).";
+        return cores;
+    }
+
+    /// <summary>
+    /// The default number of learning threads on a machine with <paramref name="cores"/> cores: half of them, at least 1
+    /// and at most 4. Torch's bundled OpenMP threads spin between operations; on 2 cores a second one took DQN's
+    /// throughput to about a third when another process kept one core busy (one thread kept about four fifths), and the
+    /// small networks here gain little beyond 4 (docs/training.md, "Threads").
+    /// </summary>
+    public static int AutoThreads(int cores) => Math.Clamp(cores / 2, 1, 4);
 }

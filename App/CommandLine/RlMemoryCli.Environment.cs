@@ -110,10 +110,19 @@ public static partial class RlMemoryCli
                     + $"(it was trained on {trained}): play it on an environment like the one it learned, or leave out --env.");
             }
 
-            if (env.ActionSpace is not Discrete { Start: 0 } discrete || discrete.N != agent.ActionCount)
+            string? misfit = agent switch
+            {
+                IDiscreteAgent discreteAgent when env.ActionSpace is not Discrete { Start: 0 } discrete || discrete.N != discreteAgent.ActionCount =>
+                    $"the agent chooses among {discreteAgent.ActionCount} discrete actions",
+                IContinuousAgent continuous when env.ActionSpace is not Box box || box.Size != continuous.ActionSize =>
+                    $"the agent acts with {continuous.ActionSize} continuous values",
+                IDiscreteAgent or IContinuousAgent => null,
+                _ => $"the agent ({agent.Kind}) acts in a way this command does not know",
+            };
+            if (misfit is not null)
             {
                 throw new ConfigException(
-                    $"{id} has the action space {env.ActionSpace}, but the agent chooses among {agent.ActionCount} discrete actions "
+                    $"{id} has the action space {env.ActionSpace}, but {misfit} "
                     + $"(it was trained on {trained}): play it on an environment like the one it learned, or leave out --env.");
             }
         }
@@ -137,6 +146,14 @@ public static partial class RlMemoryCli
         }
 
         /// <summary>Makes the environment (an unknown id or a bad option is refused by the registry, by name).</summary>
-        public static IEnv<int> Make(string id, EnvOptions options) => EnvRegistry.Make<int>(id, options.Count == 0 ? null : options);
+        public static IEnv<TAction> Make<TAction>(string id, EnvOptions options) => EnvRegistry.Make<TAction>(id, options.Count == 0 ? null : options);
+
+        /// <summary>
+        /// The agent as one with discrete actions, for <paramref name="command"/>, which plays only those.
+        /// </summary>
+        /// <exception cref="ConfigException">The agent acts with continuous actions (the message says which commands play it).</exception>
+        public static IDiscreteAgent Discrete(IAgent agent, string command) =>
+            agent as IDiscreteAgent ?? throw new ConfigException(
+                $"{command} plays agents with discrete actions; this {agent.Kind} acts with continuous actions: evaluate it with rlmemory eval, or record it with rlmemory record.");
     }
 }

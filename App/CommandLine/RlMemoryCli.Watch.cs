@@ -36,7 +36,7 @@ public static partial class RlMemoryCli
             string agentPath = ResolveAgent(sourcePath, output);
             using var agents = new AgentReloader(agentPath);
             var (id, envOptions) = env.Resolve(parse, sourcePath, agents.Agent);
-            using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);
+            using IEnv<int> environment = EnvironmentOptions.Make<int>(id, envOptions);
             using var player = new EpisodePlayer(environment, agents.Actor, NonNegative(parse.GetValue(seed), "--seed"));
             double speedFactor = parse.GetValue(speed);
             if (!(speedFactor > 0 && double.IsFinite(speedFactor)))
@@ -237,12 +237,22 @@ public static partial class RlMemoryCli
         {
             _path = path;
             _stamp = File.GetLastWriteTimeUtc(path);
-            Agent = AgentFile.Load(path);
+            IAgent loaded = AgentFile.Load(path);
+            try
+            {
+                Agent = EnvironmentOptions.Discrete(loaded, "watch");
+            }
+            catch
+            {
+                loaded.Dispose();
+                throw;
+            }
+
             MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
             Actor = Agent.Begin(1);
         }
 
-        public IAgent Agent { get; private set; }
+        public IDiscreteAgent Agent { get; private set; }
 
         public IEpisodeActor Actor { get; private set; }
 
@@ -251,7 +261,7 @@ public static partial class RlMemoryCli
         {
             DisposeRetired();
             DateTime stamp;
-            IAgent agent;
+            IDiscreteAgent agent;
             try
             {
                 stamp = File.GetLastWriteTimeUtc(_path);
@@ -260,7 +270,14 @@ public static partial class RlMemoryCli
                     return null;
                 }
 
-                agent = AgentFile.Load(_path);
+                IAgent loaded = AgentFile.Load(_path);
+                if (loaded is not IDiscreteAgent discrete)
+                {
+                    loaded.Dispose();
+                    return null;
+                }
+
+                agent = discrete;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {

@@ -263,9 +263,10 @@ public static partial class RlMemoryCli
             using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath, output));
             MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
             var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
-            using var evaluator = new Evaluator(() => EnvironmentOptions.Make(id, envOptions), n, NonNegative(parse.GetValue(seed), "--seed"));
-            using IEpisodeActor actor = agent.Begin(n);
-            EvaluationResult r = evaluator.Run(0, actor);
+            int firstSeed = NonNegative(parse.GetValue(seed), "--seed");
+            EvaluationResult r = agent is IContinuousAgent continuous
+                ? Evaluate(continuous, () => EnvironmentOptions.Make<float[]>(id, envOptions), n, firstSeed)
+                : Evaluate(EnvironmentOptions.Discrete(agent, "eval"), () => EnvironmentOptions.Make<int>(id, envOptions), n, firstSeed);
             for (int k = 0; k < r.Returns.Count; k++)
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"episode {k + 1}: return {r.Returns[k]:0.###}, length {r.Lengths[k]}"));
@@ -275,6 +276,13 @@ public static partial class RlMemoryCli
             return 0;
         }));
         return command;
+    }
+
+    private static EvaluationResult Evaluate<TAction>(IAgent<TAction> agent, Func<IEnv<TAction>> make, int episodes, int seed)
+    {
+        using var evaluator = new Evaluator<TAction>(make, episodes, seed);
+        using IEpisodeActor<TAction> actor = agent.Begin(episodes);
+        return evaluator.Run(0, actor);
     }
 
     private static Command RecordCommand(TextWriter output, TextWriter error)
@@ -301,27 +309,59 @@ public static partial class RlMemoryCli
             using IAgent agent = AgentFile.Load(ResolveAgent(sourcePath, output));
             MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
             var (id, envOptions) = env.Resolve(parse, sourcePath, agent);
-            using IEnv<int> environment = EnvironmentOptions.Make(id, envOptions);
-            using IEpisodeActor actor = agent.Begin(1);
-            using MemoryFrameComposer? memory = parse.GetValue(withMemory) ? MemoryComposerFor(actor, agent) : null;
-            RecordingResult result = EpisodeRecorder.Record(
-                environment,
-                obs =>
+            string path = gifPath ?? mp4Path!;
+            int count = Positive(parse.GetValue(episodes), "--episodes");
+            int firstSeed = NonNegative(parse.GetValue(seed), "--seed");
+            RecordingResult result;
+            if (agent is IContinuousAgent continuous)
+            {
+                if (parse.GetValue(withMemory))
                 {
-                    Span<int> action = stackalloc int[1];
-                    actor.Act(obs, [0], action);
-                    memory?.AfterAct();
-                    return action[0];
-                },
-                gifPath ?? mp4Path!,
-                Positive(parse.GetValue(episodes), "--episodes"),
-                NonNegative(parse.GetValue(seed), "--seed"),
-                episodeStarting: _ =>
-                {
-                    actor.Reset(0);
-                    memory?.EpisodeStarting();
-                },
-                composeFrame: memory is null ? null : memory.Compose);
+                    throw new ConfigException($"--with-memory draws an agent's external memory; this {agent.Kind} has none.");
+                }
+
+                using IEnv<float[]> environment = EnvironmentOptions.Make<float[]>(id, envOptions);
+                using IEpisodeActor<float[]> actor = continuous.Begin(1);
+                var action = new float[1][];
+                result = EpisodeRecorder.Record(
+                    environment,
+                    obs =>
+                    {
+                        action[0] = new float[continuous.ActionSize];
+                        actor.Act(obs, [0], action);
+                        return action[0];
+                    },
+                    path,
+                    count,
+                    firstSeed,
+                    episodeStarting: _ => actor.Reset(0));
+            }
+            else
+            {
+                IDiscreteAgent discrete = EnvironmentOptions.Discrete(agent, "record");
+                using IEnv<int> environment = EnvironmentOptions.Make<int>(id, envOptions);
+                using IEpisodeActor actor = discrete.Begin(1);
+                using MemoryFrameComposer? memory = parse.GetValue(withMemory) ? MemoryComposerFor(actor, agent) : null;
+                result = EpisodeRecorder.Record(
+                    environment,
+                    obs =>
+                    {
+                        Span<int> chosen = stackalloc int[1];
+                        actor.Act(obs, [0], chosen);
+                        memory?.AfterAct();
+                        return chosen[0];
+                    },
+                    path,
+                    count,
+                    firstSeed,
+                    episodeStarting: _ =>
+                    {
+                        actor.Reset(0);
+                        memory?.EpisodeStarting();
+                    },
+                    composeFrame: memory is null ? null : memory.Compose);
+            }
+
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Wrote {result.Path}: {result.FrameCount} frames of {result.Width}×{result.Height} at {result.Fps} fps; returns {string.Join(", ", result.Episodes.Select(e => e.Return.ToString("0.##", CultureInfo.InvariantCulture)))}."));
             return 0;

@@ -66,7 +66,8 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
         ArgumentNullException.ThrowIfNull(context);
 
         // The trainer's agent shares its weights (it sees every update) and stays the trainer's: only its actor is ours.
-        _actor = context.Trainer.Agent.Begin(1);
+        _actor = (context.Trainer.Agent as IDiscreteAgent
+            ?? throw new InvalidOperationException($"The training viewer shows agents with discrete actions; {context.Trainer.Algo} trains continuous ones: train without the viewer, then record the agent (rlmemory record).")).Begin(1);
         _player = new EpisodePlayer(_env, _actor, _seed);
         _loop = new WatchLoop(_player, Clock, _feed, $"{context.Trainer.Algo.ToUpperInvariant()} training on {_env.Name}") { TrainingStep = context.Step };
         _loop.PublishNow();

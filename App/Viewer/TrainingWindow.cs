@@ -75,7 +75,8 @@ public sealed class TrainingWindow : TrainingCallback, IDisposable
         }
 
         // The trainer's agent shares its weights (it sees every update) and stays the trainer's: only its actor is ours.
-        _actor = trainer.Agent.Begin(1);
+        _actor = (trainer.Agent as IDiscreteAgent
+            ?? throw new InvalidOperationException($"The training viewer shows agents with discrete actions; {trainer.Algo} trains continuous ones: train without the viewer, then record the agent (rlmemory record).")).Begin(1);
         _player = new EpisodePlayer(_env, _actor, _seed);
         _title = $"{trainer.Algo.ToUpperInvariant()} training on {_env.Name}";
         _trainingStep = trainer.Step;

@@ -28,7 +28,7 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork, TransitionBatc
     private readonly LinearSchedule _beta;
     private readonly int _gradientSteps;
 
-    public DqnAlgorithm(DqnConfig config, AlgorithmContext context)
+    public DqnAlgorithm(DqnConfig config, AlgorithmContext<int> context)
         : base(config, config, config.Tau, "DqnNetworks", SingleThread)
     {
         _config = config;

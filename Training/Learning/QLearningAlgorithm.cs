@@ -46,7 +46,7 @@ internal interface IQLearningConfig
 /// </summary>
 /// <typeparam name="TNetwork">The Q-network.</typeparam>
 /// <typeparam name="TBatch">What the replay samples (transitions, sequences).</typeparam>
-internal abstract class QLearningAlgorithm<TNetwork, TBatch> : ITrainingAlgorithm
+internal abstract class QLearningAlgorithm<TNetwork, TBatch> : ITrainingAlgorithm<int>
     where TNetwork : nn.Module
     where TBatch : IDisposable
 {
@@ -90,7 +90,7 @@ internal abstract class QLearningAlgorithm<TNetwork, TBatch> : ITrainingAlgorith
     public long Updates => Learner.Updates;
 
     /// <inheritdoc />
-    public abstract IAgent Agent { get; }
+    public abstract IAgent<int> Agent { get; }
 
     /// <inheritdoc />
     public IReadOnlyList<(string Name, nn.Module Module)> Networks => [("online", Learner.Online), ("target", Learner.Target)];

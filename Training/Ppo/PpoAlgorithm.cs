@@ -14,7 +14,7 @@ namespace RlMemory.Training.Ppo;
 /// each step stored with its value, log-probability and the recurrent state it was taken from; when the rollout of
 /// <c>n_steps × n_envs</c> is full, GAE(λ) and a training phase of the <see cref="PpoLearner"/>.
 /// </summary>
-internal sealed class PpoAlgorithm : ITrainingAlgorithm
+internal sealed class PpoAlgorithm : ITrainingAlgorithm<int>
 {
     private const string NetworksKind = "PpoNetworks";
 
@@ -33,7 +33,7 @@ internal sealed class PpoAlgorithm : ITrainingAlgorithm
     private PpoStatistics _last = PpoStatistics.None;
     private long _iterations;
 
-    public PpoAlgorithm(PpoConfig config, AlgorithmContext context)
+    public PpoAlgorithm(PpoConfig config, AlgorithmContext<int> context)
     {
         _config = config;
         _actionCount = context.ActionCount;
@@ -106,7 +106,7 @@ internal sealed class PpoAlgorithm : ITrainingAlgorithm
     /// <inheritdoc cref="ITrainingAlgorithm.Agent" />
     public PpoAgent Agent { get; }
 
-    IAgent ITrainingAlgorithm.Agent => Agent;
+    IAgent<int> ITrainingAlgorithm<int>.Agent => Agent;
 
     /// <summary>The actor-critic network.</summary>
     public ActorCriticNetwork Network => _network;

@@ -29,7 +29,7 @@ internal sealed class R2d2Algorithm : QLearningAlgorithm<RecurrentQNetwork, Sequ
     private readonly RecurrentQActor _actor;
     private SequenceReplayBuffer _replay;
 
-    public R2d2Algorithm(R2d2Config config, AlgorithmContext context)
+    public R2d2Algorithm(R2d2Config config, AlgorithmContext<int> context)
         : base(config, config, tau: 1, "R2d2Networks", config.TorchThreads)
     {
         _config = config;

@@ -79,7 +79,7 @@ public sealed class PpoAgentTests : IDisposable
             before = Play(actor, steps, [0, 1]);
         }
 
-        using IAgent loaded = AgentFile.Load(path);
+        using var loaded = (IDiscreteAgent)AgentFile.Load(path);
         Assert.Equal((PpoAgent.Kind, "TMaze-v0"), (loaded.Kind, loaded.EnvId));
         var ppo = Assert.IsType<PpoAgent>(loaded);
         Assert.Equal(Config(recurrent).Description, ppo.Config.Description);

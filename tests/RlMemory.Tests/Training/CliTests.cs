@@ -67,10 +67,9 @@ public sealed class CliTests : IDisposable
         var r = Run("train", "ppo-cartpole", "--set", "env=PendulumNoVel-v1", "--out", Path.Combine(_dir, "continuous"));
         Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
         Assert.Equal(
-            "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and ppo trains environments with discrete actions "
-            + "(Discrete(n)) only, as every algorithm of this version does (dqn, r2d2, ppo); continuous control (SAC, TD3, PPO with Gaussian "
-            + "actions) is not available yet. Choose an environment with discrete actions (rlmemory list envs), or, from C#, wrap it in "
-            + "DiscretizeAction to train it with these algorithms.",
+            "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and ppo trains discrete actions only; "
+            + "sac trains continuous actions (presets: sac-pendulum; e.g. rlmemory train sac-pendulum --set env=PendulumNoVel-v1). "
+            + "Or choose an environment with discrete actions (rlmemory list envs).",
             r.Error.Trim());
         Assert.False(Directory.Exists(Path.Combine(_dir, "continuous")));
     }
@@ -104,15 +103,15 @@ public sealed class CliTests : IDisposable
 
         var all = Run("list", "keys");
         Assert.True(all.Code == 0, all.Error);
-        foreach (string heading in new[] { "dqn (DQN)", "r2d2 (R2D2)", "ppo (PPO)" })
+        foreach (string heading in new[] { "dqn (DQN)", "r2d2 (R2D2)", "ppo (PPO)", "sac (SAC)" })
         {
             Assert.Contains(heading, all.Output, StringComparison.Ordinal);
         }
 
         Assert.Contains("  buffer_size ", all.Output, StringComparison.Ordinal);
-        var unknown = Run("list", "keys", "sac");
+        var unknown = Run("list", "keys", "a2c");
         Assert.Equal(RlMemoryCli.InvalidInput, unknown.Code);
-        Assert.Contains("algo 'sac' is not available; available: dqn, r2d2, ppo", unknown.Error, StringComparison.Ordinal);
+        Assert.Contains("algo 'a2c' is not available; available: dqn, r2d2, ppo, sac", unknown.Error, StringComparison.Ordinal);
         var misplaced = Run("list", "envs", "dqn");
         Assert.Equal(RlMemoryCli.InvalidInput, misplaced.Code);
     }

@@ -72,7 +72,7 @@ public sealed class TrainerCatalogTests : IDisposable
             new DqnAgent(network, "CartPole-v1").Save(path);
         }
 
-        using (IAgent agent = AgentFile.Load(path))
+        using (var agent = (IDiscreteAgent)AgentFile.Load(path))
         {
             Assert.Equal((DqnAgent.Kind, "CartPole-v1"), (agent.Kind, agent.EnvId));
             using IEpisodeActor actor = agent.Begin(3);

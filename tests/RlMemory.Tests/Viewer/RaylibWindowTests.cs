@@ -480,7 +480,7 @@ public sealed class RaylibWindowTests : IDisposable
     /// <summary>The pictures (and heatmap panels) the canvas draws for the first <paramref name="steps"/> steps of episode <paramref name="seed"/>, played as <c>watch</c> plays it.</summary>
     private static (RgbFrame[] Frames, RgbFrame?[] Panels) ExpectedFrames(string agentFile, string envId, int seed, int steps)
     {
-        using IAgent agent = AgentFile.Load(agentFile);
+        using var agent = (IDiscreteAgent)AgentFile.Load(agentFile);
         using IEpisodeActor actor = agent.Begin(1);
         using IEnv<int> env = EnvRegistry.Make<int>(envId);
         using var player = new EpisodePlayer(env, actor, seed);

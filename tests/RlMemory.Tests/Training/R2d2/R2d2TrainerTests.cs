@@ -190,7 +190,7 @@ public sealed class R2d2TrainerTests : IDisposable
         Assert.Contains("train/q_values", header);
         Assert.Contains("eval/mean_reward", header);
 
-        using IAgent agent = AgentFile.Load(Path.Combine(_dir, "final_model.rlagent"));
+        using var agent = (IDiscreteAgent)AgentFile.Load(Path.Combine(_dir, "final_model.rlagent"));
         Assert.Equal((RecurrentDqnAgent.Kind, "TMaze-v0"), (agent.Kind, agent.EnvId));
     }
 
@@ -251,7 +251,7 @@ public sealed class R2d2TrainerTests : IDisposable
     [InlineData("n_steps=5", "n_steps = 5 must be at most sequence_length = 4")]
     [InlineData("batch_size=300", "buffer_size (200 sequences) must be at least batch_size (300 sequences)")]
     [InlineData("env=TMaz-v0", "Did you mean 'TMaze-v0'")]
-    [InlineData("env=Pendulum-v1", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and r2d2 trains environments with discrete actions (Discrete(n)) only")]
+    [InlineData("env=Pendulum-v1", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and r2d2 trains discrete actions only; sac trains continuous actions (presets: sac-pendulum")]
     public void InconsistentConfigurations_AreRefused(string assignment, string expected)
     {
         R2d2Config config = R2d2Config.Schema.ApplyOverride(Small(), assignment);
@@ -294,7 +294,7 @@ public sealed class R2d2TrainerTests : IDisposable
         Assert.Equal("memory", R2d2Config.FromPreset("r2d2-tmaze-memory").Core);
     }
 
-    private static double SuccessRate(IAgent agent, Dictionary<string, object> maze)
+    private static double SuccessRate(IDiscreteAgent agent, Dictionary<string, object> maze)
     {
         using var evaluator = new Evaluator(() => EnvRegistry.Make<int>("TMaze-v0", new EnvOptions(maze)), 100, seed: 50_000);
         using IEpisodeActor actor = agent.Begin(100);
