@@ -7,7 +7,7 @@ namespace RlMemory.Agents;
 [JsonSerializable(typeof(Recurrent.MemoryCoreConfig))]
 [JsonSerializable(typeof(RecurrentDqnAgent.RecurrentAgentMetadata))]
 [JsonSerializable(typeof(PpoAgent.AgentMetadata), TypeInfoPropertyName = "PpoAgentMetadata")]
-[JsonSerializable(typeof(Continuous.SacAgent.AgentMetadata), TypeInfoPropertyName = "SacAgentMetadata")]
+[JsonSerializable(typeof(Continuous.ContinuousAgentMetadata))]
 internal sealed partial class AgentsJsonContext : JsonSerializerContext
 {
 }

@@ -34,9 +34,9 @@ public static class ArchitectureSize
     public static long Minimum(QNetworkConfig config) =>
         Chain([config.ObservationSize, .. config.HiddenSizes, config.ActionCount]);
 
-    /// <summary>At least this many parameters are in a squashed Gaussian actor of <paramref name="config"/> (the body and the mean and log-std heads).</summary>
-    public static long Minimum(Continuous.SquashedGaussianActorConfig config) =>
-        Add(Chain([config.ObservationSize, .. config.HiddenSizes, config.ActionSize]), Multiply(config.HiddenSizes.Count > 0 ? config.HiddenSizes[^1] : config.ObservationSize, config.ActionSize));
+    /// <summary>At least this many parameters are in a policy for Box actions of <paramref name="config"/> (the body and the action head; a squashed Gaussian adds a log-std head).</summary>
+    public static long Minimum(Continuous.ContinuousActorConfig config) =>
+        Chain([config.ObservationSize, .. config.HiddenSizes, config.ActionSize]);
 
     /// <summary>At least this many parameters are in the core <paramref name="config"/> builds for <paramref name="observationSize"/> floats.</summary>
     public static long Minimum(CoreConfig config, int observationSize)

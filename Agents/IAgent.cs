@@ -2,7 +2,7 @@ namespace RlMemory.Agents;
 
 /// <summary>
 /// A trained agent that plays episodes: feed-forward or recurrent (it carries a state per environment), with discrete
-/// actions (<see cref="IDiscreteAgent"/>) or continuous ones (<see cref="IAgent{TAction}"/> of <c>float[]</c>, e.g.
+/// actions (<see cref="IDiscreteAgent"/>) or continuous ones (<see cref="IContinuousAgent"/>, e.g.
 /// <see cref="Continuous.SacAgent"/>). Evaluation, recording and the viewer drive any agent through these interfaces.
 /// </summary>
 public interface IAgent : IDisposable
@@ -97,10 +97,11 @@ public static class AgentFile
             RecurrentDqnAgent.Kind => RecurrentDqnAgent.Load(path, device),
             PpoAgent.Kind => PpoAgent.Load(path, device),
             Continuous.SacAgent.Kind => Continuous.SacAgent.Load(path, device),
+            Continuous.Td3Agent.Kind => Continuous.Td3Agent.Load(path, device),
             _ => throw new InvalidDataException($"{path} holds a {kind}, which is not an agent kind; known kinds: {string.Join(", ", Kinds)}."),
         };
     }
 
     /// <summary>The agent kinds <see cref="Load"/> knows.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = [DqnAgent.Kind, RecurrentDqnAgent.Kind, PpoAgent.Kind, Continuous.SacAgent.Kind];
+    public static IReadOnlyList<string> Kinds { get; } = [DqnAgent.Kind, RecurrentDqnAgent.Kind, PpoAgent.Kind, Continuous.SacAgent.Kind, Continuous.Td3Agent.Kind];
 }

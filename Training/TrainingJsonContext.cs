@@ -9,7 +9,7 @@ namespace RlMemory.Training;
 [JsonSerializable(typeof(RunState))]
 [JsonSerializable(typeof(QLearningState))]
 [JsonSerializable(typeof(PpoState))]
-[JsonSerializable(typeof(Sac.SacState))]
+[JsonSerializable(typeof(ContinuousOffPolicyState))]
 [JsonSerializable(typeof(EpisodeTrackerState))]
 [JsonSerializable(typeof(LogPosition))]
 [JsonSerializable(typeof(double[]))]

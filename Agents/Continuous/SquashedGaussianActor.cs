@@ -28,12 +28,9 @@ public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor 
     private readonly Sequential body;
     private readonly Linear mu;
     private readonly Linear log_std;
-    private readonly float[] _low;
-    private readonly float[] _halfRange;
-    private readonly float[] _high;
 
     /// <summary>Builds the network described by <paramref name="config"/> on <paramref name="device"/> (CPU by default).</summary>
-    public SquashedGaussianActor(SquashedGaussianActorConfig config, Device? device = null)
+    public SquashedGaussianActor(ContinuousActorConfig config, Device? device = null)
         : base(nameof(SquashedGaussianActor))
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -51,9 +48,7 @@ public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor 
         mu = Linear(width, config.ActionSize);
         log_std = Linear(width, config.ActionSize);
         RegisterComponents();
-        _low = [.. config.Low];
-        _high = [.. config.High];
-        _halfRange = [.. config.Low.Select((low, i) => 0.5f * (config.High[i] - low))];
+        Bounds = new ActionBounds(config.Low, config.High);
         if (device is not null && device.type != DeviceType.CPU)
         {
             this.to(device);
@@ -61,7 +56,10 @@ public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor 
     }
 
     /// <summary>The architecture.</summary>
-    public SquashedGaussianActorConfig Config { get; }
+    public ContinuousActorConfig Config { get; }
+
+    /// <summary>The action space's bounds.</summary>
+    public ActionBounds Bounds { get; }
 
     /// <summary>The Gaussian's mean and clamped log standard deviation, each [B, actions], for observations [B, obs].</summary>
     public override (Tensor Mean, Tensor LogStd) forward(Tensor observations)
@@ -99,22 +97,6 @@ public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor 
         return (action.MoveToOuterDisposeScope(), gaussian.sub(squash).MoveToOuterDisposeScope());
     }
 
-    /// <summary>
-    /// Maps actions in [−1, 1] (<paramref name="squashed"/>, [n × actions] floats) into the bounds: low + (a + 1)·(high −
-    /// low)/2, clamped to [low, high] against rounding.
-    /// </summary>
-    public void Rescale(ReadOnlySpan<float> squashed, Span<float> actions)
-    {
-        int d = _low.Length;
-        if (squashed.Length != actions.Length || squashed.Length % d != 0)
-        {
-            throw new ArgumentException($"SquashedGaussianActor.Rescale: {squashed.Length} squashed values for {actions.Length} actions of size {d}.", nameof(actions));
-        }
-
-        for (int i = 0; i < squashed.Length; i++)
-        {
-            int k = i % d;
-            actions[i] = Math.Clamp(_low[k] + ((squashed[i] + 1f) * _halfRange[k]), _low[k], _high[k]);
-        }
-    }
+    /// <summary>Maps actions in [−1, 1] into the bounds (see <see cref="ActionBounds.Rescale"/>).</summary>
+    public void Rescale(ReadOnlySpan<float> squashed, Span<float> actions) => Bounds.Rescale(squashed, actions);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using RlMemory.Training.Configuration;
+using RlMemory.Training.Learning;
 
 namespace RlMemory.Training.Sac;
 
@@ -8,7 +9,7 @@ namespace RlMemory.Training.Sac;
 /// tuning, Polyak-averaged targets), with the meanings and defaults of Stable-Baselines3's SAC where both have the
 /// setting, so rl-baselines3-zoo hyperparameters carry over. The YAML keys are in <see cref="Schema"/>.
 /// </summary>
-public sealed record SacConfig : RunConfig
+public sealed record SacConfig : RunConfig, IContinuousOffPolicyConfig
 {
     /// <summary>The defaults: SB3's SAC, for 20,000 steps of Pendulum-v1.</summary>
     public SacConfig()

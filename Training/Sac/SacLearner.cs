@@ -2,7 +2,6 @@ using RlMemory.Agents.Continuous;
 using RlMemory.Memory;
 using RlMemory.Training.Learning;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -11,10 +10,11 @@ namespace RlMemory.Training.Sac;
 /// <summary>
 /// The learning half of SAC, one gradient step as Stable-Baselines3's <c>SAC.train</c> takes it: sample a ∼ π(·|s);
 /// update log α towards the target entropy; the twin critics towards r + γⁿ(1 − terminated)(min Q'(s', a') − α log
-/// π(a'|s')), a' ∼ π(·|s'); the policy to minimise α log π(a|s) − min Q(s, a) (with the just-updated critics); then the
-/// target critics by Polyak averaging. The policy's noise comes from the learner's own generator (saved in checkpoints).
+/// π(a'|s')), a' ∼ π(·|s'); the policy to minimise α log π(a|s) − min Q(s, a) (with the just-updated critics); then,
+/// every <c>target_update_interval</c> steps of a phase, the target critics by Polyak averaging. The policy's noise in
+/// gradient steps comes from the learner's own generator.
 /// </summary>
-internal sealed class SacLearner : IDisposable
+internal sealed class SacLearner : ContinuousLearner
 {
     // Host sums between log rows: actor loss, critic loss, α, α loss, steps.
     private const int StepsIndex = 4;
@@ -22,31 +22,29 @@ internal sealed class SacLearner : IDisposable
     private readonly GradientStepper _actorOptimizer;
     private readonly GradientStepper _criticOptimizer;
     private readonly GradientStepper? _entropyOptimizer;
-    private readonly Generator _noise;
+    private readonly GradientStepper[] _optimizers;
     private readonly double _fixedEntCoef;
-    private readonly StatisticSums _statistics;
-    private readonly Parameter[] _criticParameters;
+    private readonly double _tau;
+    private readonly int _targetUpdateInterval;
 
     /// <param name="actor">The policy's architecture.</param>
     /// <param name="device">The device.</param>
     /// <param name="config">The run's SAC settings.</param>
-    public SacLearner(SquashedGaussianActorConfig actor, Device device, SacConfig config)
+    public SacLearner(ContinuousActorConfig actor, Device device, SacConfig config)
+        : base((ulong)config.Seed + 3, device, StepsIndex + 1, "SAC statistics (actor loss, critic loss, entropy coefficient, its loss, steps)")
     {
         TargetEntropy = config.TargetEntropyFor(actor.ActionSize);
         _fixedEntCoef = config.InitialEntCoef;
-        Actor = new SquashedGaussianActor(actor, device);
+        _tau = config.Tau;
+        _targetUpdateInterval = config.TargetUpdateInterval;
         try
         {
+            Actor = new SquashedGaussianActor(actor, device);
             Critic = new TwinCritic(actor.ObservationSize, actor.ActionSize, config.NetArch, device);
             CriticTarget = new TwinCritic(actor.ObservationSize, actor.ActionSize, config.NetArch, device);
             CriticTarget.load_state_dict(Critic.state_dict());
-            foreach (var p in CriticTarget.parameters())
-            {
-                p.requires_grad = false;
-            }
-
+            Freeze(CriticTarget);
             EntCoef = new EntropyCoefficient(config.InitialEntCoef, device);
-            _criticParameters = [.. Critic.parameters()];
 
             // SB3 clips no gradient in SAC: an infinite clip leaves them as they are, and a non-finite norm still stops training.
             _actorOptimizer = new GradientStepper(Actor.named_parameters(), config.LearningRate, double.PositiveInfinity, "policy network");
@@ -54,8 +52,7 @@ internal sealed class SacLearner : IDisposable
             _entropyOptimizer = config.LearnsEntCoef
                 ? new GradientStepper(EntCoef.named_parameters(), config.LearningRate, double.PositiveInfinity, "entropy coefficient")
                 : null;
-            _noise = new Generator((ulong)config.Seed + 3, CPU);
-            _statistics = new StatisticSums(deviceSums: 0, hostSums: 5, device, "SAC statistics (actor loss, critic loss, entropy coefficient, its loss, steps)");
+            _optimizers = _entropyOptimizer is null ? [_actorOptimizer, _criticOptimizer] : [_actorOptimizer, _criticOptimizer, _entropyOptimizer];
         }
         catch
         {
@@ -79,8 +76,19 @@ internal sealed class SacLearner : IDisposable
     /// <summary>The entropy the learned α aims at.</summary>
     public double TargetEntropy { get; }
 
-    /// <summary>The gradient steps taken (of the Q-networks).</summary>
-    public long Updates => _criticOptimizer.Updates;
+    /// <inheritdoc />
+    public override long Updates => _criticOptimizer.Updates;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<(string Name, nn.Module Module)> Networks =>
+        [("actor", Actor), ("critic", Critic), ("critic_target", CriticTarget), ("ent_coef", EntCoef)];
+
+    /// <inheritdoc />
+    public override IReadOnlyList<string> Columns { get; } =
+        ["train/actor_loss", "train/critic_loss", "train/ent_coef", "train/ent_coef_loss", "train/n_updates"];
+
+    /// <inheritdoc />
+    protected override IReadOnlyList<GradientStepper> Optimizers => _optimizers;
 
     /// <summary>The current α.</summary>
     public double Alpha
@@ -97,16 +105,18 @@ internal sealed class SacLearner : IDisposable
         }
     }
 
-    /// <summary>One gradient step on <paramref name="batch"/> (actions in [−1, 1]).</summary>
-    /// <exception cref="TrainingDivergedException">A loss or gradient norm is not finite; that network was not updated.</exception>
-    public void Step(TransitionBatch batch, long envStep)
+    /// <summary>SAC explores with its stochastic policy: a ∼ π(·|s).</summary>
+    public override Tensor Explore(Tensor observations, Generator generator) => Actor.Sample(observations, generator).Action;
+
+    /// <inheritdoc />
+    public override void Step(TransitionBatch batch, long envStep, int phaseStep)
     {
         using var scope = NewDisposeScope();
-        var (actionsPi, logProb) = Actor.Sample(batch.Observations, _noise);
+        var (actionsPi, logProb) = Actor.Sample(batch.Observations, Noise);
 
         // 1. The entropy coefficient, from the current policy's log-probabilities (α itself is taken before its update).
         Tensor alpha;
-        double alphaLoss = double.NaN;
+        double alphaLoss = 0;
         if (_entropyOptimizer is not null)
         {
             alpha = EntCoef.LogValue.detach().exp();
@@ -120,11 +130,11 @@ internal sealed class SacLearner : IDisposable
             alpha = tensor(_fixedEntCoef, ScalarType.Float32, batch.Observations.device);
         }
 
-        // 2. The critics, towards the soft TD target from the target critics.
+        // 2. The critics, towards the soft TD target from the target critics (γⁿ is the replay's discount).
         Tensor target;
         using (no_grad())
         {
-            var (nextActions, nextLogProb) = Actor.Sample(batch.NextObservations, _noise);
+            var (nextActions, nextLogProb) = Actor.Sample(batch.NextObservations, Noise);
             var (q0Next, q1Next) = CriticTarget.forward(batch.NextObservations, nextActions);
             Tensor nextQ = minimum(q0Next, q1Next).sub(alpha.mul(nextLogProb));
             using Scalar one = 1.ToScalar();
@@ -132,8 +142,8 @@ internal sealed class SacLearner : IDisposable
         }
 
         var (q0, q1) = Critic.forward(batch.Observations, batch.Actions);
-        using Scalar halfScalar = 0.5.ToScalar();
-        Tensor criticLoss = functional.mse_loss(q0, target).add(functional.mse_loss(q1, target)).mul(halfScalar);
+        using Scalar half = 0.5.ToScalar();
+        Tensor criticLoss = functional.mse_loss(q0, target).add(functional.mse_loss(q1, target)).mul(half);
         double criticLossValue = criticLoss.item<float>();
         _criticOptimizer.Step(criticLoss, criticLossValue, envStep, () => GradientStepper.FirstNonFinite(string.Empty,
         [
@@ -142,7 +152,7 @@ internal sealed class SacLearner : IDisposable
         ]));
 
         // 3. The policy, against the updated critics; their own gradients are not needed (nor computed).
-        SetCriticGradients(false);
+        RequireGradients(Critic, false);
         double actorLossValue;
         try
         {
@@ -153,95 +163,48 @@ internal sealed class SacLearner : IDisposable
         }
         finally
         {
-            SetCriticGradients(true);
+            RequireGradients(Critic, true);
         }
 
-        Span<double> sums = _statistics.Host;
+        if (phaseStep % _targetUpdateInterval == 0)
+        {
+            Polyak(Critic, CriticTarget, _tau);
+        }
+
+        Span<double> sums = Statistics.Host;
         sums[0] += actorLossValue;
         sums[1] += criticLossValue;
         sums[2] += alpha.item<float>();
-        sums[3] += double.IsNaN(alphaLoss) ? 0 : alphaLoss;
+        sums[3] += alphaLoss;
         sums[StepsIndex]++;
     }
 
-    /// <summary>Moves the target critics towards the critics: θ' ← τθ + (1 − τ)θ'.</summary>
-    public void UpdateTarget(double tau)
+    /// <inheritdoc />
+    public override void AddLogValues(ICollection<KeyValuePair<string, double>> row)
     {
-        using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            using Scalar keep = (1 - tau).ToScalar(), take = tau.ToScalar();
-            foreach (var (t, o) in CriticTarget.parameters().Zip(Critic.parameters()))
-            {
-                t.mul_(keep).add_(o, alpha: take);
-            }
-        }
-    }
-
-    /// <summary>Mean actor loss, critic loss, α and α loss since the last call (NaN when no step ran), then starts over.</summary>
-    public (double ActorLoss, double CriticLoss, double EntCoef, double EntCoefLoss) TakeStatistics()
-    {
-        double[] s = _statistics.Take();
+        double[] s = Statistics.Take();
         double n = s[StepsIndex];
-        return n == 0 ? (double.NaN, double.NaN, double.NaN, double.NaN) : (s[0] / n, s[1] / n, s[2] / n, s[3] / n);
-    }
-
-    /// <summary>The statistics since the last <see cref="TakeStatistics"/>, for checkpoints.</summary>
-    public double[] StatisticsState() => _statistics.Read();
-
-    /// <summary>Restores statistics saved by <see cref="StatisticsState"/>.</summary>
-    /// <exception cref="InvalidDataException">They are not five finite numbers with a non-negative step count.</exception>
-    public void RestoreStatistics(double[] state) => _statistics.Restore(state, StepsIndex);
-
-    /// <summary>The three optimizers' states (policy, critics, entropy coefficient; the last empty when α is fixed).</summary>
-    public byte[][] OptimizerStates() => [_actorOptimizer.GetState(), _criticOptimizer.GetState(), _entropyOptimizer?.GetState() ?? []];
-
-    /// <summary>Restores the optimizers' states and their step counters.</summary>
-    /// <exception cref="InvalidDataException">A state is for other parameters, or there are not three.</exception>
-    public void RestoreOptimizers(byte[][] states, long actorUpdates, long criticUpdates, long entropyUpdates)
-    {
-        if (states is null || states.Length != 3)
+        row.Add(new("train/actor_loss", n == 0 ? double.NaN : s[0] / n));
+        row.Add(new("train/critic_loss", n == 0 ? double.NaN : s[1] / n));
+        row.Add(new("train/ent_coef", n == 0 ? double.NaN : s[2] / n));
+        if (_entropyOptimizer is not null)
         {
-            throw new InvalidDataException("The saved SAC optimizer state must hold three optimizers (policy, Q-networks, entropy coefficient).");
+            row.Add(new("train/ent_coef_loss", n == 0 ? double.NaN : s[3] / n));
         }
 
-        _actorOptimizer.SetState(states[0], actorUpdates);
-        _criticOptimizer.SetState(states[1], criticUpdates);
-        _entropyOptimizer?.SetState(states[2], entropyUpdates);
-    }
-
-    /// <summary>The step counters of the three optimizers.</summary>
-    public (long Actor, long Critic, long Entropy) UpdateCounts => (_actorOptimizer.Updates, _criticOptimizer.Updates, _entropyOptimizer?.Updates ?? 0);
-
-    /// <summary>The learner's noise generator state (for checkpoints).</summary>
-    public byte[] GetNoiseState()
-    {
-        using Tensor state = _noise.get_state();
-        return state.bytes.ToArray();
-    }
-
-    /// <summary>Restores the learner's noise generator.</summary>
-    public void SetNoiseState(ReadOnlySpan<byte> state) => TorchGeneratorState.Set(_noise, state, "SAC: the saved learner noise generator state");
-
-    private void SetCriticGradients(bool on)
-    {
-        foreach (Parameter p in _criticParameters)
-        {
-            p.requires_grad = on;
-        }
+        row.Add(new("train/n_updates", Updates));
     }
 
     /// <inheritdoc />
-    public void Dispose()
+    public override void Dispose()
     {
         _actorOptimizer?.Dispose();
         _criticOptimizer?.Dispose();
         _entropyOptimizer?.Dispose();
-        _noise?.Dispose();
-        _statistics?.Dispose();
         Actor?.Dispose();
         Critic?.Dispose();
         CriticTarget?.Dispose();
         EntCoef?.Dispose();
+        base.Dispose();
     }
 }

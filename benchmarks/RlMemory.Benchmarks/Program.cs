@@ -42,6 +42,9 @@ switch (args.FirstOrDefault())
     case "ppo-results":
         PpoResults.Run(args[1..]);
         break;
+    case "results":
+        PresetResults.Run(args[1..]);
+        break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         break;

@@ -69,7 +69,7 @@ public sealed class SacTrainerTests : IDisposable
     {
         string id = $"BoxRecorder-{Guid.NewGuid():N}-v0";
         var seen = new List<float[]>();
-        EnvRegistry.Register(id, _ => new BoxRecorder(seen), maxEpisodeSteps: 50);
+        EnvRegistry.Register(id, _ => new ContinuousTestEnvs.BoxRecorder(seen), maxEpisodeSteps: 50);
         SacConfig config = Small(600) with { Env = id, NumEnvs = 1, EvalFreq = 0, EvalEpisodes = 1 };
         using (var trainer = new SacTrainer(config, new TrainerOptions { Quiet = true }))
         {
@@ -79,8 +79,8 @@ public sealed class SacTrainerTests : IDisposable
         Assert.True(seen.Count >= 600, $"{seen.Count} actions");
         foreach (float[] a in seen)
         {
-            Assert.InRange(a[0], BoxRecorder.Low[0], BoxRecorder.High[0]);
-            Assert.InRange(a[1], BoxRecorder.Low[1], BoxRecorder.High[1]);
+            Assert.InRange(a[0], ContinuousTestEnvs.BoxRecorder.Low[0], ContinuousTestEnvs.BoxRecorder.High[0]);
+            Assert.InRange(a[1], ContinuousTestEnvs.BoxRecorder.Low[1], ContinuousTestEnvs.BoxRecorder.High[1]);
         }
 
         // Random warm-up actions spread over the whole box (uniform in [−1, 1], rescaled), not only around its middle.
@@ -156,7 +156,7 @@ public sealed class SacTrainerTests : IDisposable
     {
         // log π(a|s) = log N(u; μ, σ) − log(1 − tanh(u)² + 1e-6), u = atanh(a), summed over elements: computed here in
         // double precision from the network's own μ and σ and the sampled action.
-        using var actor = new SquashedGaussianActor(new SquashedGaussianActorConfig { ObservationSize = 3, Low = [-1f, -2f], High = [1f, 4f], HiddenSizes = [8] });
+        using var actor = new SquashedGaussianActor(new ContinuousActorConfig { ObservationSize = 3, Low = [-1f, -2f], High = [1f, 4f], HiddenSizes = [8] });
         using var observations = tensor(new float[] { 0.1f, -0.4f, 0.7f, 1.5f, 0.2f, -0.9f }, [2, 3]);
         using var generator = new Generator(11, CPU);
         var (action, logProb) = actor.Sample(observations, generator);
@@ -198,7 +198,7 @@ public sealed class SacTrainerTests : IDisposable
     public void ABoxWithInfiniteBounds_IsRefused_SayingHowToBoundIt()
     {
         string id = $"UnboundedBox-{Guid.NewGuid():N}-v0";
-        EnvRegistry.Register<float[]>(id, _ => new Unbounded(), maxEpisodeSteps: 10);
+        EnvRegistry.Register<float[]>(id, _ => new ContinuousTestEnvs.Unbounded(), maxEpisodeSteps: 10);
         var e = Assert.Throws<ConfigException>(() => new SacTrainer(Small() with { Env = id }, new TrainerOptions { Quiet = true }));
         Assert.Contains($"env {id} has the action space Box(-inf, inf, (1,), float32) with infinite bounds; SAC squashes its actions into the Box's bounds", e.Message, StringComparison.Ordinal);
         Assert.Contains("ClipAction or RescaleAction", e.Message, StringComparison.Ordinal);
@@ -237,37 +237,5 @@ public sealed class SacTrainerTests : IDisposable
     private sealed class StopAt(long step) : TrainingCallback
     {
         public override bool OnStep(StepContext context) => context.Step < step;
-    }
-
-    /// <summary>Records every action it gets; its Box is [−3, 1] × [0, 5].</summary>
-    private sealed class BoxRecorder(List<float[]> seen) : Env<float[]>(new Box(-1f, 1f, 2), new Box(Low, High))
-    {
-        public static readonly float[] Low = [-3f, 0f];
-        public static readonly float[] High = [1f, 5f];
-
-        protected override Info ResetCore(Span<float> observation, EnvOptions? options)
-        {
-            observation.Clear();
-            return Info.Empty;
-        }
-
-        protected override StepResult StepCore(float[] action, Span<float> observation)
-        {
-            seen.Add([.. action]);
-            observation[0] = action[0] / 3f;
-            observation[1] = action[1] / 5f;
-            return new StepResult(-Math.Abs(action[0] + 1), false, false);
-        }
-    }
-
-    private sealed class Unbounded() : Env<float[]>(new Box(-1f, 1f, 1), new Box(float.NegativeInfinity, float.PositiveInfinity, 1))
-    {
-        protected override Info ResetCore(Span<float> observation, EnvOptions? options)
-        {
-            observation.Clear();
-            return Info.Empty;
-        }
-
-        protected override StepResult StepCore(float[] action, Span<float> observation) => new(0, false, false);
     }
 }

@@ -3,11 +3,11 @@ using System.Text.Json.Serialization;
 namespace RlMemory.Agents.Continuous;
 
 /// <summary>
-/// The architecture of a <see cref="SquashedGaussianActor"/>: an MLP from observations to the mean and log standard
-/// deviation of a diagonal Gaussian, squashed by tanh into [−1, 1] and rescaled into the action space's bounds
+/// The architecture of a policy for Box actions (<see cref="SquashedGaussianActor"/>, <see cref="DeterministicActor"/>):
+/// an MLP from observations to actions squashed by tanh into [−1, 1] and rescaled into the action space's bounds
 /// (<see cref="Low"/>, <see cref="High"/>). Serialized as JSON next to the weights when an agent is saved.
 /// </summary>
-public sealed record SquashedGaussianActorConfig
+public sealed record ContinuousActorConfig
 {
     /// <summary>The number of floats in one observation.</summary>
     public required int ObservationSize { get; init; }
@@ -26,44 +26,44 @@ public sealed record SquashedGaussianActorConfig
     public int ActionSize => Low?.Count ?? 0;
 
     /// <summary>Throws when a field is out of range, naming it, the value and what is allowed.</summary>
-    public SquashedGaussianActorConfig Validate()
+    public ContinuousActorConfig Validate()
     {
         if (ObservationSize < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(ObservationSize), ObservationSize, "SquashedGaussianActorConfig.ObservationSize must be at least 1.");
+            throw new ArgumentOutOfRangeException(nameof(ObservationSize), ObservationSize, "ContinuousActorConfig.ObservationSize must be at least 1.");
         }
 
         if (Low is null || High is null || Low.Count < 1 || Low.Count != High.Count)
         {
-            throw new ArgumentException($"SquashedGaussianActorConfig: Low and High must be bounds of the same length, at least 1 (got {Low?.Count.ToString() ?? "none"} and {High?.Count.ToString() ?? "none"}).", nameof(Low));
+            throw new ArgumentException($"ContinuousActorConfig: Low and High must be bounds of the same length, at least 1 (got {Low?.Count.ToString() ?? "none"} and {High?.Count.ToString() ?? "none"}).", nameof(Low));
         }
 
         for (int i = 0; i < Low.Count; i++)
         {
             if (!float.IsFinite(Low[i]) || !float.IsFinite(High[i]) || !(Low[i] < High[i]))
             {
-                throw new ArgumentOutOfRangeException(nameof(Low), $"SquashedGaussianActorConfig: action element {i} has bounds [{Low[i]}, {High[i]}]; they must be finite with low < high.");
+                throw new ArgumentOutOfRangeException(nameof(Low), $"ContinuousActorConfig: action element {i} has bounds [{Low[i]}, {High[i]}]; they must be finite with low < high.");
             }
         }
 
         if (HiddenSizes is null)
         {
-            throw new ArgumentNullException(nameof(HiddenSizes), "SquashedGaussianActorConfig.HiddenSizes must be a list (empty for a linear policy).");
+            throw new ArgumentNullException(nameof(HiddenSizes), "ContinuousActorConfig.HiddenSizes must be a list (empty for a linear policy).");
         }
 
         for (int i = 0; i < HiddenSizes.Count; i++)
         {
             if (HiddenSizes[i] < 1 || HiddenSizes[i] > 1 << 16)
             {
-                throw new ArgumentOutOfRangeException(nameof(HiddenSizes), HiddenSizes[i], $"SquashedGaussianActorConfig.HiddenSizes[{i}] must be in [1, 65536].");
+                throw new ArgumentOutOfRangeException(nameof(HiddenSizes), HiddenSizes[i], $"ContinuousActorConfig.HiddenSizes[{i}] must be in [1, 65536].");
             }
         }
 
         return this;
     }
 
-    /// <summary>A short description, e.g. <c>MLP 3-256-256-1 (squashed Gaussian)</c>.</summary>
+    /// <summary>A short description, e.g. <c>MLP 3-256-256-1</c>.</summary>
     [JsonIgnore]
     public string Description =>
-        $"MLP {string.Join("-", new[] { ObservationSize }.Concat(HiddenSizes ?? []).Append(ActionSize))} (squashed Gaussian)";
+        $"MLP {string.Join("-", new[] { ObservationSize }.Concat(HiddenSizes ?? []).Append(ActionSize))}";
 }

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace RlMemory.Training.Sac;
+namespace RlMemory.Training.Learning;
 
 /// <summary>
 /// Two independent Q-functions Q₀(s, a) and Q₁(s, a), each an MLP over the observation and the action (in [−1, 1])
@@ -53,22 +53,4 @@ internal sealed class TwinCritic : Module<Tensor, Tensor, (Tensor Q0, Tensor Q1)
         layers.Add(("out", Linear(width, 1)));
         return Sequential(layers);
     }
-}
-
-/// <summary>SAC's entropy coefficient as a module (one parameter, log α), so checkpoints save it with the networks.</summary>
-internal sealed class EntropyCoefficient : Module
-{
-    private readonly Parameter log_ent_coef;
-
-    /// <param name="initial">The initial coefficient α₀ (log α starts at log α₀).</param>
-    /// <param name="device">The device.</param>
-    public EntropyCoefficient(double initial, Device device)
-        : base(nameof(EntropyCoefficient))
-    {
-        log_ent_coef = Parameter(full([1], Math.Log(initial), ScalarType.Float32, device));
-        RegisterComponents();
-    }
-
-    /// <summary>log α.</summary>
-    public Parameter LogValue => log_ent_coef;
 }

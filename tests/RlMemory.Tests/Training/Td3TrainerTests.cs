@@ -1,0 +1,163 @@
+using RlMemory.Agents;
+using RlMemory.Agents.Continuous;
+using RlMemory.Environments;
+using RlMemory.Training;
+using RlMemory.Training.Configuration;
+using RlMemory.Training.Td3;
+using TorchSharp;
+
+namespace RlMemory.Tests.Training;
+
+/// <remarks>Seeds and draws from torch's global generator: runs alone (<see cref="SeededTrainingCollection"/>).</remarks>
+[Collection(nameof(SeededTrainingCollection))]
+public sealed class Td3TrainerTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-td3-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    /// <summary>A small, fast configuration exercising every part of the loop.</summary>
+    private static Td3Config Small(long steps = 1200) => new()
+    {
+        Env = "Pendulum-v1",
+        NumEnvs = 2,
+        TotalTimesteps = steps,
+        NetArch = [32, 32],
+        BatchSize = 64,
+        BufferSize = 5000,
+        LearningStarts = 200,
+        TrainFreq = 2,
+        GradientSteps = 3,
+        PolicyDelay = 2,
+        NoiseType = "normal",
+        NoiseStd = 0.3,
+        EvalFreq = 500,
+        EvalEpisodes = 2,
+        LogInterval = 200,
+        Seed = 5,
+    };
+
+    [Fact]
+    public void Learn_OnPendulum_RaisesTheReturnWellAboveRandom()
+    {
+        // 6,000 steps with 64-64 networks, learning from step 500: seeds 0-3 end at -215, -168, -256, -301 (5 episodes);
+        // random play: about -1,200.
+        var config = Td3Config.FromPreset("td3-pendulum") with { TotalTimesteps = 6000, LearningStarts = 500, NetArch = [64, 64], EvalFreq = 0, EvalEpisodes = 5, Seed = 0 };
+        using var trainer = new Td3Trainer(config, new TrainerOptions { Quiet = true });
+        TrainingResult result = trainer.Learn();
+
+        Assert.True(result.FinalEvaluation!.MeanReturn >= -700, $"final mean return {result.FinalEvaluation.MeanReturn}");
+
+        // One Q update per step from step 501 on; the policy every second one.
+        Assert.Equal(5500, trainer.Updates);
+        Assert.Equal(2750, trainer.PolicyUpdates);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ThePolicyLearns_EveryPolicyDelayQUpdates(int delay)
+    {
+        Td3Config config = Small(800) with { PolicyDelay = delay, EvalFreq = 0 };
+        using var trainer = new Td3Trainer(config, new TrainerOptions { Quiet = true });
+        trainer.Learn();
+
+        // Phases every 2 vector steps (4 environment steps) past step 200, 3 updates each.
+        Assert.Equal(3 * ((800 - 200) / 4), trainer.Updates);
+        Assert.Equal(trainer.Updates / delay, trainer.PolicyUpdates);
+    }
+
+    [Fact]
+    public void NoisyActions_StayWithinAnAsymmetricBox()
+    {
+        string id = $"BoxRecorder-{Guid.NewGuid():N}-v0";
+        var seen = new List<float[]>();
+        EnvRegistry.Register(id, _ => new ContinuousTestEnvs.BoxRecorder(seen), maxEpisodeSteps: 50);
+        Td3Config config = Small(700) with { Env = id, NumEnvs = 1, EvalFreq = 0, EvalEpisodes = 1, NoiseStd = 2 };
+        using (var trainer = new Td3Trainer(config, new TrainerOptions { Quiet = true }))
+        {
+            trainer.Learn();
+        }
+
+        Assert.True(seen.Count >= 700, $"{seen.Count} actions");
+        Assert.All(seen, a =>
+        {
+            Assert.InRange(a[0], ContinuousTestEnvs.BoxRecorder.Low[0], ContinuousTestEnvs.BoxRecorder.High[0]);
+            Assert.InRange(a[1], ContinuousTestEnvs.BoxRecorder.Low[1], ContinuousTestEnvs.BoxRecorder.High[1]);
+        });
+
+        // Noise of std 2 on actions in [−1, 1] is clipped: past learning_starts the bounds themselves are played.
+        Assert.Contains(seen.Skip(200), a => a[0] == ContinuousTestEnvs.BoxRecorder.Low[0] || a[0] == ContinuousTestEnvs.BoxRecorder.High[0]);
+    }
+
+    [Fact]
+    public void AResumedRun_EndsWithParametersBitwiseEqualToAnUninterruptedRun()
+    {
+        Td3Config config = Small() with { NSteps = 2 };
+        string straight = Path.Combine(_dir, "straight");
+        using var uninterrupted = new Td3Trainer(config, new TrainerOptions { Quiet = true, RunDirectory = straight });
+        uninterrupted.Learn();
+
+        string interruptedDir = Path.Combine(_dir, "interrupted");
+        using (var first = new Td3Trainer(config, new TrainerOptions { Quiet = true, RunDirectory = interruptedDir, Callbacks = [new StopAt(700)] }))
+        {
+            Assert.Equal(700, first.Learn().Steps);
+        }
+
+        using var resumed = new Td3Trainer(config, new TrainerOptions { Quiet = true, RunDirectory = interruptedDir, ResumeFrom = interruptedDir });
+        Assert.Equal(700, resumed.Step);
+        resumed.Learn();
+
+        Assert.Equal(uninterrupted.Updates, resumed.Updates);
+        Assert.Equal(uninterrupted.PolicyUpdates, resumed.PolicyUpdates);
+        foreach (var ((name, x), (_, y)) in uninterrupted.Agent.Actor.named_parameters().Zip(resumed.Agent.Actor.named_parameters()))
+        {
+            Assert.True(x.data<float>().ToArray().SequenceEqual(y.data<float>().ToArray()), $"parameter {name} differs");
+        }
+
+        Assert.Equal(ProgressRows.WithoutWallClock(straight), ProgressRows.WithoutWallClock(interruptedDir));
+    }
+
+    [Fact]
+    public void TheSavedAgent_LoadsAsATd3Agent_AndPlaysThroughTheCommandLine()
+    {
+        using (var trainer = new Td3Trainer(Small(600) with { EvalFreq = 0 }, new TrainerOptions { Quiet = true, RunDirectory = _dir }))
+        {
+            trainer.Learn();
+            using IAgent loaded = AgentFile.Load(Path.Combine(_dir, "final_model.rlagent"));
+            var td3 = Assert.IsType<Td3Agent>(loaded);
+            float[] observation = [0.3f, -0.95f, 2f];
+            Assert.Equal(trainer.Agent.Act(observation), td3.Act(observation));
+            Assert.InRange(td3.Act(observation)[0], -2f, 2f);
+        }
+
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = RlMemory.App.RlMemoryCli.Run(["eval", _dir, "-n", "3"], output, error);
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("Pendulum-v1: mean return", output.ToString(), StringComparison.Ordinal);
+
+        // The viewer plays discrete agents only, and says what to use instead.
+        code = RlMemory.App.RlMemoryCli.Run(["watch", _dir, "--port", "0"], output, error);
+        Assert.Equal(RlMemory.App.RlMemoryCli.InvalidInput, code);
+        Assert.Contains("watch plays agents with discrete actions; this Td3Agent acts with continuous actions", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ADiscreteEnvironment_IsRefused_NamingWhatCanTrainIt()
+    {
+        var e = Assert.Throws<ConfigException>(() => new Td3Trainer(Small() with { Env = "MountainCar-v0" }, new TrainerOptions { Quiet = true }));
+        Assert.StartsWith("env MountainCar-v0 has discrete actions (Discrete(3)), and td3 trains continuous actions only; dqn, r2d2, ppo train discrete actions", e.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class StopAt(long step) : TrainingCallback
+    {
+        public override bool OnStep(StepContext context) => context.Step < step;
+    }
+}
