@@ -44,6 +44,13 @@ internal static class BuiltInEnvironments
             new EnvOptions { { "g", 10.0 } },
             maxEpisodeSteps: 200,
             description: "Swing a pendulum up and hold it (continuous torque).");
+        EnvRegistry.Register(
+            "MountainCarContinuous-v0",
+            o => new MountainCarContinuousEnv(o.GetDouble("goal_velocity")),
+            new EnvOptions { { "goal_velocity", 0.0 } },
+            maxEpisodeSteps: 999,
+            rewardThreshold: 90.0,
+            description: "Drive an under-powered car up a hill with a continuous engine (reward 100 at the flag, minus the fuel).");
         RegisterVelocityFree();
         RegisterMemoryTasks();
     }

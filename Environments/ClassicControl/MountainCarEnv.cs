@@ -134,10 +134,15 @@ public sealed class MountainCarEnv : Env<int>, IPhysicalState, IRenderable
     public void Render(ICanvas canvas)
     {
         GymnasiumScreen.CheckCanvas(canvas, this);
+        DrawScene(canvas, _state[0], GoalPosition);
+    }
+
+    /// <summary>Draws the scene of <see cref="Render"/> with the car at <paramref name="position"/> and the flag at <paramref name="goalPosition"/> (shared with <see cref="MountainCarContinuousEnv"/>).</summary>
+    internal static void DrawScene(ICanvas canvas, double position, double goalPosition)
+    {
         const int height = 400;
         const double carWidth = 40, carHeight = 20, clearance = 10;
         double scale = RenderScale;
-        double position = _state[0];
 
         canvas.Clear(Rgb.White);
 
@@ -166,8 +171,8 @@ public sealed class MountainCarEnv : Env<int>, IPhysicalState, IRenderable
             canvas.FillCircle(wheel.X, wheel.Y, (int)(carHeight / 2.5), WheelColor);
         }
 
-        int flagX = (int)((GoalPosition - MinPosition) * scale);
-        int flagY1 = (int)(Height(GoalPosition) * scale);
+        int flagX = (int)((goalPosition - MinPosition) * scale);
+        int flagY1 = (int)(Height(goalPosition) * scale);
         int flagY2 = flagY1 + 50;
         // pygame's vline covers rows flagY1..flagY2 (inclusive, y up).
         canvas.Line(flagX + 0.5f, height - flagY1, flagX + 0.5f, height - flagY2 - 1, Rgb.Black);

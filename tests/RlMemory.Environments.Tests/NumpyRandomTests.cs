@@ -13,7 +13,7 @@ namespace RlMemory.Environments.Tests;
 public sealed partial class NumpyRandomTests
 {
     /// <summary>The environments whose reset rule <see cref="ResetState"/> knows.</summary>
-    private static readonly string[] KnownEnvironments = ["Acrobot-v1", "CartPole-v1", "MountainCar-v0", "Pendulum-v1"];
+    private static readonly string[] KnownEnvironments = ["Acrobot-v1", "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"];
 
     // ----- Golden data -------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ public sealed class GoldenTrajectoryTests
     private const double ObservationTolerance = 1e-6;
     private const double RewardTolerance = 1e-12;
 
-    public static TheoryData<string> EnvIds => ["CartPole-v1", "MountainCar-v0", "Acrobot-v1", "Pendulum-v1"];
+    public static TheoryData<string> EnvIds => ["CartPole-v1", "MountainCar-v0", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0"];
 
     [Theory]
     [MemberData(nameof(EnvIds))]
