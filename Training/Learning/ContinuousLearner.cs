@@ -46,6 +46,20 @@ internal abstract class ContinuousLearner : IDisposable
     /// <exception cref="TrainingDivergedException">A loss or gradient norm is not finite; that network was not updated.</exception>
     public abstract void Step(TransitionBatch batch, long envStep, int phaseStep);
 
+    /// <summary>The episode of environment <paramref name="env"/> ended (or every environment restarted, <paramref name="env"/> −1): a noise process with memory starts over.</summary>
+    public virtual void EpisodeEnded(int env)
+    {
+    }
+
+    /// <summary>The exploration process's state, for checkpoints (null when exploration keeps none).</summary>
+    protected virtual double[]? ExplorationState
+    {
+        get => null;
+        set
+        {
+        }
+    }
+
     /// <summary>The values of a log row since the last one (its <see cref="Columns"/> but the learning rate).</summary>
     public abstract void AddLogValues(ICollection<KeyValuePair<string, double>> row);
 
@@ -53,7 +67,7 @@ internal abstract class ContinuousLearner : IDisposable
     public ContinuousLearnerState GetState()
     {
         using Tensor noise = Noise.get_state();
-        return new ContinuousLearnerState([.. Optimizers.Select(o => o.Updates)], noise.bytes.ToArray(), Statistics.Read());
+        return new ContinuousLearnerState([.. Optimizers.Select(o => o.Updates)], noise.bytes.ToArray(), Statistics.Read(), ExplorationState);
     }
 
     /// <summary>The optimizers' states, in <see cref="Optimizers"/> order.</summary>
@@ -75,6 +89,7 @@ internal abstract class ContinuousLearner : IDisposable
 
         Statistics.Restore(state.Statistics, state.Statistics.Length - 1);
         TorchGeneratorState.Set(Noise, state.Noise, "the saved learner noise generator state");
+        ExplorationState = state.Exploration;
     }
 
     /// <summary>Moves each parameter of <paramref name="target"/> towards <paramref name="source"/>'s: θ' ← τθ + (1 − τ)θ'.</summary>
@@ -121,7 +136,8 @@ internal abstract class ContinuousLearner : IDisposable
 /// <param name="Updates">Each optimizer's step counter.</param>
 /// <param name="Noise">The learner's generator.</param>
 /// <param name="Statistics">The sums since the last log row.</param>
-internal sealed record ContinuousLearnerState(long[] Updates, byte[] Noise, double[] Statistics)
+/// <param name="Exploration">The exploration process's state (Ornstein-Uhlenbeck noise), or null.</param>
+internal sealed record ContinuousLearnerState(long[] Updates, byte[] Noise, double[] Statistics, double[]? Exploration = null)
 {
     public string? Problem() =>
         Updates is null || Noise is null || Statistics is null || Statistics.Length == 0 ? "lacks the optimizer counters, the generator state or the statistics"

@@ -166,6 +166,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
         if (restart)
         {
             _replay.BeginNewEpisodes();
+            Learner.EpisodeEnded(-1);
         }
     }
 
@@ -221,6 +222,14 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
         catch (ArgumentException e)
         {
             throw new TrainingDivergedException(step + _numEnvs, Learner.Updates, "transition", double.NaN, e.Message) { FromEnvironments = true };
+        }
+
+        for (int i = 0; i < _numEnvs; i++)
+        {
+            if (transition.Terminations[i] || transition.Truncations[i])
+            {
+                Learner.EpisodeEnded(i);
+            }
         }
 
         _vectorSteps++;

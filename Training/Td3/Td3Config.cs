@@ -54,17 +54,17 @@ public sealed record Td3Config : RunConfig, IContinuousOffPolicyConfig
     /// <summary>The target policy noise is clipped to ±this.</summary>
     public double TargetNoiseClip { get; init; } = 0.5;
 
-    /// <summary>Exploration noise on the actions: <c>none</c> (SB3's default) or <c>normal</c> (Gaussian, <see cref="NoiseStd"/>).</summary>
+    /// <summary>
+    /// Exploration noise on the actions: <c>none</c> (SB3's default), <c>normal</c> (Gaussian of std <see cref="NoiseStd"/>)
+    /// or <c>ornstein-uhlenbeck</c> (SB3's temporally correlated process, σ = <see cref="NoiseStd"/>, θ 0.15, dt 0.01).
+    /// </summary>
     public string NoiseType { get; init; } = "none";
 
-    /// <summary>Standard deviation of the exploration noise (in [−1, 1] units; the action is clipped to [−1, 1] after it).</summary>
+    /// <summary>σ of the exploration noise (in [−1, 1] units; the action is clipped to [−1, 1] after it).</summary>
     public double NoiseStd { get; init; } = 0.1;
 
     /// <summary>Steps of the n-step return.</summary>
     public int NSteps { get; init; } = 1;
-
-    /// <summary>The exploration noise's standard deviation, 0 without noise.</summary>
-    internal double ExplorationStd => NoiseType == "normal" ? NoiseStd : 0;
 
     /// <summary>Refuses keys that cannot go together (each key's own range is checked by <see cref="Schema"/>).</summary>
     /// <exception cref="ConfigException">A buffer smaller than a batch.</exception>
@@ -99,8 +99,8 @@ public sealed record Td3Config : RunConfig, IContinuousOffPolicyConfig
         .Add("policy_delay", "Q-network updates per policy and target update", c => c.PolicyDelay, (c, v) => c with { PolicyDelay = v }, Allowed.AtLeast(1))
         .Add("target_policy_noise", "std of the noise on the target policy's actions", c => c.TargetPolicyNoise, (c, v) => c with { TargetPolicyNoise = v }, Allowed.Between(0.0, 10.0))
         .Add("target_noise_clip", "the target policy noise is clipped to +-this", c => c.TargetNoiseClip, (c, v) => c with { TargetNoiseClip = v }, Allowed.Between(0.0, 10.0))
-        .Add("noise_type", "exploration noise: none or normal", c => c.NoiseType, (c, v) => c with { NoiseType = v }, Allowed.OneOf("none", "normal"))
-        .Add("noise_std", "std of the normal exploration noise (actions in [-1, 1])", c => c.NoiseStd, (c, v) => c with { NoiseStd = v }, Allowed.Between(0.0, 10.0))
+        .Add("noise_type", "exploration noise: none, normal or ornstein-uhlenbeck", c => c.NoiseType, (c, v) => c with { NoiseType = v }, Allowed.OneOf("none", "normal", "ornstein-uhlenbeck"))
+        .Add("noise_std", "sigma of the exploration noise (actions in [-1, 1])", c => c.NoiseStd, (c, v) => c with { NoiseStd = v }, Allowed.Between(0.0, 10.0))
         .Add("n_steps", "steps of the n-step return", c => c.NSteps, (c, v) => c with { NSteps = v }, Allowed.Between(1, 1000))
         .AddRunKeys();
 }

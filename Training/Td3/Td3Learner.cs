@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using RlMemory.Agents.Continuous;
 using RlMemory.Memory;
 using RlMemory.Training.Learning;
@@ -22,6 +23,7 @@ internal sealed class Td3Learner : ContinuousLearner
     private readonly GradientStepper _criticOptimizer;
     private readonly GradientStepper[] _optimizers;
     private readonly Td3Config _config;
+    private readonly double[] _ou;
 
     /// <param name="actor">The policy's architecture.</param>
     /// <param name="device">The device.</param>
@@ -30,6 +32,7 @@ internal sealed class Td3Learner : ContinuousLearner
         : base((ulong)config.Seed + 3, device, StepsIndex + 1, "TD3 statistics (actor loss, actor updates, critic loss, steps)")
     {
         _config = config;
+        _ou = new double[config.NoiseType == "ornstein-uhlenbeck" ? config.NumEnvs * actor.ActionSize : 0];
         try
         {
             Actor = new DeterministicActor(actor, device);
@@ -81,18 +84,71 @@ internal sealed class Td3Learner : ContinuousLearner
     /// <inheritdoc />
     protected override IReadOnlyList<GradientStepper> Optimizers => _optimizers;
 
-    /// <summary>TD3 explores with its deterministic policy plus Gaussian noise (if any), clipped to [−1, 1].</summary>
+    /// <summary>
+    /// TD3 explores with its deterministic policy plus noise, clipped to [−1, 1]: none, Gaussian, or Stable-Baselines3's
+    /// Ornstein-Uhlenbeck process per environment (θ = 0.15, dt = 0.01, σ = <c>noise_std</c>: x ← x − θ·x·dt + σ√dt·ε,
+    /// from 0 at every episode's start).
+    /// </summary>
     public override Tensor Explore(Tensor observations, Generator generator)
     {
         using var scope = NewDisposeScope();
         Tensor actions = Actor.forward(observations);
-        if (_config.ExplorationStd > 0)
+        switch (_config.NoiseType)
         {
-            using Scalar std = _config.ExplorationStd.ToScalar();
-            actions = actions.add(randn(actions.shape, actions.dtype, actions.device, generator: generator).mul_(std)).clamp_(-1, 1);
+            case "normal":
+                using (Scalar std = _config.NoiseStd.ToScalar())
+                {
+                    actions = actions.add(randn(actions.shape, actions.dtype, actions.device, generator: generator).mul_(std)).clamp_(-1, 1);
+                }
+
+                break;
+            case "ornstein-uhlenbeck":
+                const double theta = 0.15, dt = 1e-2;
+                using (Tensor draws = randn([_ou.Length], ScalarType.Float64, CPU, generator: generator))
+                {
+                    ReadOnlySpan<double> epsilon = MemoryMarshal.Cast<byte, double>(draws.bytes);
+                    double scale = _config.NoiseStd * Math.Sqrt(dt);
+                    for (int i = 0; i < _ou.Length; i++)
+                    {
+                        _ou[i] += (theta * (0 - _ou[i]) * dt) + (scale * epsilon[i]);
+                    }
+                }
+
+                Tensor noise = tensor(_ou, actions.shape, ScalarType.Float64).to(actions.dtype, actions.device);
+                actions = actions.add(noise).clamp_(-1, 1);
+                break;
         }
 
         return actions.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public override void EpisodeEnded(int env)
+    {
+        int d = _ou.Length / Math.Max(_config.NumEnvs, 1);
+        if (env < 0)
+        {
+            Array.Clear(_ou);
+        }
+        else if (_ou.Length > 0)
+        {
+            Array.Clear(_ou, env * d, d);
+        }
+    }
+
+    /// <inheritdoc />
+    protected override double[]? ExplorationState
+    {
+        get => _ou.Length == 0 ? null : (double[])_ou.Clone();
+        set
+        {
+            if ((value?.Length ?? 0) != _ou.Length || (value is not null && !value.All(double.IsFinite)))
+            {
+                throw new InvalidDataException($"The saved exploration noise has {value?.Length ?? 0} values; this configuration's has {_ou.Length} (finite).");
+            }
+
+            value?.CopyTo(_ou, 0);
+        }
     }
 
     /// <inheritdoc />

@@ -96,10 +96,12 @@ public sealed class Td3TrainerTests : IDisposable
         Assert.Contains(seen.Skip(200), a => a[0] == ContinuousTestEnvs.BoxRecorder.Low[0] || a[0] == ContinuousTestEnvs.BoxRecorder.High[0]);
     }
 
-    [Fact]
-    public void AResumedRun_EndsWithParametersBitwiseEqualToAnUninterruptedRun()
+    [Theory]
+    [InlineData("normal")]
+    [InlineData("ornstein-uhlenbeck")]
+    public void AResumedRun_EndsWithParametersBitwiseEqualToAnUninterruptedRun(string noise)
     {
-        Td3Config config = Small() with { NSteps = 2 };
+        Td3Config config = Small() with { NSteps = 2, NoiseType = noise };
         string straight = Path.Combine(_dir, "straight");
         using var uninterrupted = new Td3Trainer(config, new TrainerOptions { Quiet = true, RunDirectory = straight });
         uninterrupted.Learn();
@@ -147,6 +149,32 @@ public sealed class Td3TrainerTests : IDisposable
         code = RlMemory.App.RlMemoryCli.Run(["watch", _dir, "--port", "0"], output, error);
         Assert.Equal(RlMemory.App.RlMemoryCli.InvalidInput, code);
         Assert.Contains("watch plays agents with discrete actions; this Td3Agent acts with continuous actions", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OrnsteinUhlenbeckNoise_IsCorrelatedInTime_AndStartsOverEachEpisode()
+    {
+        // A constant policy (no learning: learning_starts past the run) leaves the actions as the noise made them.
+        string id = $"BoxRecorder-{Guid.NewGuid():N}-v0";
+        var seen = new List<float[]>();
+        EnvRegistry.Register(id, _ => new ContinuousTestEnvs.BoxRecorder(seen), maxEpisodeSteps: 100);
+        Td3Config config = Small(400) with { Env = id, NumEnvs = 1, LearningStarts = 0, EvalFreq = 0, EvalEpisodes = 1, NoiseType = "ornstein-uhlenbeck", NoiseStd = 0.5, BatchSize = 10_000, BufferSize = 10_000 };
+        using (var trainer = new Td3Trainer(config, new TrainerOptions { Quiet = true }))
+        {
+            trainer.Learn();
+            Assert.Equal(0, trainer.Updates);
+        }
+
+        // x ← x − 0.15·x·0.01 + 0.5·0.1·ε: consecutive noise values differ by about 0.05, and x wanders far beyond
+        // that over an episode; the first action of each episode is the policy's plus one step of noise.
+        double[] first = [.. seen.Select(a => (double)a[0])];
+        double step = first.Zip(first.Skip(1)).Where((_, i) => (i + 1) % 100 != 0).Average(p => Math.Abs(p.Second - p.First));
+        Assert.InRange(step, 0.01 * 4 / 2, 0.1 * 4 / 2);   // |Δx| ≈ 0.04 in [−1, 1] units, ×2 in the Box's [−3, 1]
+        double spread = first.Take(100).Max() - first.Take(100).Min();
+        Assert.True(spread > 5 * step, $"spread {spread} against steps of {step}");
+        double[] starts = [first[0], first[100], first[200], first[300]];
+        double[] ends = [first[99], first[199], first[299], first[399]];
+        Assert.True(starts.Max() - starts.Min() < ends.Max() - ends.Min(), "episodes do not start the noise over");
     }
 
     [Fact]
