@@ -84,7 +84,7 @@ public static partial class RlMemoryCli
         };
         var algo = new Option<string?>("--algo") { Description = "The algorithm: with a zoo file, the zoo's name (dqn, ppo, ppo_lstm; default: the file's name); without a preset, picks the shipped preset of that algorithm for --env." };
         var envId = new Option<string?>("--env") { Description = "The environment: the entry of a zoo file, or an override of the preset's env." };
-        var confFile = new Option<string?>("--conf-file", "-conf", "-f") { Description = "An rl-baselines3-zoo hyperparameter file (hyperparams/dqn.yml, ppo.yml, ppo_lstm.yml), read as it is." };
+        var confFile = new Option<string?>("--conf-file", "-conf", "-f") { Description = "An rl-baselines3-zoo hyperparameter file (hyperparams/dqn.yml, ppo.yml, ppo_lstm.yml, sac.yml, td3.yml), read as it is." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the run (overrides the preset's)." };
         var steps = new Option<long?>("--steps") { Description = "Total environment steps (overrides n_timesteps)." };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N." };

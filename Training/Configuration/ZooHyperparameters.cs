@@ -8,7 +8,7 @@ namespace RlMemory.Training.Configuration;
 
 /// <summary>
 /// Reads rl-baselines3-zoo's hyperparameter files as they are (<c>hyperparams/dqn.yml</c>, <c>ppo.yml</c>,
-/// <c>ppo_lstm.yml</c>): a map from environment id to that environment's hyperparameters, with <c>policy</c>,
+/// <c>ppo_lstm.yml</c>, <c>sac.yml</c>, <c>td3.yml</c>): a map from environment id to that environment's hyperparameters, with <c>policy</c>,
 /// <c>policy_kwargs</c> (a Python <c>dict(...)</c> expression), <c>lin_…</c> schedules, <c>normalize</c> and
 /// <c>!!float</c> numbers. One entry becomes a <see cref="Preset"/> of RlMemory's keys (docs/training.md, "Zoo files").
 /// </summary>
@@ -25,6 +25,8 @@ public static class ZooHyperparameters
         ["dqn"] = "dqn",
         ["ppo"] = "ppo",
         ["ppo_lstm"] = "ppo",
+        ["sac"] = "sac",
+        ["td3"] = "td3",
     };
 
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)

@@ -82,6 +82,51 @@ public sealed class ZooHyperparametersTests : IDisposable
     }
 
     [Fact]
+    public void SacAndTd3Entries_BecomeTheSameConfigurations_AndGsdeIsRefusedByName()
+    {
+        // rl-baselines3-zoo 2.4's hyperparams/sac.yml and td3.yml entries, as they are.
+        const string sac = """
+            MountainCarContinuous-v0:
+              n_timesteps: !!float 50000
+              policy: 'MlpPolicy'
+              learning_rate: !!float 3e-4
+              use_sde: True
+              policy_kwargs: "dict(log_std_init=-3.67, net_arch=[64, 64])"
+
+            Pendulum-v1:
+              n_timesteps: 20000
+              policy: 'MlpPolicy'
+              learning_rate: !!float 1e-3
+            """;
+        const string td3 = """
+            MountainCarContinuous-v0:
+              n_timesteps: 300000
+              policy: 'MlpPolicy'
+              noise_type: 'ornstein-uhlenbeck'
+              noise_std: 0.5
+              gradient_steps: 1
+              train_freq: 1
+              learning_rate: !!float 1e-3
+              batch_size: 256
+              policy_kwargs: "dict(net_arch=[400, 300])"
+            """;
+        var sacConfig = (RlMemory.Training.Sac.SacConfig)TrainerCatalog.Find("sac").Configure(ZooHyperparameters.Parse(sac, "sac.yml", "sac", "Pendulum-v1"), []).Config;
+        Assert.Equal(("Pendulum-v1", 20_000L, 1e-3), (sacConfig.Env, sacConfig.TotalTimesteps, sacConfig.LearningRate));
+        Assert.Equal(Entries(RlMemory.Training.Sac.SacConfig.Schema, RlMemory.Training.Sac.SacConfig.FromPreset("sac-pendulum") with { EvalFreq = sacConfig.EvalFreq }), Entries(RlMemory.Training.Sac.SacConfig.Schema, sacConfig));
+
+        var td3Config = (RlMemory.Training.Td3.Td3Config)TrainerCatalog.Find("td3").Configure(ZooHyperparameters.Parse(td3, "td3.yml", "td3", null), []).Config;
+        Assert.Equal(Entries(RlMemory.Training.Td3.Td3Config.Schema, RlMemory.Training.Td3.Td3Config.FromPreset("td3-mountaincar-continuous") with { EvalFreq = td3Config.EvalFreq }), Entries(RlMemory.Training.Td3.Td3Config.Schema, td3Config));
+        Assert.Equal(("ornstein-uhlenbeck", 0.5), (td3Config.NoiseType, td3Config.NoiseStd));
+
+        var e = Assert.Throws<ConfigException>(() => ZooHyperparameters.Parse(sac, "sac.yml", "sac", "MountainCarContinuous-v0"));
+        Assert.Contains("'use_sde' has no counterpart in RlMemory", e.Message, StringComparison.Ordinal);
+    }
+
+    private static string[] Entries<TConfig>(ConfigSchema<TConfig> schema, TConfig config)
+        where TConfig : RlMemory.Training.RunConfig =>
+        [.. schema.ToEntries(config).Select(e => $"{e.Key}: {YamlValues.Format(e.Value)}")];
+
+    [Fact]
     public void APpoLstmEntry_MapsPolicySchedulesAndPolicyKwargs_AndNotesTheRewardNormalization()
     {
         Preset preset = ZooHyperparameters.Parse(PpoLstmFile, "ppo_lstm.yml", "ppo_lstm", env: null);
@@ -111,7 +156,7 @@ public sealed class ZooHyperparametersTests : IDisposable
     [InlineData("dqn", null, "has hyperparameters for 2 environments; choose one with --env: CartPole-v1, Acrobot-v1")]
     [InlineData("dqn", "Pong-v5", "has no entry for 'Pong-v5'; it has: CartPole-v1, Acrobot-v1")]
     [InlineData("dqn", "Acrobot-v1", "learning_rate: lin_1e-3 is a linear schedule, which RlMemory's dqn does not have")]
-    [InlineData("sac", "CartPole-v1", "the zoo algorithm 'sac' has no counterpart here")]
+    [InlineData("a2c", "CartPole-v1", "the zoo algorithm 'a2c' has no counterpart here")]
     public void WhatHasNoCounterpart_IsRefusedByName(string algo, string? env, string message)
     {
         var e = Assert.Throws<ConfigException>(() => ZooHyperparameters.Parse(DqnFile, "dqn.yml", algo, env));
@@ -150,7 +195,7 @@ public sealed class ZooHyperparametersTests : IDisposable
 
         // The file given as the preset works too (the algorithm from its name); a wrong --algo is refused.
         var bad = new StringWriter();
-        Assert.Equal(RlMemoryCli.InvalidInput, RlMemoryCli.Run(["train", file, "--algo", "sac", "--env", "CartPole-v1", "--out", Path.Combine(_dir, "x")], new StringWriter(), bad));
-        Assert.Contains("the zoo algorithm 'sac' has no counterpart here", bad.ToString(), StringComparison.Ordinal);
+        Assert.Equal(RlMemoryCli.InvalidInput, RlMemoryCli.Run(["train", file, "--algo", "a2c", "--env", "CartPole-v1", "--out", Path.Combine(_dir, "x")], new StringWriter(), bad));
+        Assert.Contains("the zoo algorithm 'a2c' has no counterpart here", bad.ToString(), StringComparison.Ordinal);
     }
 }
