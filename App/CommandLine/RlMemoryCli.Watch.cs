@@ -180,6 +180,7 @@ public static partial class RlMemoryCli
 
         public TrainingViewer(RunConfig config, ViewerServerOptions options)
         {
+            RequireDiscrete(config, "--watch");
             ViewerServer.ParseAddress(options.Address, options.AddressOption);
             _options = options;
 
@@ -192,12 +193,23 @@ public static partial class RlMemoryCli
 
         public TrainingViewer(RunConfig config, TextWriter output)
         {
+            RequireDiscrete(config, "--window");
             var envOptions = new EnvOptions(config.EnvOptions);
             _window = new TrainingWindow(() => EnvRegistry.Make<int>(config.Env, envOptions), DesktopViewer.OpenWindow, output);
             Callback = _window;
         }
 
         public TrainingCallback Callback { get; }
+
+        /// <summary>The training viewer plays environments with discrete actions; refuses the others before training starts.</summary>
+        private static void RequireDiscrete(RunConfig config, string option)
+        {
+            if (EnvRegistry.Spec(config.Env).ActionType != typeof(int))
+            {
+                throw new ConfigException(
+                    $"{option} shows training on environments with discrete actions; {config.Env} has continuous actions: train without {option}, then play the run with rlmemory eval or rlmemory record.");
+            }
+        }
 
         private PlaybackClock? Clock { get; }
 

@@ -195,6 +195,25 @@ public sealed class SacTrainerTests : IDisposable
     }
 
     [Fact]
+    public void TheCommandLine_TrainsAndRecordsSac_AndRefusesTheTrainingViewerBeforeTraining()
+    {
+        var error = new StringWriter();
+        string run = Path.Combine(_dir, "cli");
+        int code = RlMemory.App.RlMemoryCli.Run(["train", "sac-pendulum", "--steps", "400", "--set", "net_arch=[16]", "--set", "eval_freq=0", "--set", "eval_episodes=1", "--quiet", "--out", run], new StringWriter(), error);
+        Assert.True(code == 0, error.ToString());
+        string gif = Path.Combine(_dir, "pendulum.gif");
+        code = RlMemory.App.RlMemoryCli.Run(["record", run, "--gif", gif], new StringWriter(), error);
+        Assert.True(code == 0, error.ToString());
+        Assert.True(new FileInfo(gif).Length > 1000);
+
+        var refused = new StringWriter();
+        code = RlMemory.App.RlMemoryCli.Run(["train", "sac-pendulum", "--steps", "400", "--watch", "--watch-port", "0", "--out", Path.Combine(_dir, "watched")], new StringWriter(), refused);
+        Assert.Equal(RlMemory.App.RlMemoryCli.InvalidInput, code);
+        Assert.Contains("--watch shows training on environments with discrete actions; Pendulum-v1 has continuous actions", refused.ToString(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "watched")));
+    }
+
+    [Fact]
     public void ABoxWithInfiniteBounds_IsRefused_SayingHowToBoundIt()
     {
         string id = $"UnboundedBox-{Guid.NewGuid():N}-v0";
