@@ -68,7 +68,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
         Assert.Equal(
             "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and ppo trains discrete actions only; "
-            + "sac trains continuous actions (presets: sac-pendulum; e.g. rlmemory train sac-pendulum --set env=PendulumNoVel-v1). "
+            + "sac, td3 train continuous actions (presets: sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train sac-pendulum --set env=PendulumNoVel-v1). "
             + "Or choose an environment with discrete actions (rlmemory list envs).",
             r.Error.Trim());
         Assert.False(Directory.Exists(Path.Combine(_dir, "continuous")));
