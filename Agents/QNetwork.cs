@@ -22,16 +22,7 @@ public sealed class QNetwork : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validate();
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        long width = config.ObservationSize;
-        for (int i = 0; i < config.HiddenSizes.Count; i++)
-        {
-            layers.Add(($"linear{i}", Linear(width, config.HiddenSizes[i])));
-            layers.Add(($"relu{i}", ReLU()));
-            width = config.HiddenSizes[i];
-        }
-
-        body = Sequential(layers);
+        body = Sequential(MlpLayers.Hidden(config.ObservationSize, config.HiddenSizes, out long width));
         if (config.Dueling)
         {
             value = Linear(width, 1);

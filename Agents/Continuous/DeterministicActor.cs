@@ -20,15 +20,7 @@ public sealed class DeterministicActor : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validate();
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        long width = config.ObservationSize;
-        for (int i = 0; i < config.HiddenSizes.Count; i++)
-        {
-            layers.Add(($"linear{i}", Linear(width, config.HiddenSizes[i])));
-            layers.Add(($"relu{i}", ReLU()));
-            width = config.HiddenSizes[i];
-        }
-
+        var layers = MlpLayers.Hidden(config.ObservationSize, config.HiddenSizes, out long width);
         layers.Add(("out", Linear(width, config.ActionSize)));
         layers.Add(("tanh", Tanh()));
         mu = Sequential(layers);

@@ -35,16 +35,7 @@ public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor 
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validate();
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        long width = config.ObservationSize;
-        for (int i = 0; i < config.HiddenSizes.Count; i++)
-        {
-            layers.Add(($"linear{i}", Linear(width, config.HiddenSizes[i])));
-            layers.Add(($"relu{i}", ReLU()));
-            width = config.HiddenSizes[i];
-        }
-
-        body = Sequential(layers);
+        body = Sequential(MlpLayers.Hidden(config.ObservationSize, config.HiddenSizes, out long width));
         mu = Linear(width, config.ActionSize);
         log_std = Linear(width, config.ActionSize);
         RegisterComponents();

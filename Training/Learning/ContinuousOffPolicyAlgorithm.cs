@@ -10,34 +10,6 @@ using static TorchSharp.torch;
 
 namespace RlMemory.Training.Learning;
 
-/// <summary>The keys SAC and TD3 share: Stable-Baselines3's off-policy loop for Box actions.</summary>
-internal interface IContinuousOffPolicyConfig
-{
-    /// <summary>Environment steps of uniformly random actions before learning starts.</summary>
-    long LearningStarts { get; }
-
-    /// <summary>Vector steps between training phases.</summary>
-    int TrainFreq { get; }
-
-    /// <summary>Gradient steps per phase (−1: one per environment step collected).</summary>
-    int GradientSteps { get; }
-
-    /// <summary>Transitions per gradient step.</summary>
-    int BatchSize { get; }
-
-    /// <summary>Replay capacity.</summary>
-    int BufferSize { get; }
-
-    /// <summary>Discount factor.</summary>
-    double Gamma { get; }
-
-    /// <summary>Steps of the n-step return.</summary>
-    int NSteps { get; }
-
-    /// <summary>Adam's step size (logged).</summary>
-    double LearningRate { get; }
-}
-
 /// <summary>
 /// The off-policy loop of SAC and TD3, following Stable-Baselines3's: uniformly random actions in the Box until
 /// <c>learning_starts</c>, then the learner's exploring actions (one batched forward pass for every environment); each
@@ -57,7 +29,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
     /// <summary>Torch threads while acting: one small forward pass per vector step.</summary>
     private const int ActingThreads = 1;
 
-    private readonly IContinuousOffPolicyConfig _config;
+    private readonly ContinuousOffPolicyConfig _config;
     private readonly string _networksKind;
     private readonly ReplayBufferOptions _replayOptions;
     private readonly Generator _acting;
@@ -70,23 +42,22 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
     private ReplayBuffer _replay;
     private long _vectorSteps;
 
-    /// <param name="config">The shared keys.</param>
-    /// <param name="run">The run's settings.</param>
+    /// <param name="config">The run's settings.</param>
     /// <param name="context">The environments and the device.</param>
     /// <param name="networksKind">The kind of the checkpoint's network file, e.g. <c>SacNetworks</c>.</param>
     /// <param name="networkParameters">At least this many parameters are in the learner's networks (for the memory check).</param>
     /// <param name="learner">Builds the learner.</param>
     /// <param name="agent">Builds the agent on the learner's policy.</param>
     protected ContinuousOffPolicyAlgorithm(
-        IContinuousOffPolicyConfig config, RunConfig run, AlgorithmContext<float[]> context, string networksKind, long networkParameters, Func<TLearner> learner, Func<TLearner, TAgent> agent)
+        ContinuousOffPolicyConfig config, AlgorithmContext<float[]> context, string networksKind, long networkParameters, Func<TLearner> learner, Func<TLearner, TAgent> agent)
     {
         _config = config;
         _networksKind = networksKind;
         Box box = context.ActionBox;
         ActionSize = box.Size;
-        _numEnvs = run.NumEnvs;
+        _numEnvs = config.NumEnvs;
         int observationSize = context.Envs.ObservationSize;
-        _learningThreads = TrainingRun.LearningThreads(run.TorchThreads, Environment.ProcessorCount, out _);
+        _learningThreads = TrainingRun.LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _);
         _actingThreads = TrainingRun.LearningThreads(ActingThreads, Environment.ProcessorCount, out _);
         torch.set_num_threads(_actingThreads);
 
@@ -103,15 +74,15 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
                 Capacity = config.BufferSize,
                 ObservationShape = [.. context.Envs.SingleObservationSpace.Shape],
                 Action = ActionSpec.Continuous(ActionSize),
-                NumEnvs = run.NumEnvs,
+                NumEnvs = config.NumEnvs,
                 Gamma = config.Gamma,
                 NSteps = config.NSteps,
                 Device = context.Device,
-                Seed = (ulong)run.Seed + 2,
+                Seed = (ulong)config.Seed + 2,
             };
             _replay = MemoryBudget.Allocate(() => new ReplayBuffer(_replayOptions), memory, lower);
-            _acting = new Generator((ulong)run.Seed + 1, CPU);
-            _observations = empty([run.NumEnvs, observationSize], ScalarType.Float32, context.Device).DetachFromDisposeScope();
+            _acting = new Generator((ulong)config.Seed + 1, CPU);
+            _observations = empty([config.NumEnvs, observationSize], ScalarType.Float32, context.Device).DetachFromDisposeScope();
             Agent = agent(Learner);
         }
         catch
@@ -123,8 +94,8 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
             throw;
         }
 
-        _squashed = new float[run.NumEnvs * ActionSize];
-        _gradientSteps = config.GradientSteps == -1 ? config.TrainFreq * run.NumEnvs : config.GradientSteps;
+        _squashed = new float[config.NumEnvs * ActionSize];
+        _gradientSteps = config.GradientSteps == -1 ? config.TrainFreq * config.NumEnvs : config.GradientSteps;
     }
 
     /// <inheritdoc cref="ITrainingAlgorithm{TAction}.Agent" />

@@ -41,15 +41,7 @@ internal sealed class TwinCritic : Module<Tensor, Tensor, (Tensor Q0, Tensor Q1)
 
     private static Sequential Mlp(long input, IReadOnlyList<int> hiddenSizes)
     {
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        long width = input;
-        for (int i = 0; i < hiddenSizes.Count; i++)
-        {
-            layers.Add(($"linear{i}", Linear(width, hiddenSizes[i])));
-            layers.Add(($"relu{i}", ReLU()));
-            width = hiddenSizes[i];
-        }
-
+        var layers = Agents.MlpLayers.Hidden(input, hiddenSizes, out long width);
         layers.Add(("out", Linear(width, 1)));
         return Sequential(layers);
     }

@@ -19,7 +19,6 @@ internal sealed class SacAlgorithm : ContinuousOffPolicyAlgorithm<SacLearner, Sa
     private SacAlgorithm(SacConfig config, AlgorithmContext<float[]> context, ContinuousActorConfig actor)
         : base(
             config,
-            config,
             context,
             "SacNetworks",
             ArchitectureSize.Minimum(actor) + (2 * ArchitectureSize.Chain([actor.ObservationSize + actor.ActionSize, .. config.NetArch, 1])),

@@ -19,7 +19,6 @@ internal sealed class Td3Algorithm : ContinuousOffPolicyAlgorithm<Td3Learner, Td
     private Td3Algorithm(Td3Config config, AlgorithmContext<float[]> context, ContinuousActorConfig actor)
         : base(
             config,
-            config,
             context,
             "Td3Networks",
             2 * (ArchitectureSize.Minimum(actor) + (2 * ArchitectureSize.Chain([actor.ObservationSize + actor.ActionSize, .. config.NetArch, 1]))),
