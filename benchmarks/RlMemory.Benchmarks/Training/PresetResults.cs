@@ -22,6 +22,7 @@ internal static class PresetResults
     {
         ["sac-pendulum"] = -200,
         ["td3-pendulum"] = -200,
+        ["td3-mountaincar-continuous"] = 90,
     };
 
     public static void Run(string[] args)
