@@ -442,9 +442,11 @@ public static partial class RlMemoryCli
 
             if (parse.GetValue(what) == "presets")
             {
-                foreach (Preset p in Presets.All)
+                Preset[] presets = [.. Presets.All];
+                int width = presets.Max(p => p.Name.Length) + 1;
+                foreach (Preset p in presets)
                 {
-                    output.WriteLine($"{p.Name,-24} {p.Algo,-5} {p.Description}");
+                    output.WriteLine($"{p.Name.PadRight(width)} {p.Algo,-5} {p.Description}");
                 }
 
                 return 0;

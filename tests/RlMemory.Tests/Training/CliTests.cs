@@ -267,6 +267,11 @@ public sealed class CliTests : IDisposable
         var presets = Run("list", "presets");
         Assert.Equal(0, presets.Code);
         Assert.Contains("dqn-cartpole ", presets.Output, StringComparison.Ordinal);
+
+        // One column per field, however long a preset's name: the algorithm starts at the same place on every line.
+        string[] lines = presets.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("td3-mountaincar-continuous ", StringComparison.Ordinal));
+        Assert.Single(lines.Select(l => l.IndexOf(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1] + " ", l.IndexOf(' ', StringComparison.Ordinal), StringComparison.Ordinal)).Distinct());
         var envs = Run("list", "envs");
         Assert.Contains("TMaze-v0", envs.Output, StringComparison.Ordinal);
         var help = Run("train", "--help");
