@@ -188,6 +188,24 @@ public sealed class SacTrainerTests : IDisposable
     }
 
     [Fact]
+    public void APolicyGivingNaN_StopsTrainingAtTheAction_BeforeTheEnvironmentSteps()
+    {
+        using var trainer = new SacTrainer(Small(400) with { LearningStarts = 0, EvalFreq = 0 }, new TrainerOptions { Quiet = true });
+        using (no_grad())
+        {
+            foreach (var p in trainer.Agent.Actor.parameters())
+            {
+                p.fill_(float.NaN);
+            }
+        }
+
+        var e = Assert.Throws<TrainingDivergedException>(() => trainer.Learn());
+        Assert.Equal("action", e.Quantity);
+        Assert.Equal(0, e.Step);
+        Assert.Contains("the policy produced a NaN or infinite action", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ADiscreteEnvironment_IsRefused_NamingWhatCanTrainIt()
     {
         var e = Assert.Throws<ConfigException>(() => new SacTrainer(Small() with { Env = "CartPole-v1" }, new TrainerOptions { Quiet = true }));
