@@ -17,10 +17,11 @@ public sealed class TrainerDefinition
     private readonly Func<IReadOnlyList<ConfigKey>> _describe;
 
     private TrainerDefinition(
-        string algo, string title, Type actionType, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
+        string algo, string title, Type actionType, string defaultEnv, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
     {
         Algo = algo;
         ActionType = actionType;
+        DefaultEnv = defaultEnv;
         Title = title;
         Keys = keys;
         _configure = configure;
@@ -35,6 +36,9 @@ public sealed class TrainerDefinition
 
     /// <summary>The action type of the environments it trains: <c>int</c> (discrete) or <c>float[]</c> (continuous).</summary>
     public Type ActionType { get; }
+
+    /// <summary>The environment of the algorithm's default configuration (CartPole-v1; Pendulum-v1 for SAC and TD3).</summary>
+    public string DefaultEnv { get; }
 
     /// <summary>The configuration keys, in schema order.</summary>
     public IReadOnlyList<string> Keys { get; }
@@ -93,6 +97,7 @@ public sealed class TrainerDefinition
             algo,
             title,
             actionType,
+            new TConfig().Env,
             schema.Keys,
             (preset, overrides) =>
             {

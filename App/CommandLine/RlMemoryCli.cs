@@ -82,7 +82,7 @@ public static partial class RlMemoryCli
             Description = $"A preset name (see `rlmemory list presets`), a YAML file, or an rl-baselines3-zoo hyperparameter file (with --env). Default: {DefaultPreset}, or with --algo the shipped preset for --algo and --env.",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var algo = new Option<string?>("--algo") { Description = "The algorithm: with a zoo file, the zoo's name (dqn, ppo, ppo_lstm; default: the file's name); without a preset, picks the shipped preset of that algorithm for --env." };
+        var algo = new Option<string?>("--algo") { Description = "The algorithm: with a zoo file, the zoo's name (dqn, ppo, ppo_lstm, sac, td3; default: the file's name); without a preset, picks the shipped preset of that algorithm for --env." };
         var envId = new Option<string?>("--env") { Description = "The environment: the entry of a zoo file, or an override of the preset's env." };
         var confFile = new Option<string?>("--conf-file", "-conf", "-f") { Description = "An rl-baselines3-zoo hyperparameter file (hyperparams/dqn.yml, ppo.yml, ppo_lstm.yml, sac.yml, td3.yml), read as it is." };
         var seed = new Option<int?>("--seed") { Description = "Seed of the run (overrides the preset's)." };
@@ -233,7 +233,7 @@ public static partial class RlMemoryCli
 
         if (presetOrFile is null && algo is not null)
         {
-            string wanted = env ?? "CartPole-v1";
+            string wanted = env ?? TrainerCatalog.Find(algo).DefaultEnv;
             return Presets.All.FirstOrDefault(p => p.Algo == algo && p.Values.Any(kv => kv.Key == "env" && kv.Value as string == wanted))
                 ?? throw new ConfigException(
                     $"No shipped {algo} preset trains {wanted}; pass an rl-baselines3-zoo file with --conf-file, a YAML file, or one of: {string.Join(", ", Presets.All.Where(p => p.Algo == algo).Select(p => p.Name))}.");

@@ -224,6 +224,12 @@ public sealed class SacTrainerTests : IDisposable
         Assert.True(code == 0, error.ToString());
         Assert.True(new FileInfo(gif).Length > 1000);
 
+        // --algo alone picks the algorithm's preset for its own default environment.
+        var output = new StringWriter();
+        code = RlMemory.App.RlMemoryCli.Run(["train", "--algo", "sac", "--steps", "150", "--set", "eval_episodes=1", "--out", Path.Combine(_dir, "by-algo")], output, error);
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("Training SAC on Pendulum-v1", output.ToString(), StringComparison.Ordinal);
+
         var refused = new StringWriter();
         code = RlMemory.App.RlMemoryCli.Run(["train", "sac-pendulum", "--steps", "400", "--watch", "--watch-port", "0", "--out", Path.Combine(_dir, "watched")], new StringWriter(), refused);
         Assert.Equal(RlMemory.App.RlMemoryCli.InvalidInput, code);
