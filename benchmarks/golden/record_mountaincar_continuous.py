@@ -1,8 +1,8 @@
-"""Records Golden/MountainCarContinuous-v0.json (format rl-golden-trajectories/1, see ../FORMAT.md) by running
-Gymnasium 1.0.0's own MountainCarContinuous-v0.  Run with Debian's interpreter and the pinned reference sources:
+"""Records tests/RlMemory.Environments.Tests/Golden/MountainCarContinuous-v0.json (format rl-golden-trajectories/1, see
+that folder's FORMAT.md) by running Gymnasium 1.0.0's own MountainCarContinuous-v0. Not run by the tests, which read only
+the recorded file. Needs Python 3 with numpy 1.24 and Gymnasium 1.0.0 importable (put its source tree on PYTHONPATH):
 
-    PYTHONPATH=../shared/reference/src/gymnasium:../shared/reference/src/stubs /usr/bin/python3 \
-        tests/RlMemory.Environments.Tests/Golden/recorders/record_mountaincar_continuous.py OUT.json
+    PYTHONPATH=<gymnasium-1.0.0 source> python3 benchmarks/golden/record_mountaincar_continuous.py OUT.json
 """
 import datetime
 import json
