@@ -12,6 +12,7 @@ namespace RlMemory.Agents.Continuous;
 public abstract class ContinuousAgent : IContinuousAgent
 {
     private readonly nn.Module _network;
+    private readonly Device _device;
     private readonly string _kind;
     private readonly int _kindVersion;
     private readonly bool _ownsNetwork;
@@ -25,6 +26,7 @@ public abstract class ContinuousAgent : IContinuousAgent
     private protected ContinuousAgent(nn.Module network, ContinuousActorConfig config, string kind, int kindVersion, string? envId, bool ownsNetwork)
     {
         _network = network ?? throw new ArgumentNullException(nameof(network));
+        _device = network.parameters().First().device;
         Config = config ?? throw new ArgumentNullException(nameof(config));
         Bounds = new ActionBounds(config.Low, config.High);
         _kind = kind;
@@ -81,8 +83,7 @@ public abstract class ContinuousAgent : IContinuousAgent
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        Device device = _network.parameters().First().device;
-        Tensor input = tensor(observations.ToArray(), [n, ObservationSize], device: device);
+        Tensor input = tensor(observations.ToArray(), [n, ObservationSize], device: _device);
         Tensor squashed = Squashed(input).cpu();
         Bounds.Rescale(MemoryMarshal.Cast<byte, float>(squashed.bytes), actions);
     }

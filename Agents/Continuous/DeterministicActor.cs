@@ -7,7 +7,7 @@ namespace RlMemory.Agents.Continuous;
 
 /// <summary>
 /// TD3's policy (Fujimoto et al. 2018, as Stable-Baselines3's TD3 <c>Actor</c>): an MLP from observations to actions,
-/// squashed by tanh into [−1, 1]; <see cref="Rescale"/> maps them into the action space's bounds. Layers use PyTorch's
+/// squashed by tanh into [−1, 1]; <see cref="Bounds"/> maps them into the action space's bounds. Layers use PyTorch's
 /// default initialization.
 /// </summary>
 public sealed class DeterministicActor : Module<Tensor, Tensor>
@@ -40,7 +40,4 @@ public sealed class DeterministicActor : Module<Tensor, Tensor>
 
     /// <summary>Actions in [−1, 1], [B, actions], for observations [B, obs].</summary>
     public override Tensor forward(Tensor observations) => mu.forward(observations);
-
-    /// <summary>Maps actions in [−1, 1] into the bounds (see <see cref="ActionBounds.Rescale"/>).</summary>
-    public void Rescale(ReadOnlySpan<float> squashed, Span<float> actions) => Bounds.Rescale(squashed, actions);
 }

@@ -9,7 +9,7 @@ namespace RlMemory.Agents.Continuous;
 /// SAC's policy (Haarnoja et al. 2018, as Stable-Baselines3's <c>Actor</c>): an MLP whose two heads give the mean and
 /// the log standard deviation (clamped to [−20, 2]) of a diagonal Gaussian over pre-squash actions u; the action is
 /// tanh(u) in [−1, 1], and its log-probability carries the change of variables, log π(a|s) = Σ log N(u; μ, σ) −
-/// Σ log(1 − tanh(u)² + 10⁻⁶). <see cref="Rescale"/> maps [−1, 1] into the action space's bounds. Layers use PyTorch's
+/// Σ log(1 − tanh(u)² + 10⁻⁶). <see cref="Bounds"/> maps [−1, 1] into the action space's bounds. Layers use PyTorch's
 /// default initialization.
 /// </summary>
 public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor LogStd)>
@@ -87,7 +87,4 @@ public sealed class SquashedGaussianActor : Module<Tensor, (Tensor Mean, Tensor 
         Tensor squash = action.square().neg().add(one).add(epsilon).log().sum(1);
         return (action.MoveToOuterDisposeScope(), gaussian.sub(squash).MoveToOuterDisposeScope());
     }
-
-    /// <summary>Maps actions in [−1, 1] into the bounds (see <see cref="ActionBounds.Rescale"/>).</summary>
-    public void Rescale(ReadOnlySpan<float> squashed, Span<float> actions) => Bounds.Rescale(squashed, actions);
 }

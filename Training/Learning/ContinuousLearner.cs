@@ -92,29 +92,6 @@ internal abstract class ContinuousLearner : IDisposable
         ExplorationState = state.Exploration;
     }
 
-    /// <summary>Moves each parameter of <paramref name="target"/> towards <paramref name="source"/>'s: θ' ← τθ + (1 − τ)θ'.</summary>
-    protected static void Polyak(nn.Module source, nn.Module target, double tau)
-    {
-        using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            using Scalar keep = (1 - tau).ToScalar(), take = tau.ToScalar();
-            foreach (var (t, o) in target.parameters().Zip(source.parameters()))
-            {
-                t.mul_(keep).add_(o, alpha: take);
-            }
-        }
-    }
-
-    /// <summary>A frozen copy's parameters stop requiring gradients (target networks).</summary>
-    protected static void Freeze(nn.Module module)
-    {
-        foreach (var p in module.parameters())
-        {
-            p.requires_grad = false;
-        }
-    }
-
     /// <summary>Switches gradients of <paramref name="module"/>'s parameters on or off (a critic while the policy learns through it).</summary>
     protected static void RequireGradients(nn.Module module, bool on)
     {

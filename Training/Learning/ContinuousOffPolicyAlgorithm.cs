@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RlMemory.Agents;
+using RlMemory.Agents.Continuous;
 using RlMemory.Environments;
 using RlMemory.Environments.Vector;
 using RlMemory.Memory;
@@ -32,6 +33,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
     private readonly ContinuousOffPolicyConfig _config;
     private readonly string _networksKind;
     private readonly ReplayBufferOptions _replayOptions;
+    private readonly ActionBounds _bounds;
     private readonly Generator _acting;
     private readonly Tensor _observations;
     private readonly float[] _squashed;
@@ -55,6 +57,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
         _networksKind = networksKind;
         Box box = context.ActionBox;
         ActionSize = box.Size;
+        _bounds = new ActionBounds(box.Low.ToArray(), box.High.ToArray());
         _numEnvs = config.NumEnvs;
         int observationSize = context.Envs.ObservationSize;
         _learningThreads = TrainingRun.LearningThreads(config.TorchThreads, Environment.ProcessorCount, out _);
@@ -128,8 +131,14 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
     /// <inheritdoc />
     public bool LogsAfterLearning => false;
 
-    /// <summary>Maps actions in [−1, 1] into the Box's bounds (<paramref name="squashed"/> and <paramref name="actions"/> of one environment).</summary>
-    protected abstract void Rescale(ReadOnlySpan<float> squashed, Span<float> actions);
+    /// <summary>The policy's architecture for this run: <paramref name="config"/>'s widths, the environments' observation size and action bounds.</summary>
+    protected static ContinuousActorConfig ActorConfig(ContinuousOffPolicyConfig config, AlgorithmContext<float[]> context) => new()
+    {
+        ObservationSize = context.Envs.ObservationSize,
+        Low = context.ActionBox.Low.ToArray(),
+        High = context.ActionBox.High.ToArray(),
+        HiddenSizes = config.NetArch,
+    };
 
     /// <inheritdoc />
     public void EpisodesBegin(ReadOnlySpan<float> observations, bool restart)
@@ -176,7 +185,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
 
         for (int i = 0; i < actions.Length; i++)
         {
-            Rescale(_squashed.AsSpan(i * ActionSize, ActionSize), actions[i]);
+            _bounds.Rescale(_squashed.AsSpan(i * ActionSize, ActionSize), actions[i]);
         }
     }
 

@@ -27,13 +27,7 @@ internal abstract class QLearner<TNetwork> : IDisposable
         try
         {
             Target = create();
-            Target.load_state_dict(Online.state_dict());
-            foreach (var p in Target.parameters())
-            {
-                p.requires_grad = false;
-            }
-
-            Target.eval();
+            TargetNetworks.Start(Target, Online);
             Optimizer = new GradientStepper(Online.named_parameters(), learningRate, maxGradNorm, "online network");
             _statistics = new StatisticSums(deviceSums: 1, hostSums: 2, device, $"{name} statistics (Q sum, loss sum, steps)");
         }
@@ -59,25 +53,7 @@ internal abstract class QLearner<TNetwork> : IDisposable
     protected GradientStepper Optimizer { get; }
 
     /// <summary>Moves the target network towards the online one: θ' ← τθ + (1 − τ)θ' (τ = 1: a copy).</summary>
-    public void UpdateTarget(double tau = 1)
-    {
-        using var scope = NewDisposeScope();
-        using (no_grad())
-        {
-            foreach (var (t, o) in Target.parameters().Zip(Online.parameters()))
-            {
-                if (tau >= 1)
-                {
-                    t.copy_(o);
-                }
-                else
-                {
-                    using Scalar keep = (1 - tau).ToScalar(), take = tau.ToScalar();
-                    t.mul_(keep).add_(o, alpha: take);
-                }
-            }
-        }
-    }
+    public void UpdateTarget(double tau = 1) => TargetNetworks.Update(Online, Target, tau);
 
     /// <summary>Mean loss and mean Q since the last call (NaN when no step ran), then starts over.</summary>
     public (double Loss, double Q) TakeStatistics()

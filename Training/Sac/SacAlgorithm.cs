@@ -12,7 +12,7 @@ namespace RlMemory.Training.Sac;
 internal sealed class SacAlgorithm : ContinuousOffPolicyAlgorithm<SacLearner, SacAgent>
 {
     public SacAlgorithm(SacConfig config, AlgorithmContext<float[]> context)
-        : this(config, context, Actor(config, context))
+        : this(config, context, ActorConfig(config, context))
     {
     }
 
@@ -26,15 +26,4 @@ internal sealed class SacAlgorithm : ContinuousOffPolicyAlgorithm<SacLearner, Sa
             learner => new SacAgent(learner.Actor, config.Env))
     {
     }
-
-    /// <inheritdoc />
-    protected override void Rescale(ReadOnlySpan<float> squashed, Span<float> actions) => Learner.Actor.Rescale(squashed, actions);
-
-    private static ContinuousActorConfig Actor(SacConfig config, AlgorithmContext<float[]> context) => new()
-    {
-        ObservationSize = context.Envs.ObservationSize,
-        Low = context.ActionBox.Low.ToArray(),
-        High = context.ActionBox.High.ToArray(),
-        HiddenSizes = config.NetArch,
-    };
 }

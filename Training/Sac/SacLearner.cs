@@ -42,8 +42,7 @@ internal sealed class SacLearner : ContinuousLearner
             Actor = new SquashedGaussianActor(actor, device);
             Critic = new TwinCritic(actor.ObservationSize, actor.ActionSize, config.NetArch, device);
             CriticTarget = new TwinCritic(actor.ObservationSize, actor.ActionSize, config.NetArch, device);
-            CriticTarget.load_state_dict(Critic.state_dict());
-            Freeze(CriticTarget);
+            TargetNetworks.Start(CriticTarget, Critic);
             EntCoef = new EntropyCoefficient(config.InitialEntCoef, device);
 
             // SB3 clips no gradient in SAC: an infinite clip leaves them as they are, and a non-finite norm still stops training.
@@ -168,7 +167,7 @@ internal sealed class SacLearner : ContinuousLearner
 
         if (phaseStep % _targetUpdateInterval == 0)
         {
-            Polyak(Critic, CriticTarget, _tau);
+            TargetNetworks.Update(Critic, CriticTarget, _tau);
         }
 
         Span<double> sums = Statistics.Host;

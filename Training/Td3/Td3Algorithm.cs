@@ -12,7 +12,7 @@ namespace RlMemory.Training.Td3;
 internal sealed class Td3Algorithm : ContinuousOffPolicyAlgorithm<Td3Learner, Td3Agent>
 {
     public Td3Algorithm(Td3Config config, AlgorithmContext<float[]> context)
-        : this(config, context, Actor(config, context))
+        : this(config, context, ActorConfig(config, context))
     {
     }
 
@@ -26,15 +26,4 @@ internal sealed class Td3Algorithm : ContinuousOffPolicyAlgorithm<Td3Learner, Td
             learner => new Td3Agent(learner.Actor, config.Env))
     {
     }
-
-    /// <inheritdoc />
-    protected override void Rescale(ReadOnlySpan<float> squashed, Span<float> actions) => Learner.Actor.Rescale(squashed, actions);
-
-    private static ContinuousActorConfig Actor(Td3Config config, AlgorithmContext<float[]> context) => new()
-    {
-        ObservationSize = context.Envs.ObservationSize,
-        Low = context.ActionBox.Low.ToArray(),
-        High = context.ActionBox.High.ToArray(),
-        HiddenSizes = config.NetArch,
-    };
 }

@@ -37,12 +37,10 @@ internal sealed class Td3Learner : ContinuousLearner
         {
             Actor = new DeterministicActor(actor, device);
             ActorTarget = new DeterministicActor(actor, device);
-            ActorTarget.load_state_dict(Actor.state_dict());
-            Freeze(ActorTarget);
+            TargetNetworks.Start(ActorTarget, Actor);
             Critic = new TwinCritic(actor.ObservationSize, actor.ActionSize, config.NetArch, device);
             CriticTarget = new TwinCritic(actor.ObservationSize, actor.ActionSize, config.NetArch, device);
-            CriticTarget.load_state_dict(Critic.state_dict());
-            Freeze(CriticTarget);
+            TargetNetworks.Start(CriticTarget, Critic);
 
             // SB3 clips no gradient in TD3: an infinite clip leaves them as they are, and a non-finite norm still stops training.
             _actorOptimizer = new GradientStepper(Actor.named_parameters(), config.LearningRate, double.PositiveInfinity, "policy network");
@@ -201,8 +199,8 @@ internal sealed class Td3Learner : ContinuousLearner
             RequireGradients(Critic, true);
         }
 
-        Polyak(Critic, CriticTarget, _config.Tau);
-        Polyak(Actor, ActorTarget, _config.Tau);
+        TargetNetworks.Update(Critic, CriticTarget, _config.Tau);
+        TargetNetworks.Update(Actor, ActorTarget, _config.Tau);
     }
 
     /// <inheritdoc />

@@ -177,13 +177,13 @@ public sealed class SacTrainerTests : IDisposable
             Assert.Equal(expected, lp[row], 3);
         }
 
-        // The deterministic action is tanh(μ), and Rescale maps [−1, 1] onto the bounds.
+        // The deterministic action is tanh(μ), and the actor's bounds map [−1, 1] onto the Box.
         float[] deterministic = actor.Deterministic(observations).data<float>().ToArray();
         Assert.All(m.Zip(deterministic), p => Assert.Equal(Math.Tanh(p.First), p.Second, 6));
         var bounds = new float[4];
-        actor.Rescale([-1f, -1f, 1f, 1f], bounds);
+        actor.Bounds.Rescale([-1f, -1f, 1f, 1f], bounds);
         Assert.Equal([-1f, -2f, 1f, 4f], bounds);
-        actor.Rescale([0f, 0f, 0f, 0f], bounds);
+        actor.Bounds.Rescale([0f, 0f, 0f, 0f], bounds);
         Assert.Equal([0f, 1f, 0f, 1f], bounds);
     }
 
