@@ -8,6 +8,7 @@ namespace RlMemory.Agents;
 [JsonSerializable(typeof(RecurrentDqnAgent.RecurrentAgentMetadata))]
 [JsonSerializable(typeof(PpoAgent.AgentMetadata), TypeInfoPropertyName = "PpoAgentMetadata")]
 [JsonSerializable(typeof(Continuous.ContinuousAgentMetadata))]
+[JsonSerializable(typeof(ContinuousPpoAgent.AgentMetadata), TypeInfoPropertyName = "ContinuousPpoAgentMetadata")]
 internal sealed partial class AgentsJsonContext : JsonSerializerContext
 {
 }

@@ -96,6 +96,7 @@ public static class AgentFile
             DqnAgent.Kind => DqnAgent.Load(path, device),
             RecurrentDqnAgent.Kind => RecurrentDqnAgent.Load(path, device),
             PpoAgent.Kind => PpoAgent.Load(path, device),
+            ContinuousPpoAgent.Kind => ContinuousPpoAgent.Load(path, device),
             Continuous.SacAgent.Kind => Continuous.SacAgent.Load(path, device),
             Continuous.Td3Agent.Kind => Continuous.Td3Agent.Load(path, device),
             _ => throw new InvalidDataException($"{path} holds a {kind}, which is not an agent kind; known kinds: {string.Join(", ", Kinds)}."),
@@ -103,5 +104,5 @@ public static class AgentFile
     }
 
     /// <summary>The agent kinds <see cref="Load"/> knows.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = [DqnAgent.Kind, RecurrentDqnAgent.Kind, PpoAgent.Kind, Continuous.SacAgent.Kind, Continuous.Td3Agent.Kind];
+    public static IReadOnlyList<string> Kinds { get; } = [DqnAgent.Kind, RecurrentDqnAgent.Kind, PpoAgent.Kind, ContinuousPpoAgent.Kind, Continuous.SacAgent.Kind, Continuous.Td3Agent.Kind];
 }

@@ -32,6 +32,11 @@ public sealed class PpoAgent : IDiscreteAgent
     public PpoAgent(ActorCriticNetwork network, string? envId = null, bool ownsNetwork = false)
     {
         Network = network ?? throw new ArgumentNullException(nameof(network));
+        if (network.Config.IsContinuous)
+        {
+            throw new ArgumentException($"PpoAgent plays discrete actions; this network's actions are continuous ({network.Config.Distribution}): use ContinuousPpoAgent.", nameof(network));
+        }
+
         EnvId = envId;
         _ownsNetwork = ownsNetwork;
     }
@@ -120,114 +125,23 @@ public sealed class PpoAgent : IDiscreteAgent
     /// <summary>What an agent file records besides the weights.</summary>
     internal sealed record AgentMetadata(ActorCriticConfig Config, string? EnvId);
 
-    /// <summary>
-    /// Greedy actions for a fixed set of environments, each with its own recurrent state row: a call advances only the
-    /// rows it names (one forward pass for them), <see cref="Reset"/> returns one row to the initial state.
-    /// </summary>
-    private sealed class GreedyActor : IEpisodeActor
+    /// <summary>Greedy actions (the most probable) for a fixed set of environments, each with its own recurrent state row.</summary>
+    private sealed class GreedyActor(ActorCriticNetwork network, int environments) : IEpisodeActor
     {
-        private readonly ActorCriticNetwork _network;
-        private readonly Tensor _observations;
-        private readonly RecurrentState? _state;
-        private readonly RecurrentState? _initial;
-        private readonly int _observationSize;
-        private readonly int _actionCount;
-        private readonly float[] _logits;
-        private readonly long[] _rows;
-        private readonly bool[] _seen;
-        private bool _disposed;
+        private readonly ActorCriticRows _rows = new(network, environments, Kind);
 
-        public GreedyActor(ActorCriticNetwork network, int environments)
-        {
-            _network = network;
-            Environments = environments;
-            _observationSize = network.Config.ObservationSize;
-            _actionCount = network.Config.ActionCount;
-            _observations = empty([environments, _observationSize], ScalarType.Float32, CPU).DetachFromDisposeScope();
-            _state = network.InitialState(environments)?.DetachFromDisposeScope();
-            _initial = network.InitialState(1)?.DetachFromDisposeScope();
-            _logits = new float[environments * _actionCount];
-            _rows = new long[environments];
-            _seen = new bool[environments];
-        }
-
-        public int Environments { get; }
+        public int Environments => _rows.Environments;
 
         /// <summary>The recurrent state after the last step, one row per environment (null for a feed-forward policy).</summary>
-        public RecurrentState? State => _state;
+        public RecurrentState? State => _rows.State;
 
         public void Act(ReadOnlySpan<float> observations, ReadOnlySpan<int> rows, Span<int> actions)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            int n = rows.Length;
-            if (actions.Length != n || observations.Length != n * _observationSize)
+            ReadOnlySpan<float> logits = _rows.Forward(observations, rows, actions.Length);
+            int width = _rows.Width;
+            for (int k = 0; k < rows.Length; k++)
             {
-                throw new ArgumentException(
-                    $"PpoAgent: {n} rows need {n} actions and {n} × {_observationSize} observation floats; got {actions.Length} and {observations.Length}.", nameof(observations));
-            }
-
-            if (n == 0)
-            {
-                return;
-            }
-
-            Array.Clear(_seen);
-            bool all = n == Environments;
-            for (int k = 0; k < n; k++)
-            {
-                int row = rows[k];
-                if (row < 0 || row >= Environments || _seen[row])
-                {
-                    throw new ArgumentException($"PpoAgent: rows must be distinct environments in [0, {Environments - 1}]; got {row} at position {k}.", nameof(rows));
-                }
-
-                _seen[row] = true;
-                _rows[k] = row;
-                all &= row == k;
-            }
-
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                observations.CopyTo(MemoryMarshal.Cast<byte, float>(_observations.bytes));
-                Tensor input = all ? _observations : _observations.narrow(0, 0, n);
-                Device device = _network.Device;
-                if (device.type != DeviceType.CPU)
-                {
-                    input = input.to(device);
-                }
-
-                Tensor logits;
-                if (_state is null)
-                {
-                    (logits, _) = _network.Forward(input);
-                }
-                else if (all)
-                {
-                    (logits, _, RecurrentState? next) = _network.Step(input, _state);
-                    for (int i = 0; i < _state.Tensors.Count; i++)
-                    {
-                        _state.Tensors[i].copy_(next!.Tensors[i]);
-                    }
-                }
-                else
-                {
-                    Tensor index = tensor(_rows.AsSpan(0, n).ToArray(), device: _state.Device);
-                    RecurrentState selected = _state.Select(index);
-                    (logits, _, RecurrentState? next) = _network.Step(input, selected);
-                    for (int i = 0; i < _state.Tensors.Count; i++)
-                    {
-                        _state.Tensors[i].index_copy_(0, index, next!.Tensors[i]);
-                    }
-                }
-
-                Tensor host = (logits.device_type == DeviceType.CPU ? logits : logits.cpu()).contiguous();
-                MemoryMarshal.Cast<byte, float>(host.bytes).CopyTo(_logits);
-            }
-
-            for (int k = 0; k < n; k++)
-            {
-                ReadOnlySpan<float> row = _logits.AsSpan(k * _actionCount, _actionCount);
+                ReadOnlySpan<float> row = logits.Slice(k * width, width);
                 int best = 0;
                 for (int a = 1; a < row.Length; a++)
                 {
@@ -241,37 +155,8 @@ public sealed class PpoAgent : IDiscreteAgent
             }
         }
 
-        public void Reset(int row)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            ArgumentOutOfRangeException.ThrowIfNegative(row);
-            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(row, Environments);
-            if (_state is null)
-            {
-                return;
-            }
+        public void Reset(int row) => _rows.Reset(row);
 
-            using var scope = NewDisposeScope();
-            using (no_grad())
-            {
-                for (int i = 0; i < _state.Tensors.Count; i++)
-                {
-                    _state.Tensors[i].narrow(0, row, 1).copy_(_initial!.Tensors[i]);
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            _observations.Dispose();
-            _state?.Dispose();
-            _initial?.Dispose();
-        }
+        public void Dispose() => _rows.Dispose();
     }
 }

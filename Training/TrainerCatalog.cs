@@ -15,7 +15,7 @@ public static class TrainerCatalog
     [
         TrainerDefinition.For<DqnConfig>(DqnTrainer.Algo, "DQN", DqnConfig.Schema, (c, o) => new DqnTrainer(c, o)),
         TrainerDefinition.For<R2d2Config>(R2d2Trainer.Algo, "R2D2", R2d2Config.Schema, (c, o) => new R2d2Trainer(c, o)),
-        TrainerDefinition.For<PpoConfig>(PpoTrainer.Algo, "PPO", PpoConfig.Schema, (c, o) => new PpoTrainer(c, o)),
+        TrainerDefinition.For<PpoConfig>(PpoTrainer.Algo, "PPO", PpoConfig.Schema, (c, o) => new PpoTrainer(c, o), (c, o) => new ContinuousPpoTrainer(c, o)),
         TrainerDefinition.For<SacConfig>(SacTrainer.Algo, "SAC", typeof(float[]), SacConfig.Schema, (c, o) => new SacTrainer(c, o)),
         TrainerDefinition.For<Td3Config>(Td3Trainer.Algo, "TD3", typeof(float[]), Td3Config.Schema, (c, o) => new Td3Trainer(c, o)),
     ];

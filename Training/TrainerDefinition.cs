@@ -17,10 +17,10 @@ public sealed class TrainerDefinition
     private readonly Func<IReadOnlyList<ConfigKey>> _describe;
 
     private TrainerDefinition(
-        string algo, string title, Type actionType, string defaultEnv, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
+        string algo, string title, IReadOnlyList<Type> actionTypes, string defaultEnv, IReadOnlyList<string> keys, Func<Preset, IReadOnlyList<string>, TrainerSetup> configure, Func<IReadOnlyList<ConfigKey>> describe)
     {
         Algo = algo;
-        ActionType = actionType;
+        ActionTypes = actionTypes;
         DefaultEnv = defaultEnv;
         Title = title;
         Keys = keys;
@@ -34,8 +34,14 @@ public sealed class TrainerDefinition
     /// <summary>The algorithm as people write it.</summary>
     public string Title { get; }
 
-    /// <summary>The action type of the environments it trains: <c>int</c> (discrete) or <c>float[]</c> (continuous).</summary>
-    public Type ActionType { get; }
+    /// <summary>The action type of the environments it trains first: <c>int</c> (discrete) or <c>float[]</c> (continuous).</summary>
+    public Type ActionType => ActionTypes[0];
+
+    /// <summary>The action types of the environments it trains (PPO: both; it picks its trainer by the environment).</summary>
+    public IReadOnlyList<Type> ActionTypes { get; }
+
+    /// <summary>Whether it trains environments whose actions are of type <paramref name="actionType"/>.</summary>
+    public bool Trains(Type actionType) => ActionTypes.Contains(actionType);
 
     /// <summary>The environment of the algorithm's default configuration (CartPole-v1; Pendulum-v1 for SAC and TD3).</summary>
     public string DefaultEnv { get; }
@@ -75,6 +81,28 @@ public sealed class TrainerDefinition
     /// </summary>
     /// <remarks>The schema must have the keys <c>env</c>, <c>seed</c>, <c>n_timesteps</c> and <c>device</c> (the CLI's options set them).</remarks>
     public static TrainerDefinition For<TConfig>(string algo, string title, Type actionType, ConfigSchema<TConfig> schema, Func<TConfig, TrainerOptions, ITrainer> create)
+        where TConfig : RunConfig, new() =>
+        Define(algo, title, [actionType], schema, create);
+
+    /// <summary>
+    /// Defines an algorithm that trains both discrete and continuous actions, with a trainer for each
+    /// (<paramref name="createDiscrete"/>, <paramref name="createContinuous"/>): a run's environment picks which.
+    /// </summary>
+    /// <remarks>The schema must have the keys <c>env</c>, <c>seed</c>, <c>n_timesteps</c> and <c>device</c> (the CLI's options set them).</remarks>
+    public static TrainerDefinition For<TConfig>(
+        string algo, string title, ConfigSchema<TConfig> schema, Func<TConfig, TrainerOptions, ITrainer> createDiscrete, Func<TConfig, TrainerOptions, ITrainer> createContinuous)
+        where TConfig : RunConfig, new()
+    {
+        ArgumentNullException.ThrowIfNull(createDiscrete);
+        ArgumentNullException.ThrowIfNull(createContinuous);
+        return Define(algo, title, [typeof(int), typeof(float[])], schema, (config, options) =>
+        {
+            Type actionType = TrainingEnvironments.ActionType(config.Env);
+            return actionType == typeof(float[]) ? createContinuous(config, options) : createDiscrete(config, options);
+        });
+    }
+
+    private static TrainerDefinition Define<TConfig>(string algo, string title, Type[] actionTypes, ConfigSchema<TConfig> schema, Func<TConfig, TrainerOptions, ITrainer> create)
         where TConfig : RunConfig, new()
     {
         ArgumentNullException.ThrowIfNull(schema);
@@ -87,16 +115,19 @@ public sealed class TrainerDefinition
             }
         }
 
-        ArgumentNullException.ThrowIfNull(actionType);
-        if (actionType != typeof(int) && actionType != typeof(float[]))
+        foreach (Type actionType in actionTypes)
         {
-            throw new ArgumentException($"TrainerDefinition {algo}: the action type must be int or float[], got {actionType.Name}.", nameof(actionType));
+            ArgumentNullException.ThrowIfNull(actionType, nameof(actionTypes));
+            if (actionType != typeof(int) && actionType != typeof(float[]))
+            {
+                throw new ArgumentException($"TrainerDefinition {algo}: the action type must be int or float[], got {actionType.Name}.", nameof(actionTypes));
+            }
         }
 
         return new TrainerDefinition(
             algo,
             title,
-            actionType,
+            actionTypes,
             new TConfig().Env,
             schema.Keys,
             (preset, overrides) =>

@@ -35,8 +35,15 @@ internal static class TrainingEnvironments
         }
 
         string kind = Kind(spec.ActionType);
-        string[] able = [.. TrainerCatalog.All.Where(d => d.ActionType == spec.ActionType).Select(d => d.Algo)];
-        string[] presets = [.. Presets.Names.Where(p => able.Contains(Presets.Load(p).Algo, StringComparer.Ordinal))];
+        if (TrainerCatalog.All.FirstOrDefault(d => d.Algo == algo) is { } definition && definition.Trains(spec.ActionType))
+        {
+            // The algorithm trains these actions with its other trainer (PPO: PpoTrainer and ContinuousPpoTrainer).
+            string other = algo == "ppo" ? (spec.ActionType == typeof(float[]) ? "ContinuousPpoTrainer" : "PpoTrainer") : $"{algo}'s trainer for {kind}";
+            throw new ConfigException($"env {env} has {kind} ({space}), and this {algo} trainer trains {Kind(actionType)}: use {other} (the command line's {algo} picks it from the environment).");
+        }
+
+        string[] able = [.. TrainerCatalog.All.Where(d => d.Trains(spec.ActionType)).Select(d => d.Algo)];
+        string[] presets = [.. Presets.Names.Where(p => Presets.Load(p) is var preset && able.Contains(preset.Algo, StringComparer.Ordinal) && PresetActionType(preset) == spec.ActionType)];
         string alternatives = able.Length == 0
             ? $"no algorithm of this version trains {kind}"
             : $"{string.Join(", ", able)} train{(able.Length == 1 ? "s" : string.Empty)} {kind}"
@@ -45,6 +52,14 @@ internal static class TrainingEnvironments
             $"env {env} has {kind} ({space}), and {algo} trains {Kind(actionType)} only; {alternatives}. "
             + $"Or choose an environment with {Kind(actionType)} (rlmemory list envs).");
     }
+
+    /// <summary>The action type of a shipped preset's environment (null when it names none this version registers).</summary>
+    private static Type? PresetActionType(Preset preset) =>
+        preset.Values.LastOrDefault(kv => kv.Key == "env").Value is string env && EnvRegistry.IsRegistered(env) ? EnvRegistry.Spec(env).ActionType : null;
+
+    /// <summary>The action type of <paramref name="env"/>'s actions (<c>int</c> or <c>float[]</c>).</summary>
+    /// <exception cref="ConfigException">The id is not registered (the message lists close matches).</exception>
+    public static Type ActionType(string env) => Make(() => EnvRegistry.Spec(env)).ActionType;
 
     private static string Kind(Type actionType) =>
         actionType == typeof(int) ? "discrete actions" : actionType == typeof(float[]) ? "continuous actions" : $"actions of type {actionType.Name}";

@@ -37,7 +37,7 @@ public sealed class ActorCriticActor : IDisposable
         _network = network;
         Environments = environments;
         _observationSize = network.Config.ObservationSize;
-        _actions = network.Config.ActionCount;
+        _actions = network.PolicyWidth;
         Device device = network.Device;
         _observations = empty([environments, _observationSize], ScalarType.Float32, device).DetachFromDisposeScope();
         if (device.type != DeviceType.CPU)
@@ -56,7 +56,7 @@ public sealed class ActorCriticActor : IDisposable
     public RecurrentState? State => _state;
 
     /// <summary>
-    /// One forward pass for all environments: writes the logits (N × actions) and values (N) of
+    /// One forward pass for all environments: writes the policy outputs (N × <see cref="ActorCriticNetwork.PolicyWidth"/>: logits for discrete actions) and values (N) of
     /// <paramref name="observations"/> (N × obs) from <see cref="State"/>. The next state is kept until
     /// <see cref="Advance"/> (a second <see cref="Step"/> replaces it).
     /// </summary>
@@ -201,7 +201,7 @@ public sealed class ActorCriticActor : IDisposable
         if (observations.Length != n * _observationSize || logits.Length != n * _actions || values.Length != n)
         {
             throw new ArgumentException(
-                $"ActorCriticActor: expected {n} × {_observationSize} observation floats, {n} × {_actions} logits and {n} values; got {observations.Length}, {logits.Length} and {values.Length}.");
+                $"ActorCriticActor: expected {n} × {_observationSize} observation floats, {n} × {_actions} policy outputs and {n} values; got {observations.Length}, {logits.Length} and {values.Length}.");
         }
 
         using var scope = NewDisposeScope();

@@ -4,9 +4,10 @@ using RlMemory.Agents.Recurrent;
 namespace RlMemory.Agents.ActorCritic;
 
 /// <summary>
-/// The architecture of an <see cref="ActorCriticNetwork"/> for discrete actions: a body (a recurrent core, or none
-/// for a feed-forward policy), a policy MLP ending in one logit per action, and a value MLP ending in V(s).
-/// Serialized as JSON next to the weights when an agent is saved.
+/// The architecture of an <see cref="ActorCriticNetwork"/>: a body (a recurrent core, or none for a feed-forward
+/// policy), a policy MLP ending in one logit per discrete action or one mean per entry of a continuous action (see
+/// <see cref="Distribution"/>), and a value MLP ending in V(s). Serialized as JSON next to the weights when an agent
+/// is saved.
 /// </summary>
 public sealed record ActorCriticConfig
 {
@@ -16,11 +17,28 @@ public sealed record ActorCriticConfig
     /// <summary>The critic placements: on the core's features (<c>shared</c>), on a second core of its own (<c>separate</c>), or on the observations (<c>mlp</c>).</summary>
     public static IReadOnlyList<string> Critics { get; } = ["shared", "separate", "mlp"];
 
+    /// <summary>
+    /// The action distributions: <c>categorical</c> (discrete actions), <c>gaussian</c> (continuous actions: a diagonal
+    /// Gaussian whose log standard deviations are parameters independent of the state, as SB3's
+    /// <c>DiagGaussianDistribution</c>) and <c>gsde</c> (continuous actions with generalized state-dependent exploration,
+    /// Raffin et al. 2022, as SB3's <c>StateDependentNoiseDistribution</c> with <c>full_std</c>).
+    /// </summary>
+    public static IReadOnlyList<string> Distributions { get; } = ["categorical", "gaussian", "gsde"];
+
     /// <summary>Floats in one observation.</summary>
     public required int ObservationSize { get; init; }
 
-    /// <summary>The number of discrete actions.</summary>
+    /// <summary>The number of discrete actions (<c>categorical</c>), or the size of the action vector (<c>gaussian</c>, <c>gsde</c>).</summary>
     public required int ActionCount { get; init; }
+
+    /// <summary>The action distribution, one of <see cref="Distributions"/> (<c>categorical</c> by default: discrete actions).</summary>
+    public string Distribution { get; init; } = "categorical";
+
+    /// <summary>
+    /// The initial log standard deviation of the Gaussian distributions (SB3's <c>log_std_init</c>, 0 by default): every
+    /// entry of the state-independent log std (<c>gaussian</c>) or of the exploration weights' log std (<c>gsde</c>).
+    /// </summary>
+    public double LogStdInit { get; init; }
 
     /// <summary>The recurrent core (see <see cref="CoreConfig"/>); null for a feed-forward policy, whose heads read the observations.</summary>
     public CoreConfig? Core { get; init; }
@@ -52,10 +70,14 @@ public sealed record ActorCriticConfig
     [JsonIgnore]
     public bool IsRecurrent => Core is not null;
 
+    /// <summary>Whether the actions are continuous (a Gaussian distribution).</summary>
+    [JsonIgnore]
+    public bool IsContinuous => Distribution != "categorical";
+
     /// <summary>A short description, e.g. <c>lstm(64) → pi [64], vf [64] (relu)</c>.</summary>
     [JsonIgnore]
     public string Description =>
-        $"{(Core is null ? "mlp" : Core.ToString())}, obs {ObservationSize}, {ActionCount} actions, heads [{string.Join(", ", NetArch)}] ({Activation}, critic {Critic}){(NormalizeObservations ? ", normalized observations" : string.Empty)}";
+        $"{(Core is null ? "mlp" : Core.ToString())}, obs {ObservationSize}, {(IsContinuous ? $"{ActionCount}-dimensional {Distribution} actions" : $"{ActionCount} actions")}, heads [{string.Join(", ", NetArch)}] ({Activation}, critic {Critic}){(NormalizeObservations ? ", normalized observations" : string.Empty)}";
 
     /// <summary>Throws when a field is out of range, naming it, the value and what is allowed.</summary>
     public ActorCriticConfig Validate()
@@ -83,6 +105,16 @@ public sealed record ActorCriticConfig
         if (!Critics.Contains(Critic))
         {
             throw new ArgumentException($"ActorCriticConfig.Critic must be one of {string.Join(", ", Critics)}, got '{Critic}'.", nameof(Critic));
+        }
+
+        if (!Distributions.Contains(Distribution))
+        {
+            throw new ArgumentException($"ActorCriticConfig.Distribution must be one of {string.Join(", ", Distributions)}, got '{Distribution}'.", nameof(Distribution));
+        }
+
+        if (!double.IsFinite(LogStdInit) || Math.Abs(LogStdInit) > 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LogStdInit), LogStdInit, "ActorCriticConfig.LogStdInit must be a number in [-20, 20].");
         }
 
         Core?.Validate();

@@ -8,8 +8,10 @@ using static TorchSharp.torch.nn;
 namespace RlMemory.Agents.ActorCritic;
 
 /// <summary>
-/// An actor-critic network for discrete actions: a body, a policy head (logits, one per action) and a value head
-/// (V(s)). The body is any <see cref="RecurrentCore"/> built from <see cref="ActorCriticConfig.Core"/> (it carries a
+/// An actor-critic network: a body, a policy head and a value head (V(s)). The policy head gives, per step, the
+/// parameters of the action distribution (<see cref="ActorCriticConfig.Distribution"/>, see <see cref="PolicyWidth"/>):
+/// logits for discrete actions; for continuous ones the Gaussian's means and log standard deviations (and, with gSDE,
+/// the latent features the exploration noise is drawn from). The body is any <see cref="RecurrentCore"/> built from <see cref="ActorCriticConfig.Core"/> (it carries a
 /// <see cref="RecurrentState"/>), or nothing for a feed-forward policy (the heads read the observations). Each head is an
 /// MLP of <see cref="ActorCriticConfig.NetArch"/> hidden layers. The critic reads the core's features
 /// (<c>shared</c>), those of a second core of its own (<c>separate</c>), or the observations (<c>mlp</c>).
@@ -28,11 +30,13 @@ public sealed class ActorCriticNetwork : nn.Module
     private readonly Linear policyHead;
     private readonly Sequential valueBody;
     private readonly Linear valueHead;
+    private readonly Parameter? logStd;
     private readonly Tensor? observationMean;
     private readonly Tensor? observationScale;
     private readonly bool _valueFromObservations;
     private readonly RecurrentStateSpec? _stateSpec;
     private readonly int _actorParts;
+    private readonly int _latentWidth;
 
     /// <summary>Builds the network described by <paramref name="config"/> on <paramref name="device"/> (CPU by default).</summary>
     /// <exception cref="NotSupportedException">The configured core kind is not available in this version.</exception>
@@ -57,6 +61,15 @@ public sealed class ActorCriticNetwork : nn.Module
         (valueBody, int valueWidth) = Mlp(_valueFromObservations ? config.ObservationSize : criticCore?.OutputSize ?? features, config.NetArch, config.Activation, config.OrthoInit);
         policyHead = Linear(policyWidth, config.ActionCount);
         valueHead = Linear(valueWidth, 1);
+        _latentWidth = policyWidth;
+        if (config.IsContinuous)
+        {
+            // SB3: log_std = ones(action_dim) · log_std_init; with gSDE, ones(latent_sde_dim, action_dim) · log_std_init.
+            long[] shape = config.Distribution == "gsde" ? [policyWidth, config.ActionCount] : [config.ActionCount];
+            using Scalar initial = config.LogStdInit.ToScalar();
+            logStd = Parameter(full(shape, initial, ScalarType.Float32));
+        }
+
         if (config.OrthoInit)
         {
             Orthogonal(policyHead, 0.01);
@@ -92,6 +105,42 @@ public sealed class ActorCriticNetwork : nn.Module
     /// <summary>The prefix of the critic core's state parts when the critic has a core of its own.</summary>
     public const string CriticPrefix = "critic_";
 
+    /// <summary>
+    /// Floats of the policy output per step: the number of actions (<c>categorical</c>: logits); 2 × the action size
+    /// (<c>gaussian</c>: the means, then the log standard deviations); 2 × the action size + the latent width
+    /// (<c>gsde</c>: the means, the log standard deviations, then the latent features the noise is drawn from).
+    /// </summary>
+    public int PolicyWidth => Config.Distribution switch
+    {
+        "gaussian" => 2 * Config.ActionCount,
+        "gsde" => (2 * Config.ActionCount) + _latentWidth,
+        _ => Config.ActionCount,
+    };
+
+    /// <summary>The width of gSDE's latent features (the policy MLP's last hidden layer; the core's features or the observation without one).</summary>
+    public int LatentWidth => _latentWidth;
+
+    /// <summary>
+    /// The standard deviations of gSDE's exploration weights, exp(log std) [latent width × action size] row-major
+    /// (null for other distributions): each environment's exploration matrix is drawn from N(0, these).
+    /// </summary>
+    public float[]? ExplorationStd()
+    {
+        if (Config.Distribution != "gsde")
+        {
+            return null;
+        }
+
+        using var scope = NewDisposeScope();
+        using (no_grad())
+        {
+            return logStd!.exp().cpu().data<float>().ToArray();
+        }
+    }
+
+    /// <summary>The ε added to gSDE's variance (SB3's <c>StateDependentNoiseDistribution.epsilon</c>).</summary>
+    public const double GsdeEpsilon = 1e-6;
+
     /// <summary>The device of the parameters.</summary>
     public Device Device => parameters().First().device;
 
@@ -100,8 +149,8 @@ public sealed class ActorCriticNetwork : nn.Module
         core is null ? null : criticCore is null ? core.InitialState(batchSize) : Combine(core.InitialState(batchSize), criticCore.InitialState(batchSize));
 
     /// <summary>
-    /// One time step: observations [N, obs] and the state before it (null for a feed-forward network) → logits
-    /// [N, actions], values [N] and the state after it (null for a feed-forward network).
+    /// One time step: observations [N, obs] and the state before it (null for a feed-forward network) → the policy
+    /// output [N, <see cref="PolicyWidth"/>] (logits for discrete actions), values [N] and the state after it (null for a feed-forward network).
     /// </summary>
     public (Tensor Logits, Tensor Values, RecurrentState? State) Step(Tensor observations, RecurrentState? state)
     {
@@ -117,7 +166,7 @@ public sealed class ActorCriticNetwork : nn.Module
         observations = Normalize(observations);
         var (actorState, criticState) = Split(state);
         var (features, next) = core.Step(observations, actorState);
-        Tensor l = policyHead.forward(policyBody.forward(features));
+        Tensor l = Policy(policyBody.forward(features));
         Tensor valueInput = features;
         if (criticCore is not null)
         {
@@ -131,7 +180,7 @@ public sealed class ActorCriticNetwork : nn.Module
         return (l, v, next);
     }
 
-    /// <summary>Logits [B, actions] and values [B] of single observations [B, obs] (feed-forward networks only).</summary>
+    /// <summary>The policy output [B, <see cref="PolicyWidth"/>] and values [B] of single observations [B, obs] (feed-forward networks only).</summary>
     /// <exception cref="InvalidOperationException">The network is recurrent: use <see cref="Step"/> or <see cref="UnrollSequences"/>.</exception>
     public (Tensor Logits, Tensor Values) Forward(Tensor observations)
     {
@@ -143,14 +192,14 @@ public sealed class ActorCriticNetwork : nn.Module
 
         using var scope = NewDisposeScope();
         observations = Normalize(observations);
-        Tensor l = policyHead.forward(policyBody.forward(observations));
+        Tensor l = Policy(policyBody.forward(observations));
         Tensor v = valueHead.forward(valueBody.forward(observations)).squeeze(-1);
         scope.MoveToOuter(l, v);
         return (l, v);
     }
 
     /// <summary>
-    /// Logits [B, T, actions] and values [B, T] of sequences [B, T, obs] that start from <paramref name="state"/> (batch
+    /// The policy output [B, T, <see cref="PolicyWidth"/>] and values [B, T] of sequences [B, T, obs] that start from <paramref name="state"/> (batch
     /// B), resetting the state before the steps where <paramref name="episodeStarts"/> [B, T] (bool or 0/1, optional)
     /// is set. Recurrent networks only.
     /// </summary>
@@ -167,7 +216,7 @@ public sealed class ActorCriticNetwork : nn.Module
         observations = Normalize(observations);
         var (actorState, criticState) = Split(state);
         Tensor features = SegmentedUnroll.Features(core, observations, actorState, episodeStarts);
-        Tensor l = policyHead.forward(policyBody.forward(features));
+        Tensor l = Policy(policyBody.forward(features));
         Tensor valueInput = criticCore is null ? features : SegmentedUnroll.Features(criticCore, observations, criticState!, episodeStarts);
         Tensor v = valueHead.forward(valueBody.forward(_valueFromObservations ? observations : valueInput)).squeeze(-1);
         scope.MoveToOuter(l, v);
@@ -252,6 +301,28 @@ public sealed class ActorCriticNetwork : nn.Module
     public const double ObservationClip = 10;
 
     private static readonly Scalar ClipLow = (-ObservationClip).ToScalar(), ClipHigh = ObservationClip.ToScalar(); // held (HeldScalars)
+
+    private static readonly Scalar Half = 0.5.ToScalar(), Two = 2.ToScalar(), VarianceEpsilon = GsdeEpsilon.ToScalar(); // held (HeldScalars)
+
+    /// <summary>The policy output of latent features [..., width]: see <see cref="PolicyWidth"/>.</summary>
+    private Tensor Policy(Tensor latent)
+    {
+        Tensor mean = policyHead.forward(latent);
+        switch (Config.Distribution)
+        {
+            case "gaussian":
+                return cat([mean, logStd!.expand_as(mean)], -1);
+            case "gsde":
+                // SB3 (full_std, no expln, learn_features false): σ² = (latent²) · exp(log std)², σ = √(σ² + ε); the
+                // latent is detached, so only log std learns through σ.
+                Tensor features = latent.detach();
+                Tensor variance = features.mul(features).matmul(logStd!.mul(Two).exp());
+                Tensor logSigma = variance.add(VarianceEpsilon).log().mul(Half);
+                return cat([mean, logSigma, features], -1);
+            default:
+                return mean;
+        }
+    }
 
     private Tensor Normalize(Tensor observations) =>
         observationMean is null ? observations : observations.sub(observationMean).mul(observationScale!).clamp(ClipLow, ClipHigh);

@@ -32,7 +32,7 @@ public static class ZooHyperparameters
     private static readonly HashSet<string> Unsupported = new(StringComparer.Ordinal)
     {
         "env_wrapper", "frame_stack", "callback", "vec_env_wrapper", "replay_buffer_class", "replay_buffer_kwargs",
-        "use_sde", "sde_sample_freq", "n_critics", "her_kwargs",
+        "n_critics", "her_kwargs",
     };
 
     /// <summary>
@@ -120,6 +120,8 @@ public static class ZooHyperparameters
 
         switch (key)
         {
+            case "use_sde" or "sde_sample_freq" when ours != "ppo":
+                throw new ConfigException($"{where}: '{key}' has no counterpart in RlMemory's {algo} (gSDE is in its ppo only); remove it from the entry.");
             case "policy":
                 Policy(Text(value), ours, where, values);
                 return;
@@ -200,6 +202,9 @@ public static class ZooHyperparameters
             case "ortho_init" when ours == "ppo":
                 values.Add(new("ortho_init", argument));
                 return;
+            case "log_std_init" when ours == "ppo":
+                values.Add(new("log_std_init", argument));
+                return;
             case "lstm_hidden_size" when ours == "ppo":
                 values.Add(new("hidden_size", argument));
                 return;
@@ -260,10 +265,7 @@ public static class ZooHyperparameters
         }
 
         values.Add(new("normalize_observations", observations));
-        if (rewards)
-        {
-            notes.Add($"{where}: the zoo's normalize also normalizes rewards; RlMemory normalizes observations only (normalize_observations: true).");
-        }
+        values.Add(new("normalize_reward", rewards));
     }
 
     private static string Text(object? value) => value?.ToString()?.Trim() ?? string.Empty;

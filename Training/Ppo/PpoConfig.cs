@@ -76,17 +76,37 @@ public sealed record PpoConfig : CoreRunConfig
     /// <summary>Normalize observations with running statistics over the training environments (zoo's <c>normalize</c> with <c>norm_obs</c>); the agent keeps them.</summary>
     public bool NormalizeObservations { get; init; }
 
+    /// <summary>
+    /// Scale the rewards learned from by the running standard deviation of the discounted returns, clipped to ±10 (the
+    /// zoo's <c>normalize</c> with <c>norm_reward</c>, SB3's <c>VecNormalize</c>); reported returns stay unscaled.
+    /// </summary>
+    public bool NormalizeReward { get; init; }
+
     /// <summary><c>shared</c> (the critic reads the core's features), <c>separate</c> (a second core of its own) or <c>mlp</c> (it reads the observations).</summary>
     public string Critic { get; init; } = "shared";
 
     /// <summary>Recurrent cores: steps per training sequence (0: the whole rollout, n_steps, as sb3-contrib).</summary>
     public int SequenceLength { get; init; }
 
-    /// <summary>The network's architecture for observations of <paramref name="observationSize"/> floats and <paramref name="actionCount"/> actions.</summary>
-    public ActorCriticConfig Network(int observationSize, int actionCount) => new()
+    /// <summary>Continuous actions: generalized state-dependent exploration (gSDE, Raffin et al. 2022) instead of a state-independent Gaussian (SB3's <c>use_sde</c>).</summary>
+    public bool UseSde { get; init; }
+
+    /// <summary>With gSDE: draw the exploration matrices every this many steps of a rollout (−1: only at each rollout's start; SB3's <c>sde_sample_freq</c>).</summary>
+    public int SdeSampleFreq { get; init; } = -1;
+
+    /// <summary>Continuous actions: the initial log standard deviation (SB3's <c>log_std_init</c> policy argument).</summary>
+    public double LogStdInit { get; init; }
+
+    /// <summary>
+    /// The network's architecture for observations of <paramref name="observationSize"/> floats and
+    /// <paramref name="actionCount"/> discrete actions, or (<paramref name="continuous"/>) continuous actions of that size.
+    /// </summary>
+    public ActorCriticConfig Network(int observationSize, int actionCount, bool continuous = false) => new()
     {
         ObservationSize = observationSize,
         ActionCount = actionCount,
+        Distribution = !continuous ? "categorical" : UseSde ? "gsde" : "gaussian",
+        LogStdInit = continuous ? LogStdInit : 0,
         Core = CoreConfig,
         NetArch = NetArch,
         Activation = ActivationFn,
@@ -100,8 +120,13 @@ public sealed record PpoConfig : CoreRunConfig
 
     /// <summary>Refuses keys that cannot go together (each key's own range is checked by <see cref="Schema"/>).</summary>
     /// <exception cref="ConfigException">Sequences longer than a rollout, per-minibatch normalization of single entries, or a rollout too large.</exception>
-    internal void ValidateCombinations()
+    internal void ValidateCombinations(bool discrete)
     {
+        if (discrete && UseSde)
+        {
+            throw new ConfigException($"use_sde applies to continuous actions; env {Env} has discrete actions: remove use_sde (and sde_sample_freq).");
+        }
+
         if (IsRecurrent && SequenceLength > NSteps)
         {
             throw new ConfigException($"sequence_length = {SequenceLength} is out of range: must be in [1, n_steps = {NSteps}] (or 0 for n_steps).");
@@ -149,7 +174,11 @@ public sealed record PpoConfig : CoreRunConfig
         .Add("activation_fn", "tanh or relu", c => c.ActivationFn, (c, v) => c with { ActivationFn = v }, Allowed.OneOf([.. ActorCriticConfig.Activations]))
         .Add("ortho_init", "orthogonal initialization of the heads", c => c.OrthoInit, (c, v) => c with { OrthoInit = v })
         .Add("normalize_observations", "normalize observations with running statistics (VecNormalize)", c => c.NormalizeObservations, (c, v) => c with { NormalizeObservations = v })
+        .Add("normalize_reward", "scale rewards by the running std of discounted returns (VecNormalize norm_reward)", c => c.NormalizeReward, (c, v) => c with { NormalizeReward = v })
         .Add("critic", "shared (on the core's features), separate (its own core) or mlp (on the observations)", c => c.Critic, (c, v) => c with { Critic = v }, Allowed.OneOf([.. ActorCriticConfig.Critics]))
         .Add("sequence_length", "recurrent: steps per training sequence (0: n_steps)", c => c.SequenceLength, (c, v) => c with { SequenceLength = v }, Allowed.Between(0, 1 << 20))
+        .Add("use_sde", "continuous actions: generalized state-dependent exploration (gSDE)", c => c.UseSde, (c, v) => c with { UseSde = v })
+        .Add("sde_sample_freq", "gSDE: new exploration matrices every this many rollout steps (-1: each rollout)", c => c.SdeSampleFreq, (c, v) => c with { SdeSampleFreq = v }, v => v == -1 || v is >= 1 and <= 1 << 20 ? null : "must be -1 or in [1, 1048576]")
+        .Add("log_std_init", "continuous actions: initial log standard deviation", c => c.LogStdInit, (c, v) => c with { LogStdInit = v }, Allowed.Between(-20.0, 20.0))
         .AddRunKeys();
 }

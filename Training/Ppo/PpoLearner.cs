@@ -89,9 +89,7 @@ internal sealed class PpoLearner : IDisposable
     {
         using var scope = NewDisposeScope();
         var (logits, values) = _network.Forward(batch.Observations.reshape(batch.Size, -1));
-        PpoLossTerms terms = PpoLoss.Compute(
-            logits, batch.Actions, batch.OldLogProbs, batch.Advantages, values, batch.OldValues, batch.Returns, mask: null,
-            clipRange, _config.ClipRangeVf, _config.EntCoef, _config.VfCoef);
+        PpoLossTerms terms = Loss(logits, batch.Actions, batch.OldLogProbs, batch.Advantages, values, batch.OldValues, batch.Returns, mask: null, clipRange);
         return Update(terms, firstEpoch ? (batch.Returns, batch.OldValues, null) : null, envStep);
     }
 
@@ -100,11 +98,15 @@ internal sealed class PpoLearner : IDisposable
         using var scope = NewDisposeScope();
         Tensor observations = batch.Observations.reshape(batch.Sequences, batch.Length, -1);
         var (logits, values) = _network.UnrollSequences(observations, batch.InitialState!, batch.EpisodeStarts);
-        PpoLossTerms terms = PpoLoss.Compute(
-            logits, batch.Actions, batch.OldLogProbs, batch.Advantages, values, batch.OldValues, batch.Returns, batch.Mask,
-            clipRange, _config.ClipRangeVf, _config.EntCoef, _config.VfCoef);
+        PpoLossTerms terms = Loss(logits, batch.Actions, batch.OldLogProbs, batch.Advantages, values, batch.OldValues, batch.Returns, batch.Mask, clipRange);
         return Update(terms, firstEpoch ? (batch.Returns, batch.OldValues, batch.Mask) : null, envStep);
     }
+
+    /// <summary>PPO's loss for the network's action distribution (categorical logits, or a Gaussian's means and log std).</summary>
+    private PpoLossTerms Loss(Tensor policy, Tensor actions, Tensor oldLogProbs, Tensor advantages, Tensor values, Tensor oldValues, Tensor returns, Tensor? mask, double clipRange) =>
+        _network.Config.IsContinuous
+            ? PpoLoss.ComputeGaussian(policy, actions, oldLogProbs, advantages, values, oldValues, returns, mask, clipRange, _config.ClipRangeVf, _config.EntCoef, _config.VfCoef)
+            : PpoLoss.Compute(policy, actions, oldLogProbs, advantages, values, oldValues, returns, mask, clipRange, _config.ClipRangeVf, _config.EntCoef, _config.VfCoef);
 
     /// <summary>Records the statistics, applies the KL stop, and takes one gradient step. False stops the phase.</summary>
     private bool Update(PpoLossTerms terms, (Tensor Returns, Tensor OldValues, Tensor? Mask)? rollout, long envStep)

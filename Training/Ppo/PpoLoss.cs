@@ -10,11 +10,20 @@ namespace RlMemory.Training.Ppo;
 /// <param name="EntropyLoss">−mean(entropy of π(·|s)).</param>
 /// <param name="ApproxKl">mean((r − 1) − log r), an estimate of KL(π_old ‖ π) (Schulman's k3; SB3's <c>approx_kl</c>).</param>
 /// <param name="ClipFraction">The fraction of entries with |r − 1| &gt; ε.</param>
-public sealed record PpoLossTerms(Tensor Loss, Tensor PolicyGradientLoss, Tensor ValueLoss, Tensor EntropyLoss, Tensor ApproxKl, Tensor ClipFraction);
+public sealed record PpoLossTerms(Tensor Loss, Tensor PolicyGradientLoss, Tensor ValueLoss, Tensor EntropyLoss, Tensor ApproxKl, Tensor ClipFraction)
+{
+    /// <summary>Moves the six tensors out of the current dispose scope.</summary>
+    internal PpoLossTerms MoveOut(DisposeScope scope)
+    {
+        scope.MoveToOuter(Loss, PolicyGradientLoss, ValueLoss, EntropyLoss, ApproxKl, ClipFraction);
+        return this;
+    }
+}
 
 /// <summary>
 /// PPO's clipped surrogate objective with a value loss and an entropy bonus (Schulman et al. 2017), term for term as
-/// Stable-Baselines3's <c>PPO.train</c>, for a categorical policy. With a mask (recurrent minibatches), every mean is
+/// Stable-Baselines3's <c>PPO.train</c>, for a categorical policy (<see cref="Compute"/>) or a diagonal Gaussian one
+/// (<see cref="ComputeGaussian"/>). With a mask (recurrent minibatches), every mean is
 /// over the positions where the mask is 1, as sb3-contrib's RecurrentPPO.
 /// </summary>
 public static class PpoLoss
@@ -41,6 +50,63 @@ public static class PpoLoss
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(actions);
+        using var scope = NewDisposeScope();
+        Tensor logProbsAll = nn.functional.log_softmax(logits, -1);
+        Tensor logProbs = logProbsAll.gather(-1, actions.unsqueeze(-1)).squeeze(-1);
+        Tensor entropy = logProbsAll.exp().mul(logProbsAll).sum(-1).neg();
+        return Terms(logProbs, entropy, oldLogProbs, advantages, values, oldValues, returns, mask, clipRange, clipRangeVf, entCoef, vfCoef).MoveOut(scope);
+    }
+
+    /// <summary>
+    /// Computes the loss for a diagonal Gaussian policy (continuous actions): <paramref name="policy"/> [..., 2d (+ gSDE's
+    /// latent)] holds the means, then the log standard deviations (what <c>ActorCriticNetwork</c> gives for the
+    /// <c>gaussian</c> and <c>gsde</c> distributions); <paramref name="actions"/> [..., d] float32 are the actions sampled
+    /// (before any clipping to the bounds). log π(a|s) and the entropy sum over the d entries, as SB3's
+    /// <c>DiagGaussianDistribution</c>. The other parameters are those of the categorical overload.
+    /// </summary>
+    public static PpoLossTerms ComputeGaussian(
+        Tensor policy, Tensor actions, Tensor oldLogProbs, Tensor advantages, Tensor values, Tensor oldValues, Tensor returns, Tensor? mask,
+        double clipRange, double? clipRangeVf, double entCoef, double vfCoef)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(actions);
+        using var scope = NewDisposeScope();
+        var (logProbs, entropy) = GaussianLogProbAndEntropy(policy, actions);
+        return Terms(logProbs, entropy, oldLogProbs, advantages, values, oldValues, returns, mask, clipRange, clipRangeVf, entCoef, vfCoef).MoveOut(scope);
+    }
+
+    /// <summary>
+    /// log N(a; μ, σ) summed over the action's d entries, and the Gaussian's entropy Σ (½ + ½ log 2π + log σ), from
+    /// <paramref name="policy"/> [..., 2d (+ …)] (means, then log σ) and <paramref name="actions"/> [..., d].
+    /// </summary>
+    public static (Tensor LogProbs, Tensor Entropy) GaussianLogProbAndEntropy(Tensor policy, Tensor actions)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(actions);
+        long d = actions.shape[^1];
+        if (policy.shape[^1] < 2 * d)
+        {
+            throw new ArgumentException($"PpoLoss: a Gaussian policy output needs at least 2 × {d} entries (means, log std) per step; got {policy.shape[^1]}.", nameof(policy));
+        }
+
+        using var scope = NewDisposeScope();
+        using Scalar half = 0.5.ToScalar(), logRoot = LogSqrtTwoPi.ToScalar(), entropyConstant = (0.5 + LogSqrtTwoPi).ToScalar();
+        Tensor mean = policy.narrow(-1, 0, d);
+        Tensor logStd = policy.narrow(-1, d, d);
+        Tensor z = actions.sub(mean).mul(logStd.neg().exp());
+        Tensor logProbs = z.mul(z).mul(half).add(logStd).add(logRoot).sum(-1).neg();
+        Tensor entropy = logStd.add(entropyConstant).sum(-1);
+        scope.MoveToOuter(logProbs, entropy);
+        return (logProbs, entropy);
+    }
+
+    /// <summary>log √(2π).</summary>
+    public const double LogSqrtTwoPi = 0.91893853320467274178;
+
+    private static PpoLossTerms Terms(
+        Tensor logProbs, Tensor entropy, Tensor oldLogProbs, Tensor advantages, Tensor values, Tensor oldValues, Tensor returns, Tensor? mask,
+        double clipRange, double? clipRangeVf, double entCoef, double vfCoef)
+    {
         ArgumentNullException.ThrowIfNull(oldLogProbs);
         ArgumentNullException.ThrowIfNull(advantages);
         ArgumentNullException.ThrowIfNull(values);
@@ -56,10 +122,6 @@ public static class PpoLoss
         using Scalar vfLow = (-(clipRangeVf ?? 0)).ToScalar(), vfHigh = (clipRangeVf ?? 0).ToScalar();
         Tensor count = mask is null ? null! : mask.sum();
         Tensor Mean(Tensor x) => mask is null ? x.mean() : x.mul(mask).sum().div(count);
-
-        Tensor logProbsAll = nn.functional.log_softmax(logits, -1);
-        Tensor logProbs = logProbsAll.gather(-1, actions.unsqueeze(-1)).squeeze(-1);
-        Tensor entropy = logProbsAll.exp().mul(logProbsAll).sum(-1).neg();
 
         Tensor logRatio = logProbs.sub(oldLogProbs);
         Tensor ratio = logRatio.exp();
@@ -81,8 +143,6 @@ public static class PpoLoss
             clipFraction = Mean(excess.abs().gt(clip).to(ratio.dtype));
         }
 
-        var terms = new PpoLossTerms(loss, policyLoss.detach(), valueLoss.detach(), entropyLoss.detach(), approxKl, clipFraction);
-        scope.MoveToOuter(terms.Loss, terms.PolicyGradientLoss, terms.ValueLoss, terms.EntropyLoss, terms.ApproxKl, terms.ClipFraction);
-        return terms;
+        return new PpoLossTerms(loss, policyLoss.detach(), valueLoss.detach(), entropyLoss.detach(), approxKl, clipFraction).MoveOut(scope);
     }
 }

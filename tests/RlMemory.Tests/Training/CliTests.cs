@@ -64,11 +64,11 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void TrainingAContinuousEnvironment_SaysInCommandLineTermsWhatCanTrainIt()
     {
-        var r = Run("train", "ppo-cartpole", "--set", "env=PendulumNoVel-v1", "--out", Path.Combine(_dir, "continuous"));
+        var r = Run("train", "dqn-cartpole", "--set", "env=PendulumNoVel-v1", "--out", Path.Combine(_dir, "continuous"));
         Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
         Assert.Equal(
-            "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and ppo trains discrete actions only; "
-            + "sac, td3 train continuous actions (presets: sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train sac-pendulum --set env=PendulumNoVel-v1). "
+            "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and dqn trains discrete actions only; "
+            + "ppo, sac, td3 train continuous actions (presets: ppo-pendulum, ppo-pendulum-novel, sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train ppo-pendulum --set env=PendulumNoVel-v1). "
             + "Or choose an environment with discrete actions (rlmemory list envs).",
             r.Error.Trim());
         Assert.False(Directory.Exists(Path.Combine(_dir, "continuous")));

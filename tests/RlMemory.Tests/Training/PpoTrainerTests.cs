@@ -258,7 +258,8 @@ public sealed class PpoTrainerTests : IDisposable
     [Theory]
     [InlineData("core=lstm sequence_length=64", "sequence_length = 64 is out of range")]
     [InlineData("batch_size=1", "batch_size = 1 cannot be combined with normalize_advantage")]
-    [InlineData("env=Pendulum-v1", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and ppo trains discrete actions only; sac, td3 train continuous actions (presets: sac-pendulum")]
+    [InlineData("env=Pendulum-v1", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and this ppo trainer trains discrete actions: use ContinuousPpoTrainer (the command line's ppo picks it from the environment).")]
+    [InlineData("use_sde=true", "use_sde applies to continuous actions; env CartPole-v1 has discrete actions: remove use_sde (and sde_sample_freq).")]
     public void InconsistentConfigurations_AreRefusedWhenTheTrainerIsBuilt(string assignments, string expected)
     {
         PpoConfig config = PpoConfig.FromPreset("ppo-cartpole", [.. assignments.Split(' ')]);

@@ -127,7 +127,7 @@ public sealed class ZooHyperparametersTests : IDisposable
         [.. schema.ToEntries(config).Select(e => $"{e.Key}: {YamlValues.Format(e.Value)}")];
 
     [Fact]
-    public void APpoLstmEntry_MapsPolicySchedulesAndPolicyKwargs_AndNotesTheRewardNormalization()
+    public void APpoLstmEntry_MapsPolicySchedulesAndPolicyKwargs_AndNormalizesRewardsAsTheZooDoes()
     {
         Preset preset = ZooHyperparameters.Parse(PpoLstmFile, "ppo_lstm.yml", "ppo_lstm", env: null);
         Assert.Equal("ppo", preset.Algo);
@@ -148,7 +148,63 @@ public sealed class ZooHyperparametersTests : IDisposable
         Assert.Equal("relu", config.ActivationFn);
         Assert.False(config.OrthoInit);
         Assert.True(config.NormalizeObservations);
-        Assert.Contains(preset.Notes, n => n.Contains("also normalizes rewards", StringComparison.Ordinal));
+        Assert.True(config.NormalizeReward); // the zoo's normalize: true is VecNormalize's defaults, norm_reward included
+        Assert.Empty(preset.Notes);
+    }
+
+    [Fact]
+    public void ThePendulumEntries_OfPpoAndPpoLstm_BecomeTheShippedPresets()
+    {
+        // rl-baselines3-zoo 2.4's hyperparams/ppo.yml and ppo_lstm.yml entries, as they are.
+        const string ppo = """
+            Pendulum-v1:
+              n_envs: 4
+              n_timesteps: !!float 1e5
+              policy: 'MlpPolicy'
+              n_steps: 1024
+              gae_lambda: 0.95
+              gamma: 0.9
+              n_epochs: 10
+              ent_coef: 0.0
+              learning_rate: !!float 1e-3
+              clip_range: 0.2
+              use_sde: True
+              sde_sample_freq: 4
+            """;
+        const string ppoLstm = """
+            PendulumNoVel-v1:
+              normalize: True
+              n_envs: 4
+              n_timesteps: !!float 1e5
+              policy: 'MlpLstmPolicy'
+              n_steps: 1024
+              gae_lambda: 0.95
+              gamma: 0.9
+              n_epochs: 10
+              ent_coef: 0.0
+              learning_rate: !!float 1e-3
+              clip_range: 0.2
+              use_sde: True
+              sde_sample_freq: 4
+              policy_kwargs: "dict(
+                                ortho_init=False,
+                                activation_fn=nn.ReLU,
+                                lstm_hidden_size=64,
+                                enable_critic_lstm=True,
+                                net_arch=dict(pi=[64], vf=[64])
+                              )"
+            """;
+        foreach (var (text, file, algo, preset) in new[] { (ppo, "ppo.yml", "ppo", "ppo-pendulum"), (ppoLstm, "ppo_lstm.yml", "ppo_lstm", "ppo-pendulum-novel") })
+        {
+            var config = (PpoConfig)TrainerCatalog.Find("ppo").Configure(ZooHyperparameters.Parse(text, file, algo, null), []).Config;
+            Assert.True(config.UseSde);
+            Assert.Equal(Entries(PpoConfig.Schema, PpoConfig.FromPreset(preset) with { EvalFreq = config.EvalFreq, EvalEpisodes = config.EvalEpisodes }), Entries(PpoConfig.Schema, config));
+        }
+
+        // log_std_init, as the zoo's other continuous PPO entries give it.
+        string withLogStd = ppo.Replace("sde_sample_freq: 4", "sde_sample_freq: 4\n  policy_kwargs: \"dict(log_std_init=-2, ortho_init=False)\"", StringComparison.Ordinal);
+        var logStd = (PpoConfig)TrainerCatalog.Find("ppo").Configure(ZooHyperparameters.Parse(withLogStd, "ppo.yml", "ppo", null), []).Config;
+        Assert.Equal(-2.0, logStd.LogStdInit);
     }
 
     [Theory]
