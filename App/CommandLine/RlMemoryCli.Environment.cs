@@ -145,6 +145,9 @@ public static partial class RlMemoryCli
             return options;
         }
 
+        /// <summary>Makes the environment, whatever its action type (an unknown id or a bad option is refused by the registry, by name).</summary>
+        public static IEnv Make(string id, EnvOptions options) => EnvRegistry.Make(id, options.Count == 0 ? null : options);
+
         /// <summary>Makes the environment (an unknown id or a bad option is refused by the registry, by name).</summary>
         public static IEnv<TAction> Make<TAction>(string id, EnvOptions options) => EnvRegistry.Make<TAction>(id, options.Count == 0 ? null : options);
 

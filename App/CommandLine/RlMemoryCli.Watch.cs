@@ -36,8 +36,7 @@ public static partial class RlMemoryCli
             string agentPath = ResolveAgent(sourcePath, output);
             using var agents = new AgentReloader(agentPath);
             var (id, envOptions) = env.Resolve(parse, sourcePath, agents.Agent);
-            using IEnv<int> environment = EnvironmentOptions.Make<int>(id, envOptions);
-            using var player = new EpisodePlayer(environment, agents.Actor, NonNegative(parse.GetValue(seed), "--seed"));
+            using var player = EpisodePlayer.For(agents.Agent, EnvironmentOptions.Make(id, envOptions), NonNegative(parse.GetValue(seed), "--seed"), ownsEnv: true);
             double speedFactor = parse.GetValue(speed);
             if (!(speedFactor > 0 && double.IsFinite(speedFactor)))
             {
@@ -60,13 +59,13 @@ public static partial class RlMemoryCli
                 int height = Math.Max(player.Frame.Height, player.MemoryPanel?.Height ?? 0);
                 using IViewerWindow desktop = DesktopViewer.OpenWindow(width, height, $"RlMemory: {title}");
                 output.WriteLine($"Playing {title} in a window: space pauses, right arrow steps, up/down change the speed; Esc or Q closes it.");
-                ViewerSession session = DesktopViewer.Run(desktop, player, clock, title, agents.NextActor, cancel.Token);
+                ViewerSession session = DesktopViewer.Run(desktop, player, clock, title, agents.NextAgent, cancel.Token);
                 output.WriteLine(session.ToString());
                 return 0;
             }
 
             var feed = new LiveFeed();
-            var loop = new WatchLoop(player, clock, feed, title) { NextActor = agents.NextActor };
+            var loop = new WatchLoop(player, clock, feed, title) { NextAgent = agents.NextAgent };
             var options = new ViewerServerOptions
             {
                 Address = parse.GetValue(address)!,
@@ -180,36 +179,24 @@ public static partial class RlMemoryCli
 
         public TrainingViewer(RunConfig config, ViewerServerOptions options)
         {
-            RequireDiscrete(config, "--watch");
             ViewerServer.ParseAddress(options.Address, options.AddressOption);
             _options = options;
 
             // The showcase environment is made like the training one, with the run's env_options.
             var envOptions = new EnvOptions(config.EnvOptions);
-            var watch = new TrainingWatch(() => EnvRegistry.Make<int>(config.Env, envOptions), _feed);
+            var watch = new TrainingWatch(() => EnvRegistry.Make(config.Env, envOptions), _feed);
             Callback = watch;
             Clock = watch.Clock;
         }
 
         public TrainingViewer(RunConfig config, TextWriter output)
         {
-            RequireDiscrete(config, "--window");
             var envOptions = new EnvOptions(config.EnvOptions);
-            _window = new TrainingWindow(() => EnvRegistry.Make<int>(config.Env, envOptions), DesktopViewer.OpenWindow, output);
+            _window = new TrainingWindow(() => EnvRegistry.Make(config.Env, envOptions), DesktopViewer.OpenWindow, output);
             Callback = _window;
         }
 
         public TrainingCallback Callback { get; }
-
-        /// <summary>The training viewer plays environments with discrete actions; refuses the others before training starts.</summary>
-        private static void RequireDiscrete(RunConfig config, string option)
-        {
-            if (EnvRegistry.Spec(config.Env).ActionType != typeof(int))
-            {
-                throw new ConfigException(
-                    $"{option} shows training on environments with discrete actions; {config.Env} has continuous actions: train without {option}, then play the run with rlmemory eval or rlmemory record.");
-            }
-        }
 
         private PlaybackClock? Clock { get; }
 
@@ -249,31 +236,25 @@ public static partial class RlMemoryCli
         {
             _path = path;
             _stamp = File.GetLastWriteTimeUtc(path);
-            IAgent loaded = AgentFile.Load(path);
-            try
+            Agent = AgentFile.Load(path);
+            if (Agent is not (IDiscreteAgent or IContinuousAgent))
             {
-                Agent = EnvironmentOptions.Discrete(loaded, "watch");
-            }
-            catch
-            {
-                loaded.Dispose();
-                throw;
+                string kind = Agent.Kind;
+                Agent.Dispose();
+                throw new ConfigException($"watch plays agents with discrete or continuous actions; this {kind} is neither.");
             }
 
             MklOnAmd.Apply();   // the kernels training used (libtorch is loaded now; no product has run yet)
-            Actor = Agent.Begin(1);
         }
 
-        public IDiscreteAgent Agent { get; private set; }
+        public IAgent Agent { get; private set; }
 
-        public IEpisodeActor Actor { get; private set; }
-
-        /// <summary>A new actor if the file changed since it was loaded (and loads cleanly), else null.</summary>
-        public IEpisodeActor? NextActor()
+        /// <summary>A newer agent of the same action type if the file changed since it was loaded (and loads cleanly), else null.</summary>
+        public IAgent? NextAgent()
         {
             DisposeRetired();
             DateTime stamp;
-            IDiscreteAgent agent;
+            IAgent agent;
             try
             {
                 stamp = File.GetLastWriteTimeUtc(_path);
@@ -282,31 +263,27 @@ public static partial class RlMemoryCli
                     return null;
                 }
 
-                IAgent loaded = AgentFile.Load(_path);
-                if (loaded is not IDiscreteAgent discrete)
+                agent = AgentFile.Load(_path);
+                if ((agent is IDiscreteAgent) != (Agent is IDiscreteAgent) || (agent is IContinuousAgent) != (Agent is IContinuousAgent))
                 {
-                    loaded.Dispose();
+                    agent.Dispose();
                     return null;
                 }
-
-                agent = discrete;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
                 return null;
             }
 
+            // The old agent's actor is the player's, disposed when it takes the new one; the old agent goes next time.
             _stamp = stamp;
-            _retired.Add(Actor);
             _retired.Add(Agent);
             Agent = agent;
-            Actor = agent.Begin(1);
-            return Actor;
+            return Agent;
         }
 
         public void Dispose()
         {
-            Actor.Dispose();
             Agent.Dispose();
             DisposeRetired();
         }

@@ -88,10 +88,10 @@ public static class DesktopViewer
     /// <param name="player">The agent playing.</param>
     /// <param name="clock">Pause, step and speed.</param>
     /// <param name="title">The status line's first words, e.g. the agent and environment.</param>
-    /// <param name="nextActor">Asked whenever an episode ends: a newer actor to play the next episode with, or null.</param>
+    /// <param name="nextAgent">Asked whenever an episode ends: a newer agent to play the next episode with (the caller keeps it), or null.</param>
     /// <param name="cancellationToken">Stops the loop (e.g. Ctrl+C).</param>
     /// <returns>The frames presented, the steps played and the time taken.</returns>
-    public static ViewerSession Run(IViewerWindow window, EpisodePlayer player, PlaybackClock clock, string title, Func<IEpisodeActor?>? nextActor = null, CancellationToken cancellationToken = default)
+    public static ViewerSession Run(IViewerWindow window, EpisodePlayer player, PlaybackClock clock, string title, Func<IAgent?>? nextAgent = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(window);
         ArgumentNullException.ThrowIfNull(player);
@@ -112,9 +112,9 @@ public static class DesktopViewer
             int due = clock.TakeDueSteps();
             for (int i = 0; i < due; i++)
             {
-                if (player.EpisodeDone && nextActor?.Invoke() is { } actor)
+                if (player.EpisodeDone && nextAgent?.Invoke() is { } agent)
                 {
-                    player.ReplaceActor(actor);
+                    player.ReplaceAgent(agent);
                 }
 
                 player.Advance();
@@ -135,7 +135,7 @@ public static class DesktopViewer
     }
 
     /// <summary>
-    /// The status line under the picture, e.g. <c>CartPole-v1  episode 3  step 41  return 41  speed 1x  [paused]</c>; while
+    /// The status line under the picture, e.g. <c>CartPole-v1  episode 3  step 41  return 41  action 1  speed 1x  [paused]</c>; while
     /// training, the title is followed by the training step (<c>DQN training on CartPole-v1 at step 3,000  episode …</c>).
     /// </summary>
     public static string StatusLine(string title, ViewerStatus status)
@@ -143,8 +143,9 @@ public static class DesktopViewer
         ArgumentNullException.ThrowIfNull(status);
         string last = status.LastReturn is double r ? string.Create(CultureInfo.InvariantCulture, $"  last {r:0.##}") : string.Empty;
         string training = status.TrainingStep is long t ? string.Create(CultureInfo.InvariantCulture, $" at step {t:N0}") : string.Empty;
+        string action = status.Action is { } a ? $"  action {a}" : string.Empty;
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"{title}{training}  episode {status.Episode}  step {status.Step}  return {status.Return:0.##}{last}  speed {status.Speed:0.###}x{(status.Paused ? "  [paused]" : string.Empty)}");
+            $"{title}{training}  episode {status.Episode}  step {status.Step}  return {status.Return:0.##}{action}{last}  speed {status.Speed:0.###}x{(status.Paused ? "  [paused]" : string.Empty)}");
     }
 }

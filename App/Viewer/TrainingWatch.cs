@@ -19,9 +19,8 @@ namespace RlMemory.App.Viewer;
 public sealed class TrainingWatch : TrainingCallback, IDisposable
 {
     private readonly LiveFeed _feed;
-    private readonly IEnv<int> _env;
+    private readonly IEnv _env;
     private readonly int _seed;
-    private IEpisodeActor? _actor;
     private EpisodePlayer? _player;
     private WatchLoop? _loop;
 
@@ -30,7 +29,7 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
     /// <param name="feed">Where frames go.</param>
     /// <param name="seed">Seed of the first showcase episode (episode k uses seed + k).</param>
     /// <exception cref="InvalidOperationException">The environment cannot render.</exception>
-    public TrainingWatch(Func<IEnv<int>> makeEnv, LiveFeed feed, int seed = 20_000)
+    public TrainingWatch(Func<IEnv> makeEnv, LiveFeed feed, int seed = 20_000)
     {
         ArgumentNullException.ThrowIfNull(makeEnv);
         _feed = feed ?? throw new ArgumentNullException(nameof(feed));
@@ -45,9 +44,9 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
 
     /// <summary>Makes the showcase environment of a watched training run, refusing one that cannot render.</summary>
     /// <exception cref="InvalidOperationException">The environment cannot render.</exception>
-    internal static IEnv<int> MakeShowcaseEnvironment(Func<IEnv<int>> makeEnv)
+    internal static IEnv MakeShowcaseEnvironment(Func<IEnv> makeEnv)
     {
-        IEnv<int> env = makeEnv();
+        IEnv env = makeEnv();
         if (!env.CanRender())
         {
             string name = env.Name;
@@ -66,9 +65,7 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
         ArgumentNullException.ThrowIfNull(context);
 
         // The trainer's agent shares its weights (it sees every update) and stays the trainer's: only its actor is ours.
-        _actor = (context.Trainer.Agent as IDiscreteAgent
-            ?? throw new InvalidOperationException($"The training viewer shows agents with discrete actions; {context.Trainer.Algo} trains continuous ones: train without the viewer, then record the agent (rlmemory record).")).Begin(1);
-        _player = new EpisodePlayer(_env, _actor, _seed);
+        _player = EpisodePlayer.For(context.Trainer.Agent, _env, _seed);
         _loop = new WatchLoop(_player, Clock, _feed, $"{context.Trainer.Algo.ToUpperInvariant()} training on {_env.Name}") { TrainingStep = context.Step };
         _loop.PublishNow();
     }
@@ -101,7 +98,6 @@ public sealed class TrainingWatch : TrainingCallback, IDisposable
     public void Dispose()
     {
         _player?.Dispose();
-        _actor?.Dispose();
         _env.Dispose();
     }
 }

@@ -23,12 +23,11 @@ public sealed class TrainingWindow : TrainingCallback, IDisposable
     /// <summary>The time between pictures: at most 30 a second.</summary>
     public static readonly TimeSpan FrameInterval = TimeSpan.FromSeconds(1.0 / 30);
 
-    private readonly IEnv<int> _env;
+    private readonly IEnv _env;
     private readonly Func<int, int, string, IViewerWindow> _openWindow;
     private readonly TextWriter _output;
     private readonly int _seed;
     private readonly PlaybackClock _clock;
-    private IEpisodeActor? _actor;
     private EpisodePlayer? _player;
     private IViewerWindow? _window;
     private string _title = string.Empty;
@@ -41,7 +40,7 @@ public sealed class TrainingWindow : TrainingCallback, IDisposable
     /// <param name="output">Where the window's notes go (closed while training goes on).</param>
     /// <param name="seed">Seed of the first showcase episode (episode k uses seed + k).</param>
     /// <exception cref="InvalidOperationException">The environment cannot render.</exception>
-    public TrainingWindow(Func<IEnv<int>> makeEnv, Func<int, int, string, IViewerWindow> openWindow, TextWriter output, int seed = 20_000)
+    public TrainingWindow(Func<IEnv> makeEnv, Func<int, int, string, IViewerWindow> openWindow, TextWriter output, int seed = 20_000)
     {
         ArgumentNullException.ThrowIfNull(makeEnv);
         _openWindow = openWindow ?? throw new ArgumentNullException(nameof(openWindow));
@@ -75,9 +74,7 @@ public sealed class TrainingWindow : TrainingCallback, IDisposable
         }
 
         // The trainer's agent shares its weights (it sees every update) and stays the trainer's: only its actor is ours.
-        _actor = (trainer.Agent as IDiscreteAgent
-            ?? throw new InvalidOperationException($"The training viewer shows agents with discrete actions; {trainer.Algo} trains continuous ones: train without the viewer, then record the agent (rlmemory record).")).Begin(1);
-        _player = new EpisodePlayer(_env, _actor, _seed);
+        _player = EpisodePlayer.For(trainer.Agent, _env, _seed);
         _title = $"{trainer.Algo.ToUpperInvariant()} training on {_env.Name}";
         _trainingStep = trainer.Step;
         int width = _player.Frame.Width + (_player.MemoryPanel?.Width ?? 0);
@@ -136,7 +133,6 @@ public sealed class TrainingWindow : TrainingCallback, IDisposable
     {
         CloseWindow();
         _player?.Dispose();
-        _actor?.Dispose();
         _env.Dispose();
     }
 

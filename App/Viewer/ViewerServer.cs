@@ -372,6 +372,11 @@ public sealed class ViewerServer : IAsyncDisposable
             writer.WriteNumber("step", status.Step);
             writer.WriteNumber("return", Finite(status.Return));
             writer.WriteBoolean("done", status.Done);
+            if (status.Action is { } action)
+            {
+                writer.WriteString("action", action);
+            }
+
             if (status.LastReturn is double last)
             {
                 writer.WriteNumber("lastReturn", Finite(last));

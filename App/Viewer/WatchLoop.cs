@@ -36,10 +36,10 @@ public sealed class WatchLoop
     public long? TrainingStep { get; set; }
 
     /// <summary>
-    /// Asked whenever an episode has ended, before the next starts: an actor to play the next episode with (a newer
-    /// agent), or null to keep the current one.
+    /// Asked whenever an episode has ended, before the next starts: an agent to play the next episode with (a newer
+    /// agent of the same action type; the caller keeps it), or null to keep the current one.
     /// </summary>
-    public Func<IEpisodeActor?>? NextActor { get; init; }
+    public Func<IAgent?>? NextAgent { get; init; }
 
     /// <summary>Publishes the current picture (drawing the first one if needed), whether or not anybody watches.</summary>
     public void PublishNow()
@@ -70,9 +70,9 @@ public sealed class WatchLoop
         int due = _clock.TakeDueSteps();
         for (int i = 0; i < due; i++)
         {
-            if (_player.EpisodeDone && NextActor?.Invoke() is { } actor)
+            if (_player.EpisodeDone && NextAgent?.Invoke() is { } agent)
             {
-                _player.ReplaceActor(actor);
+                _player.ReplaceAgent(agent);
             }
 
             _player.Advance();

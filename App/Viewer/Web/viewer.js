@@ -29,6 +29,7 @@
       $('episode').textContent = String(state.episode);
       $('step').textContent = String(state.step) + (state.done ? ' (ended)' : '');
       $('return').textContent = number(state.return, 3);
+      $('action').textContent = state.action === undefined ? '–' : state.action;
     }
     if (state.lastReturn !== undefined) {
       $('last-return').textContent = 'return ' + number(state.lastReturn, 3) + ', ' + state.lastLength + ' steps';

@@ -145,10 +145,26 @@ public sealed class Td3TrainerTests : IDisposable
         Assert.True(code == 0, error.ToString());
         Assert.Contains("Pendulum-v1: mean return", output.ToString(), StringComparison.Ordinal);
 
-        // The viewer plays discrete agents only, and says what to use instead.
-        code = RlMemory.App.RlMemoryCli.Run(["watch", _dir, "--port", "0"], output, error);
-        Assert.Equal(RlMemory.App.RlMemoryCli.InvalidInput, code);
-        Assert.Contains("watch plays agents with discrete actions; this Td3Agent acts with continuous actions", error.ToString(), StringComparison.Ordinal);
+        // The viewer (watch) plays it as it plays discrete agents: the first call starts the episode, 200 steps end it at
+        // Pendulum's time limit, and the next call starts the second; each step's torque is within the bounds and shown.
+        using (IAgent again = AgentFile.Load(Path.Combine(_dir, "final_model.rlagent")))
+        using (var player = RlMemory.App.Viewer.EpisodePlayer.For(again, EnvRegistry.Make("Pendulum-v1"), seed: 3, ownsEnv: true))
+        {
+            var clock = new RlMemory.App.Viewer.PlaybackClock(player.Fps);
+            player.Advance(2);
+            string? action = player.Status("td3", clock).Action;
+            Assert.Matches(@"^\[-?\d+(\.\d+)?\]$", action);
+            Assert.InRange(float.Parse(action![1..^1], System.Globalization.CultureInfo.InvariantCulture), -2f, 2f);
+            player.Advance(200);
+            Assert.Equal((2, 0), (player.Episode, player.EpisodeStep));
+            Assert.True(player.LastEpisode!.Value.Return < 0);
+            player.Render();
+            Assert.True(player.Frame.Width > 0);
+
+            // A discrete agent does not play a continuous environment.
+            using var discrete = new RlMemory.Agents.PpoAgent(new RlMemory.Agents.ActorCritic.ActorCriticNetwork(new() { ObservationSize = 3, ActionCount = 2 }), ownsNetwork: true);
+            Assert.Throws<ArgumentException>(() => player.ReplaceAgent(discrete));
+        }
     }
 
     [Fact]

@@ -122,7 +122,7 @@ public sealed class DesktopViewerTests
         Assert.Equal([0, 1, 2, 2, 2, 3, 3, 5], window.StepsShown);
         Assert.Contains("[paused]", window.Statuses[3], StringComparison.Ordinal);
         Assert.Contains("speed 2x", window.Statuses[6], StringComparison.Ordinal);
-        Assert.StartsWith("CartPole-v1  episode 1  step 5  return 5  speed 2x", window.Statuses[7], StringComparison.Ordinal);
+        Assert.StartsWith("CartPole-v1  episode 1  step 5  return 5  action 1  speed 2x", window.Statuses[7], StringComparison.Ordinal);
     }
 
     [Fact]

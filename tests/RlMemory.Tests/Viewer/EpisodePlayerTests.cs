@@ -20,8 +20,10 @@ public sealed class EpisodePlayerTests
         player.Render();
         RgbFrame first = new(player.Frame.Width, player.Frame.Height, (byte[])player.Frame.Pixels.Clone());
 
+        Assert.Null(player.Status("t", new PlaybackClock(10)).Action);
         player.Advance(3);
         Assert.Equal((1, 3, 3.0), (player.Episode, player.EpisodeStep, player.EpisodeReturn));
+        Assert.Equal("1", player.Status("t", new PlaybackClock(10)).Action);
         player.Render();
         Assert.False(first.SamePixels(player.Frame), "the cart moved");
 

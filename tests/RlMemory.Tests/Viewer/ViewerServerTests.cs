@@ -61,13 +61,14 @@ public sealed class ViewerServerTests : IAsyncLifetime, IDisposable
         using var stream = new StreamReader(await _http.GetStreamAsync(new Uri(_server.Url, "events")));
         await WaitUntil(() => _feed.Viewers == 1);
         var frame = new RgbFrame(6, 4);
-        _feed.Publish(frame, null, new ViewerStatus("CartPole", 3, 17, 17, false, 42, 42, false, 1, false, TrainingStep: 1234));
+        _feed.Publish(frame, null, new ViewerStatus("CartPole", 3, 17, 17, false, 42, 42, false, 1, false, TrainingStep: 1234, Action: "[0.5, -1.25]"));
 
         JsonElement message = await NextMessage(stream);
         Assert.Equal(1, message.GetProperty("frame").GetInt64());
         Assert.Equal("CartPole", message.GetProperty("title").GetString());
         Assert.Equal(17, message.GetProperty("step").GetInt32());
         Assert.Equal(42, message.GetProperty("lastReturn").GetDouble());
+        Assert.Equal("[0.5, -1.25]", message.GetProperty("action").GetString());
         Assert.Equal(1234, message.GetProperty("trainingStep").GetInt64());
         Assert.StartsWith("data:image/png;base64,", message.GetProperty("image").GetString(), StringComparison.Ordinal);
 
