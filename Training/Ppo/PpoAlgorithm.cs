@@ -108,7 +108,6 @@ internal abstract class PpoAlgorithm<TAction> : ITrainingAlgorithm<TAction>
         _logProbs = new float[config.NumEnvs];
     }
 
-
     /// <inheritdoc />
     public IReadOnlyList<string> Columns { get; } =
     [
@@ -308,7 +307,7 @@ internal abstract class PpoAlgorithm<TAction> : ITrainingAlgorithm<TAction>
     }
 
     /// <inheritdoc />
-    public virtual void Dispose()
+    public void Dispose()
     {
         _rollout.Dispose();
         _actor.Dispose();
