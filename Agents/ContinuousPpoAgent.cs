@@ -95,51 +95,11 @@ public sealed class ContinuousPpoAgent : IContinuousAgent
 
     /// <summary>Loads an agent saved by <see cref="Save"/>, building its network from the saved architecture.</summary>
     /// <exception cref="InvalidDataException">The file is corrupt, truncated, not a continuous PPO agent, or names an architecture this version cannot build.</exception>
-    public static ContinuousPpoAgent Load(string path, Device? device = null)
-    {
-        AgentMetadata metadata;
-        try
-        {
-            metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.ContinuousPpoAgentMetadata)
-                ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
-            ActorCriticConfig config = (metadata.Config ?? throw new InvalidDataException($"{path}: the agent metadata has no configuration.")).Validate();
-            if (!config.IsContinuous || metadata.Low is null || metadata.High is null)
-            {
-                throw new InvalidDataException($"{path}: the agent metadata is not a continuous policy with bounds.");
-            }
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: the agent metadata is invalid: {e.Message}", e);
-        }
-
-        ModuleFile.RequireStoredParameters(path, Kind, ArchitectureSize.Minimum(metadata.Config), metadata.Config.Description);
-        ActorCriticNetwork network;
-        try
-        {
-            network = new ActorCriticNetwork(metadata.Config, device);
-        }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: the agent's configuration cannot be built: {e.Message}", e);
-        }
-
-        try
-        {
-            ModuleFile.Load(path, Kind, ("policy", network));
-            return new ContinuousPpoAgent(network, metadata.Low, metadata.High, metadata.EnvId, ownsNetwork: true);
-        }
-        catch (ArgumentException e)
-        {
-            network.Dispose();
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-    }
+    public static ContinuousPpoAgent Load(string path, Device? device = null) =>
+        ActorCriticFile.Load(
+            path, Kind, AgentsJsonContext.Default.ContinuousPpoAgentMetadata, m => m.Config,
+            (m, config) => !config.IsContinuous || m.Low is null || m.High is null ? "is not a continuous policy with bounds" : null,
+            device, (network, m) => new ContinuousPpoAgent(network, m.Low, m.High, m.EnvId, ownsNetwork: true));
 
     /// <inheritdoc />
     public void Dispose()

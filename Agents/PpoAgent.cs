@@ -76,42 +76,11 @@ public sealed class PpoAgent : IDiscreteAgent
 
     /// <summary>Loads an agent saved by <see cref="Save"/>, building its network from the saved architecture.</summary>
     /// <exception cref="InvalidDataException">The file is corrupt, truncated, not a PPO agent, or names an architecture this version cannot build.</exception>
-    public static PpoAgent Load(string path, Device? device = null)
-    {
-        AgentMetadata metadata;
-        try
-        {
-            metadata = JsonSerializer.Deserialize(ModuleFile.ReadMetadata(path, Kind), AgentsJsonContext.Default.PpoAgentMetadata)
-                ?? throw new InvalidDataException($"{path}: the agent metadata is empty.");
-            (metadata.Config ?? throw new InvalidDataException($"{path}: the agent metadata has no configuration.")).Validate();
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: the agent metadata is invalid: {e.Message}", e);
-        }
-
-        ModuleFile.RequireStoredParameters(path, Kind, ArchitectureSize.Minimum(metadata.Config), metadata.Config.Description);
-        ActorCriticNetwork network;
-        try
-        {
-            network = new ActorCriticNetwork(metadata.Config, device);
-        }
-        catch (Exception e) when (e is NotSupportedException or ArgumentException)
-        {
-            throw new InvalidDataException($"{path}: the agent's configuration cannot be built: {e.Message}", e);
-        }
-
-        try
-        {
-            ModuleFile.Load(path, Kind, ("policy", network));
-            return new PpoAgent(network, metadata.EnvId, ownsNetwork: true);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
-    }
+    public static PpoAgent Load(string path, Device? device = null) =>
+        ActorCriticFile.Load(
+            path, Kind, AgentsJsonContext.Default.PpoAgentMetadata, m => m.Config,
+            (_, config) => config.IsContinuous ? "describes a policy with continuous actions (a ContinuousPpoAgent's)" : null,
+            device, (network, m) => new PpoAgent(network, m.EnvId, ownsNetwork: true));
 
     /// <inheritdoc />
     public void Dispose()
