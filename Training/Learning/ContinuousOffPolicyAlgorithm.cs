@@ -131,14 +131,22 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
     /// <inheritdoc />
     public bool LogsAfterLearning => false;
 
-    /// <summary>The policy's architecture for this run: <paramref name="config"/>'s widths, the environments' observation size and action bounds.</summary>
-    protected static ContinuousActorConfig ActorConfig(ContinuousOffPolicyConfig config, AlgorithmContext<float[]> context) => new()
+    /// <summary>
+    /// The policy's architecture for this run: <paramref name="config"/>'s widths, the environments' observation size
+    /// and action bounds, which must be finite (<paramref name="algorithm"/> names the algorithm in the message).
+    /// </summary>
+    /// <exception cref="Configuration.ConfigException">A bound of the action space is infinite.</exception>
+    protected static ContinuousActorConfig ActorConfig(ContinuousOffPolicyConfig config, AlgorithmContext<float[]> context, string algorithm)
     {
-        ObservationSize = context.Envs.ObservationSize,
-        Low = context.ActionBox.Low.ToArray(),
-        High = context.ActionBox.High.ToArray(),
-        HiddenSizes = config.NetArch,
-    };
+        ActionSpaces.RequireFinite(context.ActionBox, config.Env, algorithm);
+        return new()
+        {
+            ObservationSize = context.Envs.ObservationSize,
+            Low = context.ActionBox.Low.ToArray(),
+            High = context.ActionBox.High.ToArray(),
+            HiddenSizes = config.NetArch,
+        };
+    }
 
     /// <inheritdoc />
     public void EpisodesBegin(ReadOnlySpan<float> observations, bool restart)

@@ -12,7 +12,7 @@ namespace RlMemory.Training.Sac;
 internal sealed class SacAlgorithm : ContinuousOffPolicyAlgorithm<SacLearner, SacAgent>
 {
     public SacAlgorithm(SacConfig config, AlgorithmContext<float[]> context)
-        : this(config, context, ActorConfig(config, context))
+        : this(config, context, ActorConfig(config, context, "SAC"))
     {
     }
 

@@ -12,7 +12,7 @@ namespace RlMemory.Training.Td3;
 internal sealed class Td3Algorithm : ContinuousOffPolicyAlgorithm<Td3Learner, Td3Agent>
 {
     public Td3Algorithm(Td3Config config, AlgorithmContext<float[]> context)
-        : this(config, context, ActorConfig(config, context))
+        : this(config, context, ActorConfig(config, context, "TD3"))
     {
     }
 

@@ -346,6 +346,21 @@ public sealed class ContinuousPpoTests : IDisposable
     }
 
     [Fact]
+    public void ABoxWithInfiniteBounds_Trains_AndTheAgentKeepsItsBounds()
+    {
+        // PPO clips its Gaussian draws to the bounds, which infinite bounds leave alone (SAC and TD3 refuse such a Box).
+        string id = $"PpoUnboundedBox-{Guid.NewGuid():N}-v0";
+        EnvRegistry.Register<float[]>(id, _ => new ContinuousTestEnvs.Unbounded(), maxEpisodeSteps: 10);
+        using var trainer = new ContinuousPpoTrainer(Small(256) with { Env = id, NumEnvs = 1 }, new TrainerOptions { Quiet = true });
+        trainer.Learn();
+        string path = Path.Combine(_dir, "unbounded.rlagent");
+        trainer.Agent.Save(path);
+        using var loaded = ContinuousPpoAgent.Load(path);
+        Assert.Equal([float.NegativeInfinity], loaded.Low);
+        Assert.Equal([float.PositiveInfinity], loaded.High);
+    }
+
+    [Fact]
     public void APolicyGivingNaN_StopsTrainingAtTheAction()
     {
         using var trainer = new ContinuousPpoTrainer(Small(512), new TrainerOptions { Quiet = true });
