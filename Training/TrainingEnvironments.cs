@@ -47,11 +47,15 @@ internal static class TrainingEnvironments
         string alternatives = able.Length == 0
             ? $"no algorithm of this version trains {kind}"
             : $"{string.Join(", ", able)} train{(able.Length == 1 ? "s" : string.Empty)} {kind}"
-              + (presets.Length == 0 ? string.Empty : $" (presets: {string.Join(", ", presets)}; e.g. rlmemory train {presets[0]} --set env={env})");
+              + (presets.Length == 0 ? string.Empty : $" (presets: {string.Join(", ", presets)}; e.g. rlmemory train {Example(presets, env)} --set env={env})");
         throw new ConfigException(
             $"env {env} has {kind} ({space}), and {algo} trains {Kind(actionType)} only; {alternatives}. "
             + $"Or choose an environment with {Kind(actionType)} (rlmemory list envs).");
     }
+
+    /// <summary>The preset to show as an example: one made for <paramref name="env"/> if there is one, else the first.</summary>
+    private static string Example(string[] presets, string env) =>
+        presets.FirstOrDefault(p => Presets.Load(p).Values.LastOrDefault(kv => kv.Key == "env").Value as string == env) ?? presets[0];
 
     /// <summary>The action type of a shipped preset's environment (null when it names none this version registers).</summary>
     private static Type? PresetActionType(Preset preset) =>

@@ -153,7 +153,7 @@ public sealed class ZooHyperparametersTests : IDisposable
     }
 
     [Fact]
-    public void ThePendulumEntries_OfPpoAndPpoLstm_BecomeTheShippedPresets()
+    public void TheContinuousEntries_OfPpoAndPpoLstm_BecomeTheShippedPresets()
     {
         // rl-baselines3-zoo 2.4's hyperparams/ppo.yml and ppo_lstm.yml entries, as they are.
         const string ppo = """
@@ -194,17 +194,38 @@ public sealed class ZooHyperparametersTests : IDisposable
                                 net_arch=dict(pi=[64], vf=[64])
                               )"
             """;
-        foreach (var (text, file, algo, preset) in new[] { (ppo, "ppo.yml", "ppo", "ppo-pendulum"), (ppoLstm, "ppo_lstm.yml", "ppo_lstm", "ppo-pendulum-novel") })
+        const string mountainCar = """
+            MountainCarContinuous-v0:
+              normalize: true
+              n_envs: 1
+              n_timesteps: !!float 20000
+              policy: 'MlpPolicy'
+              batch_size: 256
+              n_steps: 8
+              gamma: 0.9999
+              learning_rate: !!float 7.77e-05
+              ent_coef: 0.00429
+              clip_range: 0.1
+              n_epochs: 10
+              gae_lambda: 0.9
+              max_grad_norm: 5
+              vf_coef: 0.19
+              use_sde: True
+              policy_kwargs: "dict(log_std_init=-3.29, ortho_init=False)"
+            """;
+        foreach (var (text, file, algo, preset) in new[]
+        {
+            (ppo, "ppo.yml", "ppo", "ppo-pendulum"), (ppoLstm, "ppo_lstm.yml", "ppo_lstm", "ppo-pendulum-novel"),
+            (mountainCar, "ppo.yml", "ppo", "ppo-mountaincar-continuous"),
+        })
         {
             var config = (PpoConfig)TrainerCatalog.Find("ppo").Configure(ZooHyperparameters.Parse(text, file, algo, null), []).Config;
             Assert.True(config.UseSde);
             Assert.Equal(Entries(PpoConfig.Schema, PpoConfig.FromPreset(preset) with { EvalFreq = config.EvalFreq, EvalEpisodes = config.EvalEpisodes }), Entries(PpoConfig.Schema, config));
         }
 
-        // log_std_init, as the zoo's other continuous PPO entries give it.
-        string withLogStd = ppo.Replace("sde_sample_freq: 4", "sde_sample_freq: 4\n  policy_kwargs: \"dict(log_std_init=-2, ortho_init=False)\"", StringComparison.Ordinal);
-        var logStd = (PpoConfig)TrainerCatalog.Find("ppo").Configure(ZooHyperparameters.Parse(withLogStd, "ppo.yml", "ppo", null), []).Config;
-        Assert.Equal(-2.0, logStd.LogStdInit);
+        var logStd = (PpoConfig)TrainerCatalog.Find("ppo").Configure(ZooHyperparameters.Parse(mountainCar, "ppo.yml", "ppo", null), []).Config;
+        Assert.Equal((-3.29, true, -1), (logStd.LogStdInit, logStd.NormalizeReward, logStd.SdeSampleFreq));
     }
 
     [Theory]
