@@ -361,6 +361,30 @@ public sealed class ContinuousPpoTests : IDisposable
     }
 
     [Fact]
+    public void ANaNReward_StopsTraining_BeforeItReachesTheRewardStatistics()
+    {
+        // One long episode with rewards -|a|; the environment's 41st step returns NaN. The run stops there, after
+        // checkpointing step 40; resumed from that checkpoint (the environment restarts, so the next NaN comes 41 of its
+        // steps later), it runs to step 81: the NaN never reached the reward statistics that scale every later reward.
+        string id = $"PpoNaNReward-{Guid.NewGuid():N}-v0";
+        EnvRegistry.Register<float[]>(id, _ => new ContinuousTestEnvs.RewardAfter(40, double.NaN), maxEpisodeSteps: 1000);
+        PpoConfig config = Small(512) with { Env = id, NumEnvs = 1, NormalizeReward = true, NSteps = 32 };
+        string run = Path.Combine(_dir, "nan");
+        string checkpoint;
+        using (var trainer = new ContinuousPpoTrainer(config, new TrainerOptions { Quiet = true, RunDirectory = run }))
+        {
+            var e = Assert.Throws<TrainingDivergedException>(() => trainer.Learn());
+            Assert.Equal(("transition", 41L), (e.Quantity, e.Step));
+            checkpoint = e.CheckpointPath!;
+        }
+
+        using var resumed = new ContinuousPpoTrainer(config, new TrainerOptions { Quiet = true, RunDirectory = run, ResumeFrom = checkpoint });
+        Assert.Equal(40, resumed.Step);
+        var again = Assert.Throws<TrainingDivergedException>(() => resumed.Learn());
+        Assert.Equal(("transition", 81L), (again.Quantity, again.Step));
+    }
+
+    [Fact]
     public void APolicyGivingNaN_StopsTrainingAtTheAction()
     {
         using var trainer = new ContinuousPpoTrainer(Small(512), new TrainerOptions { Quiet = true });

@@ -36,4 +36,23 @@ internal static class ContinuousTestEnvs
 
         protected override StepResult StepCore(float[] action, Span<float> observation) => new(0, false, false);
     }
+
+    /// <summary>Rewards −|a| until its <c>after</c>-th step of its lifetime, then <c>reward</c> (e.g. NaN); no fixed end.</summary>
+    internal sealed class RewardAfter(int after, double reward) : Env<float[]>(new Box(0f, 1f, 1), new Box(-1f, 1f, 1))
+    {
+        private int _lifetime;
+
+        protected override Info ResetCore(Span<float> observation, EnvOptions? options)
+        {
+            observation[0] = 0;
+            return Info.Empty;
+        }
+
+        protected override StepResult StepCore(float[] action, Span<float> observation)
+        {
+            _lifetime++;
+            observation[0] = (_lifetime % 100) / 100f;
+            return new StepResult(_lifetime > after ? reward : -Math.Abs(action[0]), false, false);
+        }
+    }
 }
