@@ -24,7 +24,7 @@ public sealed class ActorCriticActor : IDisposable
     private readonly Tensor? _staging;
     private readonly Tensor _resetMask;
     private readonly int _observationSize;
-    private readonly int _actions;
+    private readonly int _policyWidth;
     private RecurrentState? _state;
     private RecurrentState? _next;
     private bool _disposed;
@@ -37,7 +37,7 @@ public sealed class ActorCriticActor : IDisposable
         _network = network;
         Environments = environments;
         _observationSize = network.Config.ObservationSize;
-        _actions = network.PolicyWidth;
+        _policyWidth = network.PolicyWidth;
         Device device = network.Device;
         _observations = empty([environments, _observationSize], ScalarType.Float32, device).DetachFromDisposeScope();
         if (device.type != DeviceType.CPU)
@@ -198,10 +198,10 @@ public sealed class ActorCriticActor : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         int n = Environments;
-        if (observations.Length != n * _observationSize || logits.Length != n * _actions || values.Length != n)
+        if (observations.Length != n * _observationSize || logits.Length != n * _policyWidth || values.Length != n)
         {
             throw new ArgumentException(
-                $"ActorCriticActor: expected {n} × {_observationSize} observation floats, {n} × {_actions} policy outputs and {n} values; got {observations.Length}, {logits.Length} and {values.Length}.");
+                $"ActorCriticActor: expected {n} × {_observationSize} observation floats, {n} × {_policyWidth} policy outputs and {n} values; got {observations.Length}, {logits.Length} and {values.Length}.");
         }
 
         using var scope = NewDisposeScope();

@@ -86,7 +86,7 @@ internal sealed class RewardNormalization
     /// <exception cref="InvalidDataException">The bytes do not fit this run's environments.</exception>
     public void Import(ReadOnlySpan<byte> bytes)
     {
-        int statistics = 3 * sizeof(double), returns = _returns.Length * sizeof(double);
+        int statistics = _statistics.Export().Length, returns = _returns.Length * sizeof(double);
         if (bytes.Length != statistics + returns + _ended.Length)
         {
             throw new InvalidDataException($"RewardNormalization: the saved state has {bytes.Length} bytes; expected {statistics + returns + _ended.Length} for {_returns.Length} environments.");
