@@ -39,9 +39,12 @@ public abstract record ContinuousOffPolicyConfig : RunConfig
     /// <summary>Steps of the n-step return.</summary>
     public int NSteps { get; init; } = 1;
 
+    /// <summary>Whether the policy, not uniform noise, acts before <see cref="LearningStarts"/> (SAC's <c>use_sde_at_warmup</c>).</summary>
+    internal virtual bool PolicyActsInWarmup => false;
+
     /// <summary>Refuses keys that cannot go together (each key's own range is checked by the schema).</summary>
     /// <exception cref="ConfigException">A buffer smaller than a batch.</exception>
-    internal void ValidateCombinations()
+    internal virtual void ValidateCombinations()
     {
         if (BufferSize < BatchSize)
         {

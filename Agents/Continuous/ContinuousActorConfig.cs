@@ -21,6 +21,16 @@ public sealed record ContinuousActorConfig
     /// <summary>The widths of the hidden layers (ReLU after each).</summary>
     public IReadOnlyList<int> HiddenSizes { get; init; } = [256, 256];
 
+    /// <summary>
+    /// SAC with generalized state-dependent exploration (gSDE, Raffin et al. 2022; SB3's <c>use_sde</c>): the mean is
+    /// clipped to [−2, 2] and the noise is the last hidden layer's features times an exploration matrix drawn with
+    /// standard deviations exp(log std), a learned [last hidden width × actions] parameter, instead of a log-std head.
+    /// </summary>
+    public bool StateDependentNoise { get; init; }
+
+    /// <summary>With <see cref="StateDependentNoise"/>: the initial log std of every exploration weight (SB3's <c>log_std_init</c>, −3 by default).</summary>
+    public double LogStdInit { get; init; } = -3;
+
     /// <summary>The number of floats in one action.</summary>
     [JsonIgnore]
     public int ActionSize => Low?.Count ?? 0;
@@ -59,11 +69,16 @@ public sealed record ContinuousActorConfig
             }
         }
 
+        if (!double.IsFinite(LogStdInit) || LogStdInit < -20 || LogStdInit > 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LogStdInit), LogStdInit, "ContinuousActorConfig.LogStdInit must be in [-20, 20].");
+        }
+
         return this;
     }
 
     /// <summary>A short description, e.g. <c>MLP 3-256-256-1</c>.</summary>
     [JsonIgnore]
     public string Description =>
-        $"MLP {string.Join("-", new[] { ObservationSize }.Concat(HiddenSizes ?? []).Append(ActionSize))}";
+        $"MLP {string.Join("-", new[] { ObservationSize }.Concat(HiddenSizes ?? []).Append(ActionSize))}{(StateDependentNoise ? ", gSDE" : string.Empty)}";
 }

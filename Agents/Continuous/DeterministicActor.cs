@@ -20,6 +20,11 @@ public sealed class DeterministicActor : Module<Tensor, Tensor>
     {
         ArgumentNullException.ThrowIfNull(config);
         Config = config.Validate();
+        if (config.StateDependentNoise)
+        {
+            throw new ArgumentException("DeterministicActor: StateDependentNoise (gSDE) belongs to SAC's squashed Gaussian policy; a deterministic policy has no noise of its own.", nameof(config));
+        }
+
         var layers = MlpLayers.Hidden(config.ObservationSize, config.HiddenSizes, out long width);
         layers.Add(("out", Linear(width, config.ActionSize)));
         layers.Add(("tanh", Tanh()));

@@ -120,8 +120,8 @@ public static class ZooHyperparameters
 
         switch (key)
         {
-            case "use_sde" or "sde_sample_freq" when ours != "ppo":
-                throw new ConfigException($"{where}: '{key}' has no counterpart in RlMemory's {algo} (gSDE is in its ppo only); remove it from the entry.");
+            case "use_sde" or "sde_sample_freq" or "use_sde_at_warmup" when ours is not ("ppo" or "sac") || (ours == "ppo" && key == "use_sde_at_warmup"):
+                throw new ConfigException($"{where}: '{key}' has no counterpart in RlMemory's {algo} (gSDE is in its ppo and sac); remove it from the entry.");
             case "policy":
                 Policy(Text(value), ours, where, values);
                 return;
@@ -202,7 +202,7 @@ public static class ZooHyperparameters
             case "ortho_init" when ours == "ppo":
                 values.Add(new("ortho_init", argument));
                 return;
-            case "log_std_init" when ours == "ppo":
+            case "log_std_init" when ours is "ppo" or "sac":
                 values.Add(new("log_std_init", argument));
                 return;
             case "lstm_hidden_size" when ours == "ppo":

@@ -42,6 +42,16 @@ internal abstract class ContinuousLearner : IDisposable
     /// <summary>Exploring actions in [−1, 1], [n, actions], for observations [n, obs], with noise from <paramref name="generator"/> (no gradients).</summary>
     public abstract Tensor Explore(Tensor observations, Generator generator);
 
+    /// <summary>
+    /// Before each exploring action: <paramref name="stepInBlock"/> counts the vector steps since the start of the
+    /// current block of <c>train_freq</c> steps (0 right after a training phase, where SB3's <c>collect_rollouts</c>
+    /// begins); gSDE draws its exploration matrices for <paramref name="envs"/> environments here from
+    /// <paramref name="generator"/>.
+    /// </summary>
+    public virtual void BeforeExploring(int stepInBlock, int envs, Generator generator)
+    {
+    }
+
     /// <summary>One gradient step on <paramref name="batch"/> (actions in [−1, 1]); <paramref name="phaseStep"/> counts the steps of this training phase from 0.</summary>
     /// <exception cref="TrainingDivergedException">A loss or gradient norm is not finite; that network was not updated.</exception>
     public abstract void Step(TransitionBatch batch, long envStep, int phaseStep);
@@ -113,7 +123,7 @@ internal abstract class ContinuousLearner : IDisposable
 /// <param name="Updates">Each optimizer's step counter.</param>
 /// <param name="Noise">The learner's generator.</param>
 /// <param name="Statistics">The sums since the last log row.</param>
-/// <param name="Exploration">The exploration process's state (Ornstein-Uhlenbeck noise), or null.</param>
+/// <param name="Exploration">The exploration process's state (Ornstein-Uhlenbeck noise, gSDE's exploration matrices), or null.</param>
 internal sealed record ContinuousLearnerState(long[] Updates, byte[] Noise, double[] Statistics, double[]? Exploration = null)
 {
     public string? Problem() =>

@@ -13,7 +13,7 @@ namespace RlMemory.Training.Learning;
 
 /// <summary>
 /// The off-policy loop of SAC and TD3, following Stable-Baselines3's: uniformly random actions in the Box until
-/// <c>learning_starts</c>, then the learner's exploring actions (one batched forward pass for every environment); each
+/// <c>learning_starts</c> (unless the configuration lets the policy act there), then the learner's exploring actions (one batched forward pass for every environment); each
 /// step's transitions go into the device replay with the actions in [−1, 1] (the environments get them rescaled into
 /// the Box's bounds); every <c>train_freq</c> vector steps past <c>learning_starts</c>, once the replay holds a batch, a
 /// training phase of <c>gradient_steps</c> updates. A derived algorithm builds the learner and the agent.
@@ -165,7 +165,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
         using (no_grad())
         {
             Tensor squashed;
-            if (step < _config.LearningStarts)
+            if (step < _config.LearningStarts && !_config.PolicyActsInWarmup)
             {
                 // Uniform in [−1, 1]: the Box sampled uniformly, as SB3 does before learning starts (bounded boxes).
                 using Scalar two = 2.ToScalar(), one = 1.ToScalar();
@@ -180,6 +180,8 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
                     _observations.copy_(host);
                 }
 
+                // SB3's collect_rollouts starts a block of train_freq vector steps after each training phase.
+                Learner.BeforeExploring((int)(_vectorSteps % _config.TrainFreq), _numEnvs, _acting);
                 squashed = Learner.Explore(_observations, _acting).cpu();
             }
 

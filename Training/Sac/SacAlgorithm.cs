@@ -7,12 +7,12 @@ namespace RlMemory.Training.Sac;
 /// <summary>
 /// SAC as the run loop drives it: the shared off-policy loop for Box actions
 /// (<see cref="ContinuousOffPolicyAlgorithm{TLearner, TAgent}"/>) with SAC's learner, exploring with its stochastic
-/// policy, and an agent acting with the policy's mean.
+/// policy (with gSDE, its exploration matrices held as SB3 holds them), and an agent acting with the policy's mean.
 /// </summary>
 internal sealed class SacAlgorithm : ContinuousOffPolicyAlgorithm<SacLearner, SacAgent>
 {
     public SacAlgorithm(SacConfig config, AlgorithmContext<float[]> context)
-        : this(config, context, ActorConfig(config, context, "SAC"))
+        : this(config, context, ActorConfig(config, context, "SAC") with { StateDependentNoise = config.UseSde, LogStdInit = config.LogStdInit })
     {
     }
 

@@ -29,6 +29,25 @@ public sealed record SacConfig : ContinuousOffPolicyConfig
     /// <summary>The entropy the learned α aims at: <c>auto</c> (−dim(actions)) or a number.</summary>
     public string TargetEntropy { get; init; } = "auto";
 
+    /// <summary>
+    /// Generalized state-dependent exploration (gSDE, Raffin et al. 2022; SB3's <c>use_sde</c>): the policy's noise is
+    /// its last hidden layer's features times an exploration matrix, held for a while when acting (see
+    /// <see cref="SdeSampleFreq"/>) and drawn anew at each gradient step.
+    /// </summary>
+    public bool UseSde { get; init; }
+
+    /// <summary>With gSDE: new exploration matrices every this many vector steps (−1: only after each training phase, as SB3's <c>sde_sample_freq</c>).</summary>
+    public int SdeSampleFreq { get; init; } = -1;
+
+    /// <summary>With gSDE: act with the policy, not uniformly, before <c>learning_starts</c> (SB3's <c>use_sde_at_warmup</c>).</summary>
+    public bool UseSdeAtWarmup { get; init; }
+
+    /// <summary>With gSDE: the initial log standard deviation of the exploration weights (SB3's <c>log_std_init</c>).</summary>
+    public double LogStdInit { get; init; } = -3;
+
+    /// <inheritdoc />
+    internal override bool PolicyActsInWarmup => UseSde && UseSdeAtWarmup;
+
     /// <summary>Whether α is learned (<see cref="EntCoef"/> is <c>auto</c> or <c>auto_X</c>).</summary>
     internal bool LearnsEntCoef => EntCoef.StartsWith("auto", StringComparison.Ordinal);
 
@@ -37,6 +56,18 @@ public sealed record SacConfig : ContinuousOffPolicyConfig
 
     /// <summary>The target entropy for <paramref name="actionSize"/> action floats.</summary>
     internal double TargetEntropyFor(int actionSize) => TargetEntropy == "auto" ? -actionSize : double.Parse(TargetEntropy, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    /// <exception cref="ConfigException">Also: a gSDE setting without <c>use_sde</c>.</exception>
+    internal override void ValidateCombinations()
+    {
+        base.ValidateCombinations();
+        if (!UseSde && (SdeSampleFreq != -1 || UseSdeAtWarmup || LogStdInit != -3))
+        {
+            string keys = string.Join(", ", new[] { SdeSampleFreq != -1 ? "sde_sample_freq" : null, UseSdeAtWarmup ? "use_sde_at_warmup" : null, LogStdInit != -3 ? "log_std_init" : null }.OfType<string>());
+            throw new ConfigException($"{keys} set without use_sde: these settings belong to gSDE; set use_sde: true or remove them.");
+        }
+    }
 
     /// <summary>
     /// The configuration of a shipped preset (e.g. <c>sac-pendulum</c>) or a YAML file, with optional <c>key=value</c>
@@ -70,6 +101,10 @@ public sealed record SacConfig : ContinuousOffPolicyConfig
         .AddOffPolicyKeys("policy, Q-networks, entropy coefficient")
         .Add("target_update_interval", "gradient steps between target updates", c => c.TargetUpdateInterval, (c, v) => c with { TargetUpdateInterval = v }, Allowed.AtLeast(1))
         .Add("ent_coef", "entropy coefficient: auto (learned from 1), auto_X (learned from X) or a fixed number", c => c.EntCoef, (c, v) => c with { EntCoef = v }, EntCoefProblem)
+        .Add("use_sde", "generalized state-dependent exploration (gSDE) instead of independent Gaussian noise", c => c.UseSde, (c, v) => c with { UseSde = v })
+        .Add("sde_sample_freq", "gSDE: new exploration matrices every this many vector steps (-1: after each training phase)", c => c.SdeSampleFreq, (c, v) => c with { SdeSampleFreq = v }, v => v == -1 || v is >= 1 and <= 1 << 20 ? null : "must be -1 or in [1, 1048576]")
+        .Add("use_sde_at_warmup", "gSDE: act with the policy instead of uniformly before learning_starts", c => c.UseSdeAtWarmup, (c, v) => c with { UseSdeAtWarmup = v })
+        .Add("log_std_init", "gSDE: initial log standard deviation of the exploration weights", c => c.LogStdInit, (c, v) => c with { LogStdInit = v }, Allowed.Between(-20.0, 20.0))
         .Add("target_entropy", "entropy the learned coefficient aims at: auto (-dim(actions)) or a number", c => c.TargetEntropy, (c, v) => c with { TargetEntropy = v }, TargetEntropyProblem)
         .AddRunKeys();
 }

@@ -12,7 +12,7 @@ namespace RlMemory.Training.Sac;
 /// update log α towards the target entropy; the twin critics towards r + γⁿ(1 − terminated)(min Q'(s', a') − α log
 /// π(a'|s')), a' ∼ π(·|s'); the policy to minimise α log π(a|s) − min Q(s, a) (with the just-updated critics); then,
 /// every <c>target_update_interval</c> steps of a phase, the target critics by Polyak averaging. The policy's noise in
-/// gradient steps comes from the learner's own generator.
+/// gradient steps comes from the learner's own generator (with gSDE, one exploration matrix per gradient step).
 /// </summary>
 internal sealed class SacLearner : ContinuousLearner
 {
@@ -26,6 +26,8 @@ internal sealed class SacLearner : ContinuousLearner
     private readonly double _fixedEntCoef;
     private readonly double _tau;
     private readonly int _targetUpdateInterval;
+    private readonly int _sdeSampleFreq;
+    private Tensor? _exploration; // gSDE: the acting exploration matrices [envs, latent, actions]
 
     /// <param name="actor">The policy's architecture.</param>
     /// <param name="device">The device.</param>
@@ -37,6 +39,7 @@ internal sealed class SacLearner : ContinuousLearner
         _fixedEntCoef = config.InitialEntCoef;
         _tau = config.Tau;
         _targetUpdateInterval = config.TargetUpdateInterval;
+        _sdeSampleFreq = config.SdeSampleFreq;
         try
         {
             Actor = new SquashedGaussianActor(actor, device);
@@ -104,14 +107,71 @@ internal sealed class SacLearner : ContinuousLearner
         }
     }
 
-    /// <summary>SAC explores with its stochastic policy: a ∼ π(·|s).</summary>
-    public override Tensor Explore(Tensor observations, Generator generator) => Actor.Sample(observations, generator).Action;
+    /// <summary>
+    /// gSDE (SB3's <c>reset_noise</c> in <c>collect_rollouts</c>): new exploration matrices, one per environment, at the
+    /// start of each block of <c>train_freq</c> steps and every <c>sde_sample_freq</c> steps within it.
+    /// </summary>
+    public override void BeforeExploring(int stepInBlock, int envs, Generator generator)
+    {
+        if (!Actor.StateDependentNoise
+            || (_exploration is not null && _exploration.shape[0] == envs && stepInBlock != 0 && (_sdeSampleFreq <= 0 || stepInBlock % _sdeSampleFreq != 0)))
+        {
+            return;
+        }
+
+        using (no_grad())
+        {
+            Tensor drawn = Actor.ExplorationMatrices(envs, generator).DetachFromDisposeScope();
+            _exploration?.Dispose();
+            _exploration = drawn;
+        }
+    }
+
+    /// <summary>SAC explores with its stochastic policy: a ∼ π(·|s) (with gSDE, through the held exploration matrices).</summary>
+    public override Tensor Explore(Tensor observations, Generator generator) => Actor.Sample(observations, generator, _exploration).Action;
+
+    /// <summary>gSDE's acting exploration matrices (row-major [envs, latent, actions]), or null before the first is drawn or without gSDE.</summary>
+    protected override double[]? ExplorationState
+    {
+        get
+        {
+            if (_exploration is null)
+            {
+                return null;
+            }
+
+            using Tensor host = _exploration.cpu();
+            return [.. host.data<float>().Select(x => (double)x)];
+        }
+
+        set
+        {
+            _exploration?.Dispose();
+            _exploration = null;
+            if (value is null)
+            {
+                return;
+            }
+
+            long perEnv = (long)Actor.LatentWidth * Actor.Config.ActionSize;
+            if (!Actor.StateDependentNoise || value.Length == 0 || value.Length % perEnv != 0 || !Array.TrueForAll(value, double.IsFinite))
+            {
+                throw new InvalidDataException($"The saved exploration state has {value.Length} values; this SAC policy {(Actor.StateDependentNoise ? $"holds finite gSDE matrices of {perEnv} values per environment" : "has no gSDE matrices")}.");
+            }
+
+            float[] values = [.. value.Select(x => (float)x)];
+            _exploration = tensor(values, [value.Length / perEnv, Actor.LatentWidth, Actor.Config.ActionSize], device: Actor.parameters().First().device).DetachFromDisposeScope();
+        }
+    }
 
     /// <inheritdoc />
     public override void Step(TransitionBatch batch, long envStep, int phaseStep)
     {
         using var scope = NewDisposeScope();
-        var (actionsPi, logProb) = Actor.Sample(batch.Observations, Noise);
+
+        // gSDE: one exploration matrix per gradient step, for this batch's actions and the next ones (SB3's reset_noise).
+        Tensor? exploration = Actor.StateDependentNoise ? Actor.ExplorationMatrices(1, Noise)[0] : null;
+        var (actionsPi, logProb) = Actor.Sample(batch.Observations, Noise, exploration);
 
         // 1. The entropy coefficient, from the current policy's log-probabilities (α itself is taken before its update).
         Tensor alpha;
@@ -133,7 +193,7 @@ internal sealed class SacLearner : ContinuousLearner
         Tensor target;
         using (no_grad())
         {
-            var (nextActions, nextLogProb) = Actor.Sample(batch.NextObservations, Noise);
+            var (nextActions, nextLogProb) = Actor.Sample(batch.NextObservations, Noise, exploration);
             var (q0Next, q1Next) = CriticTarget.forward(batch.NextObservations, nextActions);
             Tensor nextQ = minimum(q0Next, q1Next).sub(alpha.mul(nextLogProb));
             using Scalar one = 1.ToScalar();
@@ -204,6 +264,7 @@ internal sealed class SacLearner : ContinuousLearner
         Critic?.Dispose();
         CriticTarget?.Dispose();
         EntCoef?.Dispose();
+        _exploration?.Dispose();
         base.Dispose();
     }
 }

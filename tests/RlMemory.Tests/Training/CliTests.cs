@@ -68,7 +68,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(RlMemoryCli.InvalidInput, r.Code);
         Assert.Equal(
             "error: env PendulumNoVel-v1 has continuous actions (Box(-2, 2, (1,), float32)), and dqn trains discrete actions only; "
-            + "ppo, sac, td3 train continuous actions (presets: ppo-mountaincar-continuous, ppo-pendulum, ppo-pendulum-novel, sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train ppo-pendulum-novel --set env=PendulumNoVel-v1). "
+            + "ppo, sac, td3 train continuous actions (presets: ppo-mountaincar-continuous, ppo-pendulum, ppo-pendulum-novel, sac-mountaincar-continuous, sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train ppo-pendulum-novel --set env=PendulumNoVel-v1). "
             + "Or choose an environment with discrete actions (rlmemory list envs).",
             r.Error.Trim());
         Assert.False(Directory.Exists(Path.Combine(_dir, "continuous")));

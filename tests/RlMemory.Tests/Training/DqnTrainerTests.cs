@@ -224,7 +224,7 @@ public sealed class DqnTrainerTests : IDisposable
     [Theory]
     [InlineData("optimize_memory_usage=true", "n_steps=3", "cannot be combined with n_steps")]
     [InlineData("buffer_size=10", "batch_size=32", "buffer_size (10) must be at least batch_size (32)")]
-    [InlineData("env=Pendulum-v1", "seed=0", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and dqn trains discrete actions only; ppo, sac, td3 train continuous actions (presets: ppo-mountaincar-continuous, ppo-pendulum, ppo-pendulum-novel, sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train ppo-pendulum --set env=Pendulum-v1)")]
+    [InlineData("env=Pendulum-v1", "seed=0", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and dqn trains discrete actions only; ppo, sac, td3 train continuous actions (presets: ppo-mountaincar-continuous, ppo-pendulum, ppo-pendulum-novel, sac-mountaincar-continuous, sac-pendulum, td3-mountaincar-continuous, td3-pendulum; e.g. rlmemory train ppo-pendulum --set env=Pendulum-v1)")]
     [InlineData("env=CartPol-v1", "seed=0", "Did you mean 'CartPole-v1'")]
     public void InconsistentConfigurations_AreRefused(string a, string b, string expected)
     {

@@ -82,7 +82,7 @@ public sealed class ZooHyperparametersTests : IDisposable
     }
 
     [Fact]
-    public void SacAndTd3Entries_BecomeTheSameConfigurations_AndGsdeIsRefusedByName()
+    public void SacAndTd3Entries_BecomeTheSameConfigurations_AndGsdeIsRefusedForTd3()
     {
         // rl-baselines3-zoo 2.4's hyperparams/sac.yml and td3.yml entries, as they are.
         const string sac = """
@@ -90,6 +90,14 @@ public sealed class ZooHyperparametersTests : IDisposable
               n_timesteps: !!float 50000
               policy: 'MlpPolicy'
               learning_rate: !!float 3e-4
+              buffer_size: 50000
+              batch_size: 512
+              ent_coef: 0.1
+              train_freq: 32
+              gradient_steps: 32
+              gamma: 0.9999
+              tau: 0.01
+              learning_starts: 0
               use_sde: True
               policy_kwargs: "dict(log_std_init=-3.67, net_arch=[64, 64])"
 
@@ -114,12 +122,16 @@ public sealed class ZooHyperparametersTests : IDisposable
         Assert.Equal(("Pendulum-v1", 20_000L, 1e-3), (sacConfig.Env, sacConfig.TotalTimesteps, sacConfig.LearningRate));
         Assert.Equal(Entries(RlMemory.Training.Sac.SacConfig.Schema, RlMemory.Training.Sac.SacConfig.FromPreset("sac-pendulum") with { EvalFreq = sacConfig.EvalFreq }), Entries(RlMemory.Training.Sac.SacConfig.Schema, sacConfig));
 
+        var sacMcc = (RlMemory.Training.Sac.SacConfig)TrainerCatalog.Find("sac").Configure(ZooHyperparameters.Parse(sac, "sac.yml", "sac", "MountainCarContinuous-v0"), []).Config;
+        Assert.Equal(Entries(RlMemory.Training.Sac.SacConfig.Schema, RlMemory.Training.Sac.SacConfig.FromPreset("sac-mountaincar-continuous") with { EvalFreq = sacMcc.EvalFreq }), Entries(RlMemory.Training.Sac.SacConfig.Schema, sacMcc));
+        Assert.Equal((true, -3.67, "0.1"), (sacMcc.UseSde, sacMcc.LogStdInit, sacMcc.EntCoef));
+
         var td3Config = (RlMemory.Training.Td3.Td3Config)TrainerCatalog.Find("td3").Configure(ZooHyperparameters.Parse(td3, "td3.yml", "td3", null), []).Config;
         Assert.Equal(Entries(RlMemory.Training.Td3.Td3Config.Schema, RlMemory.Training.Td3.Td3Config.FromPreset("td3-mountaincar-continuous") with { EvalFreq = td3Config.EvalFreq }), Entries(RlMemory.Training.Td3.Td3Config.Schema, td3Config));
         Assert.Equal(("ornstein-uhlenbeck", 0.5), (td3Config.NoiseType, td3Config.NoiseStd));
 
-        var e = Assert.Throws<ConfigException>(() => ZooHyperparameters.Parse(sac, "sac.yml", "sac", "MountainCarContinuous-v0"));
-        Assert.Contains("'use_sde' has no counterpart in RlMemory", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<ConfigException>(() => ZooHyperparameters.Parse(td3.Replace("gradient_steps: 1", "use_sde: True", StringComparison.Ordinal), "td3.yml", "td3", null));
+        Assert.Contains("'use_sde' has no counterpart in RlMemory's td3 (gSDE is in its ppo and sac)", e.Message, StringComparison.Ordinal);
     }
 
     private static string[] Entries<TConfig>(ConfigSchema<TConfig> schema, TConfig config)
