@@ -1,0 +1,151 @@
+namespace RlMemory.Distributed;
+
+/// <summary>
+/// Which run a message belongs to and the wire protocol it speaks. Every message carries one; a grain configured for
+/// another run or protocol refuses it with a <see cref="RunMismatchException"/> naming both.
+/// </summary>
+/// <param name="RunId">The run's id (its run folder's name and a random suffix, chosen by the learner).</param>
+/// <param name="Protocol">The wire protocol's version (<see cref="Current"/>).</param>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.RunIdentity")]
+public sealed record RunIdentity([property: Id(0)] string RunId, [property: Id(1)] int Protocol)
+{
+    /// <summary>The protocol this build speaks; raised when a message's meaning changes.</summary>
+    public const int CurrentProtocol = 1;
+
+    /// <summary>A run of this build's protocol.</summary>
+    public static RunIdentity Current(string runId) => new(runId, CurrentProtocol);
+
+    /// <summary>Throws unless <paramref name="other"/> is this run and protocol; <paramref name="where"/> names the receiver.</summary>
+    /// <exception cref="RunMismatchException">A different run or protocol.</exception>
+    public void Require(RunIdentity? other, string where)
+    {
+        if (other is null)
+        {
+            throw new RunMismatchException($"{where}: a message without a run identity was refused (this is run '{RunId}', protocol {Protocol}).");
+        }
+
+        if (other.Protocol != Protocol)
+        {
+            throw new RunMismatchException($"{where}: a message of protocol {other.Protocol} was refused; this is run '{RunId}' with protocol {Protocol} (actors, learner and silos must run the same RlMemory version).");
+        }
+
+        if (!string.Equals(other.RunId, RunId, StringComparison.Ordinal))
+        {
+            throw new RunMismatchException($"{where}: a message of run '{other.RunId}' was refused; this is run '{RunId}' (an actor or learner of another run is connected to this cluster).");
+        }
+    }
+}
+
+/// <summary>A message from another run or protocol version was refused.</summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.RunMismatchException")]
+public sealed class RunMismatchException : Exception
+{
+    public RunMismatchException()
+    {
+    }
+
+    public RunMismatchException(string message)
+        : base(message)
+    {
+    }
+
+    public RunMismatchException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// Complete transitions with discrete actions (their n-step returns assembled by the actor), flattened: observations
+/// and next observations <c>Count × ObservationSize</c>, the rest <c>Count</c> values each.
+/// </summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.TransitionBatchMessage")]
+public sealed record TransitionBatchMessage(
+    [property: Id(0)] RunIdentity Run,
+    [property: Id(1)] string Actor,
+    [property: Id(2)] long Sequence,
+    [property: Id(3)] int Count,
+    [property: Id(4)] float[] Observations,
+    [property: Id(5)] int[] Actions,
+    [property: Id(6)] double[] Rewards,
+    [property: Id(7)] float[] NextObservations,
+    [property: Id(8)] bool[] Terminated,
+    [property: Id(9)] double[] Discounts)
+{
+    /// <summary>The size of the message's arrays in bytes (what goes on the wire, less framing).</summary>
+    public long PayloadBytes => (4L * (Observations.Length + NextObservations.Length + Actions.Length)) + (8L * (Rewards.Length + Discounts.Length)) + Terminated.Length;
+
+    /// <summary>Throws when the arrays do not hold <see cref="Count"/> transitions of <paramref name="observationSize"/> floats or a value is not finite.</summary>
+    /// <exception cref="ArgumentException">Names the field and what it holds.</exception>
+    public void Check(int observationSize, int actionCount)
+    {
+        if (Count < 1 || Observations.Length != Count * observationSize || NextObservations.Length != Count * observationSize
+            || Actions.Length != Count || Rewards.Length != Count || Terminated.Length != Count || Discounts.Length != Count)
+        {
+            throw new ArgumentException($"Batch {Sequence} of actor {Actor}: {Count} transitions of {observationSize} observation floats need {Count * observationSize} observation and next-observation floats and {Count} actions, rewards, flags and discounts; got {Observations.Length}, {NextObservations.Length}, {Actions.Length}, {Rewards.Length}, {Terminated.Length}, {Discounts.Length}.");
+        }
+
+        int bad = Array.FindIndex(Actions, a => a < 0 || a >= actionCount);
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Batch {Sequence} of actor {Actor}: action {Actions[bad]} of transition {bad} is not in [0, {actionCount}).");
+        }
+    }
+}
+
+/// <summary>A shard's answer to an insert: whether it stored the batch, or (back-pressure) the learner must sample first.</summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.InsertReply")]
+public sealed record InsertReply([property: Id(0)] bool Accepted, [property: Id(1)] long Stored);
+
+/// <summary>Transitions sampled from a shard, flattened as <see cref="TransitionBatchMessage"/>.</summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.SampledTransitions")]
+public sealed record SampledTransitions(
+    [property: Id(0)] int Count,
+    [property: Id(1)] float[] Observations,
+    [property: Id(2)] long[] Actions,
+    [property: Id(3)] float[] Rewards,
+    [property: Id(4)] float[] NextObservations,
+    [property: Id(5)] float[] Terminated,
+    [property: Id(6)] float[] Discounts);
+
+/// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order.</summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.WeightsMessage")]
+public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property: Id(1)] long Version, [property: Id(2)] float[] Values);
+
+/// <summary>How a replay shard is built for a run.</summary>
+/// <param name="Run">The run it serves.</param>
+/// <param name="Capacity">Transitions it holds (the oldest are overwritten).</param>
+/// <param name="ObservationSize">Floats per observation.</param>
+/// <param name="ActionCount">Discrete actions.</param>
+/// <param name="Limiter">The samples-per-insert rate limiter's settings.</param>
+/// <param name="Seed">The sampler's seed.</param>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.ShardSettings")]
+public sealed record ShardSettings(
+    [property: Id(0)] RunIdentity Run,
+    [property: Id(1)] int Capacity,
+    [property: Id(2)] int ObservationSize,
+    [property: Id(3)] int ActionCount,
+    [property: Id(4)] RateLimit Limiter,
+    [property: Id(5)] ulong Seed);
+
+/// <summary>A shard's counters.</summary>
+/// <param name="Inserted">Transitions inserted.</param>
+/// <param name="Sampled">Transitions sampled (with repetition).</param>
+/// <param name="Stored">Transitions held now.</param>
+/// <param name="InsertsRefused">Insert calls refused by the rate limiter (back-pressure).</param>
+/// <param name="SamplesRefused">Sample calls refused by the rate limiter (the learner waited).</param>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.ShardStatistics")]
+public sealed record ShardStatistics(
+    [property: Id(0)] long Inserted,
+    [property: Id(1)] long Sampled,
+    [property: Id(2)] long Stored,
+    [property: Id(3)] long InsertsRefused,
+    [property: Id(4)] long SamplesRefused);

@@ -1,0 +1,104 @@
+using RlMemory.Agents;
+using RlMemory.Distributed;
+using RlMemory.Environments;
+using RlMemory.Tests.Training;
+using RlMemory.Training.Configuration;
+using RlMemory.Training.Dqn;
+
+namespace RlMemory.Tests.Distributed;
+
+/// <summary>Distributed DQN with every role in one process on a local silo.</summary>
+/// <remarks>Seeds torch's global generator: runs alone (<see cref="SeededTrainingCollection"/>).</remarks>
+[Collection(nameof(SeededTrainingCollection))]
+public sealed class DistributedDqnTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-distributed-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TwoActorsAndALearner_TrainCartPole_AtDqnsReplayRatio_WithVersionedWeights()
+    {
+        // dqn-cartpole's hyperparameters over 6,000 steps: 4 runs ended at 116, 140, 182, 277 (random play: about 22).
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 6000, LearningStarts = 500, EvalEpisodes = 3 };
+        var trainer = new DistributedDqnTrainer(config, new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 100 });
+        Assert.Equal(64.0 * 128 / 256, trainer.TargetSamplesPerInsert);
+        DistributedResult result = trainer.Learn();
+
+        Assert.Equal(6000, result.EnvSteps); // 3,000 per actor
+        Assert.Equal(2, result.Shards.Count);
+        long inserted = result.Shards.Sum(s => s.Inserted);
+        Assert.InRange(inserted, 5800, 6000); // the autoreset steps are no transitions
+        Assert.All(result.Shards, s => Assert.InRange(s.Inserted, inserted * 0.4, inserted * 0.6)); // both shards fed
+
+        // The rate limiter holds the replay ratio: each transition sampled SPI = 32 times (within 10 %: the learner
+        // cannot draw on the last transitions once the actors stop), so the learner makes as many updates as DQN would.
+        Assert.InRange(result.SamplesPerInsert, 32 * 0.9, 32 * 1.0001);
+        Assert.InRange(result.Shards.Sum(s => s.Sampled) - (result.Updates * 64), 0, 8 * 32); // at most one round drawn but not trained on
+        Assert.Equal(1 + (result.Updates / 16), result.WeightsVersion); // published every 16 updates after version 1
+        Assert.True(double.IsFinite(result.WeightLatencyMs), "no actor received published weights");
+        Assert.True(result.FinalEvaluation.MeanReturn >= 60, $"final mean return {result.FinalEvaluation.MeanReturn}");
+
+        // The run folder: the log with the distributed columns, and an agent that loads without the cluster.
+        string[] csv = File.ReadAllLines(Path.Combine(_dir, "progress.csv"));
+        Assert.Contains("distributed/samples_per_insert", csv[0], StringComparison.Ordinal);
+        Assert.True(csv.Length >= 20, $"{csv.Length} log lines");
+        using var agent = DqnAgent.Load(Path.Combine(_dir, "final_model.rlagent"));
+        Assert.InRange(agent.Act([0f, 0f, 0.05f, 0f]), 0, 1);
+    }
+
+    [Fact]
+    public void AFailingActor_StopsTheRun_WithItsError()
+    {
+        string id = $"ThrowsAfter-{Guid.NewGuid():N}-v0";
+        EnvRegistry.Register<int>(id, _ => new ThrowsAfter(700), maxEpisodeSteps: 100);
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { Env = id, TotalTimesteps = 4000, LearningStarts = 200, NetArch = [16], EvalEpisodes = 1 };
+        var e = Assert.Throws<InvalidOperationException>(() => new DistributedDqnTrainer(config, new DistributedOptions { Actors = 2 }).Learn());
+        Assert.StartsWith("The distributed run stopped: actor ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("failed: " + id + "×1, environment 0: the environment broke at step 701", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("prioritized=true", "prioritized: true is not offered by the distributed DQN yet")]
+    [InlineData("batch_size=2", "batch_size (2) must be at least the number of replay shards (3)")]
+    public void SettingsItCannotHonour_AreRefused(string assignment, string expected)
+    {
+        var e = Assert.Throws<ConfigException>(() => new DistributedDqnTrainer(DqnConfig.FromPreset("dqn-cartpole", assignment), new DistributedOptions { Actors = 3 }));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadLayouts_AreRefusedNamingTheSetting()
+    {
+        var e = Assert.Throws<ConfigException>(() => new DistributedDqnTrainer(DqnConfig.FromPreset("dqn-cartpole"), new DistributedOptions { Actors = 0 }));
+        Assert.Equal("actors = 0 is out of range: must be in [1, 256].", e.Message);
+    }
+
+    private sealed class ThrowsAfter(int steps) : Env<int>(new Box(0f, 1f, 1), new Discrete(2))
+    {
+        private int _lifetime;
+
+        protected override Info ResetCore(Span<float> observation, EnvOptions? options)
+        {
+            observation[0] = 0;
+            return Info.Empty;
+        }
+
+        protected override StepResult StepCore(int action, Span<float> observation)
+        {
+            if (++_lifetime > steps)
+            {
+                throw new InvalidOperationException($"the environment broke at step {_lifetime}");
+            }
+
+            observation[0] = (_lifetime % 10) / 10f;
+            return new StepResult(1, false, false);
+        }
+    }
+}

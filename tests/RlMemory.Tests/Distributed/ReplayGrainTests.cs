@@ -1,0 +1,154 @@
+using Orleans.TestingHost;
+using RlMemory.Distributed;
+
+namespace RlMemory.Tests.Distributed;
+
+/// <summary>One in-process Orleans cluster (Microsoft.Orleans.TestingHost) for the grain tests.</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Cluster = new InProcessTestClusterBuilder(1).Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+/// <summary>The replay shard and parameter store grains, through a real (in-process) silo and client.</summary>
+public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private readonly IGrainFactory _grains = fixture.Cluster.Client;
+
+    private static TransitionBatchMessage Batch(RunIdentity run, int count, int first = 0, long sequence = 0) => new(
+        run, "actor-0", sequence, count,
+        [.. Enumerable.Range(first, count).SelectMany(i => new[] { i, -i })],
+        [.. Enumerable.Range(first, count).Select(i => i % 3)],
+        [.. Enumerable.Range(first, count).Select(i => i * 0.5)],
+        [.. Enumerable.Range(first, count).SelectMany(i => new[] { i + 0.25f, -i - 0.25f })],
+        [.. Enumerable.Range(first, count).Select(i => i % 4 == 0)],
+        [.. Enumerable.Range(first, count).Select(i => i % 2 == 0 ? 0.99 : 0.9801)]);
+
+    private static ShardSettings Settings(RunIdentity run, RateLimit? limit = null) =>
+        new(run, 1000, 2, 3, limit ?? new RateLimit(1, 1, 1000), 7);
+
+    [Fact]
+    public async Task ASampledTransition_IsOneThatWasInserted_FieldForField()
+    {
+        var run = RunIdentity.Current($"roundtrip-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(0, run.RunId);
+        await shard.Configure(Settings(run));
+        InsertReply reply = await shard.Insert(Batch(run, 5));
+        Assert.Equal(new InsertReply(true, 5), reply);
+
+        var seen = new HashSet<int>();
+        for (int draw = 0; draw < 8; draw++)
+        {
+            SampledTransitions? sample = await shard.Sample(run, 5); // at most the transitions held per call
+            Assert.NotNull(sample);
+            Assert.Equal(5, sample.Count);
+            Check(sample, seen);
+        }
+
+        Assert.Equal(5, seen.Count); // 40 uniform draws from 5 miss one with probability < 5·0.8⁴⁰ ≈ 7e-4
+        Assert.Equal(new ShardStatistics(5, 40, 5, 0, 0), await shard.Statistics());
+        Assert.Null(await shard.Sample(run, 6));
+    }
+
+    private static void Check(SampledTransitions sample, HashSet<int> seen)
+    {
+        for (int k = 0; k < sample.Count; k++)
+        {
+            // Transition i holds observation (i, −i), action i mod 3, reward i/2, next observation (i + ¼, −i − ¼), …
+            int i = (int)sample.Observations[2 * k];
+            Assert.InRange(i, 0, 4);
+            seen.Add(i);
+            Assert.Equal(-i, sample.Observations[(2 * k) + 1]);
+            Assert.Equal(i % 3, sample.Actions[k]);
+            Assert.Equal(i * 0.5f, sample.Rewards[k]);
+            Assert.Equal(new[] { i + 0.25f, -i - 0.25f }, sample.NextObservations.AsSpan(2 * k, 2).ToArray());
+            Assert.Equal(i % 4 == 0 ? 1f : 0f, sample.Terminated[k]);
+            Assert.Equal(i % 2 == 0 ? 0.99f : 0.9801f, sample.Discounts[k]);
+        }
+    }
+
+    [Fact]
+    public async Task MessagesOfAnotherRunOrProtocol_AreRefusedNamingBoth()
+    {
+        var run = RunIdentity.Current($"mine-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(1, run.RunId);
+        await shard.Configure(Settings(run));
+
+        var other = await Assert.ThrowsAsync<RunMismatchException>(() => shard.Insert(Batch(RunIdentity.Current("someone-else"), 2)));
+        Assert.Contains($"a message of run 'someone-else' was refused; this is run '{run.RunId}'", other.Message, StringComparison.Ordinal);
+
+        var old = await Assert.ThrowsAsync<RunMismatchException>(() => shard.Sample(run with { Protocol = 0 }, 1));
+        Assert.Contains($"a message of protocol 0 was refused; this is run '{run.RunId}' with protocol {RunIdentity.CurrentProtocol}", old.Message, StringComparison.Ordinal);
+
+        IParameterStoreGrain store = _grains.GetGrain<IParameterStoreGrain>(run.RunId);
+        await Assert.ThrowsAsync<RunMismatchException>(() => store.Publish(new WeightsMessage(RunIdentity.Current("someone-else"), 1, [1f])));
+        Assert.Equal(new ShardStatistics(0, 0, 0, 0, 0), await shard.Statistics()); // nothing was stored
+    }
+
+    [Fact]
+    public async Task BadBatches_AndAnUnconfiguredShard_AreRefusedWithTheirReason()
+    {
+        var run = RunIdentity.Current($"bad-{Guid.NewGuid():N}");
+        IReplayShardGrain fresh = _grains.GetGrain<IReplayShardGrain>(2, run.RunId);
+        var unconfigured = await Assert.ThrowsAsync<InvalidOperationException>(() => fresh.Insert(Batch(run, 1)));
+        Assert.Contains("is not configured", unconfigured.Message, StringComparison.Ordinal);
+
+        await fresh.Configure(Settings(run));
+        TransitionBatchMessage good = Batch(run, 3);
+        var shortArrays = await Assert.ThrowsAsync<ArgumentException>(() => fresh.Insert(good with { Rewards = [1.0] }));
+        Assert.Contains("3 transitions of 2 observation floats need 6 observation and next-observation floats and 3 actions, rewards, flags and discounts; got 6, 6, 3, 1, 3, 3", shortArrays.Message, StringComparison.Ordinal);
+        var badAction = await Assert.ThrowsAsync<ArgumentException>(() => fresh.Insert(good with { Actions = [0, 3, 1] }));
+        Assert.Contains("action 3 of transition 1 is not in [0, 3)", badAction.Message, StringComparison.Ordinal);
+        var nan = await Assert.ThrowsAsync<ArgumentException>(() => fresh.Insert(good with { Rewards = [0, double.NaN, 1] }));
+        Assert.Contains("NaN", nan.Message, StringComparison.Ordinal);
+        var settings = await Assert.ThrowsAsync<ArgumentException>(() => fresh.Configure(Settings(run) with { Capacity = 5 }));
+        Assert.Contains("is already configured with other settings", settings.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await fresh.Statistics()).Inserted);
+    }
+
+    [Fact]
+    public async Task TheRateLimiter_HoldsSamplesBeforeMinSize_AndPushesBackInsertsThatRunAhead()
+    {
+        // SPI 2, min 10, buffer 8: d = 2i − s must stay in [20 − 8, 20 + 8].
+        var run = RunIdentity.Current($"limit-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(3, run.RunId);
+        await shard.Configure(Settings(run, new RateLimit(2, 10, 8)));
+        Assert.True((await shard.Insert(Batch(run, 6))).Accepted);
+        Assert.Null(await shard.Sample(run, 1)); // 6 < 10 inserted
+        Assert.True((await shard.Insert(Batch(run, 8, first: 6, sequence: 1))).Accepted); // d = 28: the upper end
+        Assert.False((await shard.Insert(Batch(run, 1, first: 14, sequence: 2))).Accepted); // d would be 30 > 28
+        Assert.NotNull(await shard.Sample(run, 14)); // d = 14
+        Assert.Null(await shard.Sample(run, 3)); // d would be 11 < 12, the lower end
+        Assert.True((await shard.Insert(Batch(run, 1, first: 14, sequence: 2))).Accepted);
+        Assert.Equal(new ShardStatistics(15, 14, 15, 1, 2), await shard.Statistics());
+    }
+
+    [Fact]
+    public async Task TheParameterStore_HandsOutOnlyNewerVersions_AndRefusesOldOrBrokenOnes()
+    {
+        var run = RunIdentity.Current($"weights-{Guid.NewGuid():N}");
+        IParameterStoreGrain store = _grains.GetGrain<IParameterStoreGrain>(run.RunId);
+        Assert.Null(await store.Pull(run, 0));
+        await store.Publish(new WeightsMessage(run, 1, [1f, 2f]));
+        float[] first = (await store.Pull(run, 0))!.Values;
+        Assert.Equal(new[] { 1f, 2f }, first);
+        Assert.Null(await store.Pull(run, 1));
+        await store.Publish(new WeightsMessage(run, 3, [3f, 4f]));
+        Assert.Equal(3, (await store.Pull(run, 1))!.Version);
+
+        var old = await Assert.ThrowsAsync<ArgumentException>(() => store.Publish(new WeightsMessage(run, 2, [0f, 0f])));
+        Assert.Contains("version 2 is not newer than the version held (3)", old.Message, StringComparison.Ordinal);
+        var nan = await Assert.ThrowsAsync<ArgumentException>(() => store.Publish(new WeightsMessage(run, 4, [float.NaN, 0f])));
+        Assert.Contains("a NaN or infinite one", nan.Message, StringComparison.Ordinal);
+        var shape = await Assert.ThrowsAsync<ArgumentException>(() => store.Publish(new WeightsMessage(run, 4, [1f])));
+        Assert.Contains("another architecture", shape.Message, StringComparison.Ordinal);
+        Assert.Equal(3, await store.Version());
+    }
+}
