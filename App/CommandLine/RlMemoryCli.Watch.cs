@@ -147,6 +147,9 @@ public static partial class RlMemoryCli
             command.Options.Add(_window);
         }
 
+        /// <summary>Whether --watch or --window was given.</summary>
+        public bool Requested(ParseResult parse) => parse.GetValue(_watch) || parse.GetValue(_window);
+
         /// <summary>The viewer for this run, or null without --watch or --window.</summary>
         public TrainingViewer? Create(ParseResult parse, RunConfig config, string runDirectory, TextWriter output) =>
             parse.GetValue(_window)

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using RlMemory.Agents;
 using RlMemory.App.Plots;
 using RlMemory.App.Viewer;
+using RlMemory.Distributed;
 using RlMemory.Environments;
 using RlMemory.Environments.Recording;
 using RlMemory.Training;
@@ -92,11 +93,12 @@ public static partial class RlMemoryCli
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
         var set = new Option<string[]>("--set") { Description = "Override a key: --set learning_rate=1e-3 (repeatable).", AllowMultipleArgumentsPerToken = true };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
+        var actors = new Option<int?>("--actors") { Description = "Distributed DQN (Ape-X layout) on a local Orleans silo: this many actors feed replay shards, one learner trains (dqn presets)." };
         var watch = new TrainingWatchOptions();
         var assemblies = new EnvAssemblyOption();
         var command = new Command("train", "Train an agent from a preset, a YAML file or an rl-baselines3-zoo hyperparameter file.")
         {
-            presetArgument, algo, envId, confFile, seed, steps, device, outDir, resume, set, quiet,
+            presetArgument, algo, envId, confFile, seed, steps, device, outDir, resume, set, quiet, actors,
         };
         watch.AddTo(command);
         assemblies.AddTo(command);
@@ -157,6 +159,11 @@ public static partial class RlMemoryCli
             }
 
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
+            if (parse.GetValue(actors) is int actorCount)
+            {
+                return TrainDistributed(config, preset.Algo, actorCount, runDirectory, resuming, watch.Requested(parse), output, cancel.Token);
+            }
+
             using TrainingViewer? viewer = watch.Create(parse, config, runDirectory, output);
             using ITrainer trainer = setup.Create(new TrainerOptions
             {
@@ -186,6 +193,28 @@ public static partial class RlMemoryCli
             return 0;
         }));
         return command;
+    }
+
+    private static int TrainDistributed(RunConfig config, string algo, int actors, string runDirectory, bool resuming, bool watching, TextWriter output, CancellationToken cancel)
+    {
+        if (config is not DqnConfig dqn)
+        {
+            throw new ConfigException($"--actors trains dqn presets on a local Orleans silo; this preset's algorithm is {algo} (leave out --actors to train it in one process).");
+        }
+
+        if (resuming || watching)
+        {
+            throw new ConfigException($"--actors cannot be combined with {(resuming ? "--resume" : "--watch or --window")}: the distributed run keeps no checkpoints and has no viewer yet.");
+        }
+
+        var trainer = new DistributedDqnTrainer(dqn, new DistributedOptions { Actors = actors, RunDirectory = runDirectory });
+        output.WriteLine($"Training distributed DQN on {dqn.Env} (seed {dqn.Seed}, {dqn.TotalTimesteps:N0} steps, {actors} actors, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
+        DistributedResult result = trainer.Learn(cancel);
+        EvaluationResult final = result.FinalEvaluation;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Final evaluation: mean return {final.MeanReturn:0.##} ± {final.StdReturn:0.##} over {final.Returns.Count} episodes at step {result.EnvSteps:N0} ({result.Seconds:0.0} s, {result.EnvStepsPerSecond:N0} env steps/s, {result.UpdatesPerSecond:N0} updates/s, {result.SamplesPerInsert:0.##} samples per insert)."));
+        output.WriteLine($"Model and logs (progress.csv, tensorboard/) are in {runDirectory}.");
+        return 0;
     }
 
     /// <summary>

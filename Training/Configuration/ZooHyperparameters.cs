@@ -13,9 +13,8 @@ namespace RlMemory.Training.Configuration;
 /// <c>!!float</c> numbers. One entry becomes a <see cref="Preset"/> of RlMemory's keys (docs/training.md, "Zoo files").
 /// </summary>
 /// <remarks>
-/// What has no counterpart here is refused by name (Atari wrappers, frame stacking, reward normalization on its own,
-/// callbacks); what differs slightly is translated and reported in <see cref="Preset.Notes"/> (the zoo's
-/// <c>normalize: true</c> also normalizes rewards, which RlMemory does not).
+/// What has no counterpart here is refused by name (Atari wrappers, frame stacking, gSDE for TD3, callbacks); what
+/// differs slightly is translated and reported in <see cref="Preset.Notes"/>.
 /// </remarks>
 public static class ZooHyperparameters
 {

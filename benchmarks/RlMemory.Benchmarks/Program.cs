@@ -12,6 +12,7 @@ using RlMemory.Benchmarks.Training;
 // DQN results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- dqn-results [preset ...] [--seeds N] [--first-seed S] [--set key=value] [--env-option key=value]
 // R2D2 results:    dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- r2d2-results [preset ...] [--seeds N] [--first-seed S] [--episodes N] [--set key=value] [--env-option key=value]
 // PPO results:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- ppo-results [preset ...] [--seeds N] [--first-seed S] [--set key=value] [--env-option key=value]
+// Distributed:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- distributed-results [preset] [--actors 1,2,4,8] [--seeds N] [--set key=value]
 // Loader fuzzing:  dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- fuzz [agent|checkpoint|buffer|yaml ...] [--minutes M] [--seed S] [--out DIR] [--corpus DIR]
 // Fuzz corpus:     dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- fuzz-corpus
 // Interruptions:   dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- interrupt-stress [--trials N] [--seed S] [--cli PATH]
@@ -44,6 +45,9 @@ switch (args.FirstOrDefault())
         break;
     case "results":
         PresetResults.Run(args[1..]);
+        break;
+    case "distributed-results":
+        DistributedResults.Run(args[1..]);
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

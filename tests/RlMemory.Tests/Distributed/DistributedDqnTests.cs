@@ -80,6 +80,26 @@ public sealed class DistributedDqnTests : IDisposable
         Assert.Equal("actors = 0 is out of range: must be in [1, 256].", e.Message);
     }
 
+    [Fact]
+    public void TheCommandLine_TrainsWithActors_AndRefusesWhatItCannotDo()
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        string run = Path.Combine(_dir, "cli");
+        int code = RlMemory.App.RlMemoryCli.Run(["train", "dqn-cartpole", "--actors", "2", "--steps", "2000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--out", run], output, error);
+        Assert.True(code == 0, error.ToString());
+        Assert.Contains("Training distributed DQN on CartPole-v1 (seed 0, 2,000 steps, 2 actors, samples per insert 32); run folder", output.ToString(), StringComparison.Ordinal);
+        Assert.Matches(@"Final evaluation: mean return [0-9.]+ ± [0-9.]+ over 1 episodes at step 2,000 \([0-9.]+ s, [0-9,]+ env steps/s, [0-9,]+ updates/s, [0-9.]+ samples per insert\)\.", output.ToString());
+        Assert.True(File.Exists(Path.Combine(run, "progress.csv")) && File.Exists(Path.Combine(run, "final_model.rlagent")));
+
+        error = new StringWriter();
+        Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "ppo-cartpole", "--actors", "2", "--out", Path.Combine(_dir, "ppo")], new StringWriter(), error));
+        Assert.Contains("--actors trains dqn presets on a local Orleans silo; this preset's algorithm is ppo", error.ToString(), StringComparison.Ordinal);
+        error = new StringWriter();
+        Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "dqn-cartpole", "--actors", "2", "--watch", "--out", Path.Combine(_dir, "w")], new StringWriter(), error));
+        Assert.Contains("--actors cannot be combined with --watch or --window", error.ToString(), StringComparison.Ordinal);
+    }
+
     private sealed class ThrowsAfter(int steps) : Env<int>(new Box(0f, 1f, 1), new Discrete(2))
     {
         private int _lifetime;

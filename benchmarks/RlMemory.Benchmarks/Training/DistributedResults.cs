@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Globalization;
+using RlMemory.Distributed;
+using RlMemory.Training;
+using RlMemory.Training.Dqn;
+
+namespace RlMemory.Benchmarks.Training;
+
+/// <summary>
+/// Distributed DQN against the single-process trainer on the same preset: for each actor count, one distributed run,
+/// then (alternating) one single-process run; env steps/s, learner updates/s, measured samples per insert against the
+/// target, the median latency of a weights version reaching an actor, payload bytes per transition, final return, and
+/// the process's CPU time per environment step (the "per core" comparison). Long runs: a benchmark, not a test.
+/// </summary>
+/// <remarks>
+/// <c>dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- distributed-results [preset] [--actors 1,2,4,8] [--seeds N] [--first-seed S] [--set key=value ...]</c>
+/// (default dqn-cartpole, actors 1, 2, 4, 8, one seed).
+/// </remarks>
+internal static class DistributedResults
+{
+    public static void Run(string[] args)
+    {
+        int[] actorCounts = [1, 2, 4, 8];
+        var rest = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--actors")
+            {
+                actorCounts = [.. args[++i].Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))];
+            }
+            else
+            {
+                rest.Add(args[i]);
+            }
+        }
+
+        ResultsOptions options = ResultsOptions.Parse([.. rest], defaultSeeds: 1);
+        string preset = options.Presets.FirstOrDefault() ?? "dqn-cartpole";
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores; load average at start: {ResultsOptions.LoadAverage()}");
+        Console.WriteLine("| run | seed | env steps | final eval | env steps/s | updates/s | samples/insert (target) | weights latency | bytes/transition | CPU s per 1k steps |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (int seed = options.FirstSeed; seed < options.FirstSeed + options.Seeds; seed++)
+        {
+            DqnConfig config = DqnConfig.FromPreset(preset, [.. options.Overrides]) with { Seed = seed };
+            foreach (int actors in actorCounts)
+            {
+                TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                DistributedResult d = new DistributedDqnTrainer(config, new DistributedOptions { Actors = actors }).Learn();
+                double cpuPerK = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds * 1000 / d.EnvSteps;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| distributed, {actors} actor{(actors == 1 ? string.Empty : "s")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} |"));
+
+                cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                using var single = new DqnTrainer(config, new TrainerOptions { Quiet = true });
+                TrainingResult s = single.Learn();
+                cpuPerK = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds * 1000 / s.Steps;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| single process | {seed} | {s.Steps:N0} | {s.FinalEvaluation!.MeanReturn:0.#} | {s.StepsPerSecond:N0} | {single.Updates / s.Seconds:N0} | | | | {cpuPerK:0.00} |"));
+            }
+        }
+    }
+}
