@@ -38,6 +38,18 @@ public sealed record DistributedOptions
     /// <summary>Learner updates per round of sampling: each shard is asked for this many batches' share at once.</summary>
     public int BatchesPerSample { get; init; } = 8;
 
+    /// <summary>
+    /// Starts actor processes: given where an actor finds the run, the process to start (e.g. <c>rlmemory cluster actor
+    /// --gateway … --run … --index …</c>). Null: actors are threads of this process.
+    /// </summary>
+    public Func<ActorLaunch, System.Diagnostics.ProcessStartInfo>? ActorProcess { get; init; }
+
+    /// <summary>How often an actor process that dies is started again (it rejoins where it last reported).</summary>
+    public int ActorRestarts { get; init; } = 3;
+
+    /// <summary>An unfinished actor silent for longer is counted as gone (the run can end without it).</summary>
+    public TimeSpan ActorTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Learner updates between log rows.</summary>
     public int LogEvery { get; init; } = 500;
 
@@ -55,6 +67,12 @@ public sealed record DistributedOptions
         Check(PublishEvery, 1, 1 << 20, "publish_every");
         Check(BatchesPerSample, 1, 1024, "batches_per_sample");
         Check(LogEvery, 1, 1 << 30, "log_every");
+        Check(ActorRestarts, 0, 1000, "actor_restarts");
+        if (ActorTimeout <= TimeSpan.Zero)
+        {
+            throw new ConfigException($"actor_timeout = {ActorTimeout} is out of range: must be positive.");
+        }
+
         return this;
 
         static void Check(int value, int low, int high, string name)
@@ -95,6 +113,9 @@ public sealed record DistributedResult(
 
     /// <summary>Learner updates per second over the run.</summary>
     public double UpdatesPerSecond => Updates / Seconds;
+
+    /// <summary>Actor starts, restarts after a death included.</summary>
+    public int ActorStarts { get; init; }
 }
 
 /// <summary>
@@ -116,7 +137,6 @@ public sealed class DistributedDqnTrainer
     private readonly DqnConfig _config;
     private readonly DistributedOptions _options;
     private readonly int _shards;
-    private long _envSteps;
     private volatile bool _stopping;
 
     /// <summary>A run of <paramref name="config"/> laid out as <paramref name="options"/> says.</summary>
@@ -149,13 +169,13 @@ public sealed class DistributedDqnTrainer
     {
         var (observationSize, actionCount) = Probe();
         var network = new QNetworkConfig { ObservationSize = observationSize, ActionCount = actionCount, HiddenSizes = _config.NetArch, Dueling = _config.Dueling };
-        using IHost host = LocalSilo();
+        using IHost host = LocalSilo(out int gatewayPort);
         host.StartAsync(cancel).GetAwaiter().GetResult();
         try
         {
             IGrainFactory grains = host.Services.GetRequiredService<IGrainFactory>();
             var run = RunIdentity.Current($"{_config.Env}-{_config.Seed}-{Guid.NewGuid():N}");
-            return Run(grains, run, network, cancel);
+            return Run(grains, run, network, gatewayPort, cancel);
         }
         finally
         {
@@ -163,7 +183,7 @@ public sealed class DistributedDqnTrainer
         }
     }
 
-    private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, CancellationToken cancel)
+    private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, int gatewayPort, CancellationToken cancel)
     {
         int perShardBatch = _config.BatchSize / _shards;
         int[] shareOf = [.. Enumerable.Range(0, _shards).Select(i => perShardBatch + (i < _config.BatchSize % _shards ? 1 : 0))];
@@ -175,46 +195,33 @@ public sealed class DistributedDqnTrainer
         var shards = Enumerable.Range(0, _shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
         Task.WaitAll([.. shards.Select((s, i) => s.Configure(new ShardSettings(run, Math.Max(1, _config.BufferSize / _shards), network.ObservationSize, network.ActionCount, limit, (ulong)(_config.Seed + 2 + i))))], cancel);
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
+        IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
+        long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;
+        string yaml = ConfigYaml.Write(DqnTrainer.Algo, DqnConfig.Schema.ToEntries(_config));
+        var plan = new RunPlan(run, yaml, _options.Actors, _shards, _options.InsertBatch, _options.PullEvery, stepsPerActor);
+        coordinator.Start(plan, _options.ActorTimeout).GetAwaiter().GetResult();
 
-        // Parallelism comes from the roles (actor threads, the learner): one torch thread each, as the single-process
-        // loop acts, instead of every role's operations spreading over every core.
+        // Parallelism comes from the roles (actors, the learner): one torch thread each, as the single-process loop
+        // acts, instead of every role's operations spreading over every core.
         set_num_threads(1);
         manual_seed(_config.Seed);
         using var learner = new DqnLearner(network, CPU, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm);
         long version = 1;
-        var published = new ConcurrentDictionary<long, long>();
-        published[version] = Stopwatch.GetTimestamp();
-        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online))).GetAwaiter().GetResult();
+        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
 
-        var latencies = new ConcurrentBag<double>();
-        var episodeReturns = new ConcurrentQueue<double>();
-        var payload = new long[2]; // bytes, transitions
-        long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;
         var clock = Stopwatch.StartNew();
-        var errors = new ConcurrentQueue<(int Actor, Exception Error)>();
-        var actors = Enumerable.Range(0, _options.Actors).Select(i => new Thread(() =>
-        {
-            try
-            {
-                RunActor(i, run, network, shards, store, stepsPerActor, published, latencies, episodeReturns, payload);
-            }
-            catch (Exception e)
-            {
-                errors.Enqueue((i, e));
-                _stopping = true;
-            }
-        })
-        { IsBackground = true, Name = $"rlmemory actor {i}" }).ToList();
-        actors.ForEach(a => a.Start());
+        using var actors = new ActorSupervisor(_options, run, gatewayPort, grains, () => _stopping);
+        actors.StartAll();
 
         using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns);
         int targetEvery = GradientSteps * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
         var samples = new SampledTransitions?[_shards];
+        RunProgress progress = coordinator.Progress(run).GetAwaiter().GetResult();
         try
         {
-            while (!cancel.IsCancellationRequested && errors.IsEmpty)
+            while (!cancel.IsCancellationRequested)
             {
-                bool actorsDone = actors.TrueForAll(a => !a.IsAlive);
+                actors.Check();
                 for (int i = 0; i < _shards; i++)
                 {
                     samples[i] ??= shards[i].Sample(run, shareOf[i] * k).GetAwaiter().GetResult();
@@ -222,9 +229,10 @@ public sealed class DistributedDqnTrainer
 
                 if (Array.Exists(samples, s => s is null))
                 {
-                    if (actorsDone)
+                    progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                    if (progress.Finished + progress.Silent >= _options.Actors)
                     {
-                        break; // the actors are done and the rate limiter allows no more samples
+                        break; // every actor is done (or gone), and the rate limiter allows no more samples
                     }
 
                     Thread.Sleep(1);
@@ -237,7 +245,7 @@ public sealed class DistributedDqnTrainer
                     using (var scope = NewDisposeScope())
                     {
                         using TransitionBatch batch = Combine(samples!, shareOf, j, network.ObservationSize);
-                        learner.Step(batch, wantPriorities: false, Interlocked.Read(ref _envSteps));
+                        learner.Step(batch, wantPriorities: false, progress.StepsDone);
                     }
 
                     if (learner.Updates % targetEvery == 0)
@@ -248,13 +256,13 @@ public sealed class DistributedDqnTrainer
                     if (learner.Updates % _options.PublishEvery == 0)
                     {
                         version++;
-                        published[version] = Stopwatch.GetTimestamp();
-                        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online))).GetAwaiter().GetResult();
+                        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
                     }
 
                     if (log is not null && learner.Updates % _options.LogEvery == 0)
                     {
-                        Log(log, learner, shards, episodeReturns, version, clock);
+                        progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                        Log(log, learner, shards, progress, version, clock);
                     }
                 }
 
@@ -264,26 +272,20 @@ public sealed class DistributedDqnTrainer
         finally
         {
             _stopping = true;
-            actors.ForEach(a => a.Join());
+            actors.StopAll();
         }
 
-        if (!errors.IsEmpty)
-        {
-            var failures = errors.OrderBy(f => f.Actor).ToList();
-            throw new InvalidOperationException(
-                $"The distributed run stopped: {string.Join("; ", failures.Select(f => $"actor {f.Actor} failed: {f.Error.Message}"))}",
-                failures.Count == 1 ? failures[0].Error : new AggregateException(failures.Select(f => f.Error)));
-        }
-
+        actors.ThrowIfFailed();
         cancel.ThrowIfCancellationRequested();
         double seconds = clock.Elapsed.TotalSeconds;
+        progress = coordinator.Progress(run).GetAwaiter().GetResult();
         ShardStatistics[] statistics = Task.WhenAll(shards.Select(s => s.Statistics())).GetAwaiter().GetResult();
         if (log is not null)
         {
-            Log(log, learner, shards, episodeReturns, version, clock);
+            Log(log, learner, shards, progress, version, clock);
         }
 
-        EvaluationResult evaluation = Evaluate(learner, network);
+        EvaluationResult evaluation = Evaluate(learner, progress.StepsDone);
         if (_options.RunDirectory is not null)
         {
             using var agent = new DqnAgent(learner.Online, _config.Env);
@@ -291,126 +293,47 @@ public sealed class DistributedDqnTrainer
         }
 
         long inserted = statistics.Sum(s => s.Inserted);
-        double[] sorted = [.. latencies.Order()];
+        double[] sorted = [.. progress.WeightLatenciesMs.Order()];
         return new DistributedResult(
-            Interlocked.Read(ref _envSteps),
+            progress.StepsDone,
             learner.Updates,
             evaluation,
             seconds,
             inserted == 0 ? 0 : statistics.Sum(s => s.Sampled) / (double)inserted,
             TargetSamplesPerInsert,
             version,
-            payload[1] == 0 ? 0 : payload[0] / (double)payload[1],
+            TransitionBytes(network.ObservationSize),
             statistics,
-            sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2]);
+            sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2])
+        {
+            ActorStarts = progress.Joins,
+        };
     }
+
+    /// <summary>Payload bytes of one transition in an insert: two observations, an int action, a double reward and discount, a flag.</summary>
+    private static double TransitionBytes(int observationSize) => (2.0 * 4 * observationSize) + 4 + 8 + 8 + 1;
 
     private static readonly string[] Columns =
     [
         "time/total_timesteps", "time/fps", "rollout/ep_rew_mean", "train/loss", "train/q_values", "train/n_updates",
         "distributed/inserted", "distributed/sampled", "distributed/samples_per_insert", "distributed/inserts_refused",
-        "distributed/samples_refused", "distributed/weights_version",
+        "distributed/samples_refused", "distributed/weights_version", "distributed/actor_starts",
     ];
 
-    private void Log(RunLog log, DqnLearner learner, IReplayShardGrain[] shards, ConcurrentQueue<double> returns, long version, Stopwatch clock)
+    private static void Log(RunLog log, DqnLearner learner, IReplayShardGrain[] shards, RunProgress progress, long version, Stopwatch clock)
     {
         ShardStatistics[] s = Task.WhenAll(shards.Select(x => x.Statistics())).GetAwaiter().GetResult();
         var (loss, q) = learner.TakeStatistics();
-        double[] recent = [.. returns.TakeLast(100)];
-        long steps = Interlocked.Read(ref _envSteps);
         long inserted = s.Sum(x => x.Inserted), sampled = s.Sum(x => x.Sampled);
-        log.Record(steps,
+        log.Record(progress.StepsDone,
         [
-            new("time/total_timesteps", steps), new("time/fps", steps / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)),
-            new("rollout/ep_rew_mean", recent.Length == 0 ? double.NaN : recent.Average()), new("train/loss", loss), new("train/q_values", q),
+            new("time/total_timesteps", progress.StepsDone), new("time/fps", progress.StepsDone / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)),
+            new("rollout/ep_rew_mean", progress.RecentReturns.Length == 0 ? double.NaN : progress.RecentReturns.Average()), new("train/loss", loss), new("train/q_values", q),
             new("train/n_updates", learner.Updates), new("distributed/inserted", inserted), new("distributed/sampled", sampled),
             new("distributed/samples_per_insert", inserted == 0 ? double.NaN : sampled / (double)inserted),
             new("distributed/inserts_refused", s.Sum(x => x.InsertsRefused)), new("distributed/samples_refused", s.Sum(x => x.SamplesRefused)),
-            new("distributed/weights_version", version),
+            new("distributed/weights_version", version), new("distributed/actor_starts", progress.Joins),
         ]);
-    }
-
-    private void RunActor(
-        int index, RunIdentity run, QNetworkConfig network, IReplayShardGrain[] shards, IParameterStoreGrain store, long steps,
-        ConcurrentDictionary<long, long> published, ConcurrentBag<double> latencies, ConcurrentQueue<double> episodeReturns, long[] payload)
-    {
-        int n = _config.NumEnvs;
-        using VectorEnv<int> envs = TrainingEnvironments.MakeVector<int>(_config, n);
-        envs.Reset(seed: _config.Seed + (1000 * (index + 1)));
-        using var policy = new QNetwork(network, CPU);
-        using var actor = new BatchedActor(policy, n, (ulong)(_config.Seed + 1 + (1000 * index)));
-        var exploration = new LinearSchedule(_config.ExplorationInitialEps, _config.ExplorationFinalEps, (long)(_config.ExplorationFraction * _config.TotalTimesteps));
-        var assembler = new NStepAssembler(_config.NSteps, _config.Gamma, n, network.ObservationSize, ActionSpec.Discrete);
-        var sink = new BatchSink(network.ObservationSize);
-        var actions = new int[n];
-        var returns = new double[n];
-        long version = 0, sequence = 0;
-        string name = $"actor-{index}";
-        for (long v = 0; v * n < steps && !_stopping; v++)
-        {
-            if (v % _options.PullEvery == 0)
-            {
-                WeightsMessage? weights = store.Pull(run, version).GetAwaiter().GetResult();
-                if (weights is not null)
-                {
-                    Weights.Load(policy, weights.Values);
-                    version = weights.Version;
-                    if (published.TryGetValue(version, out long at))
-                    {
-                        latencies.Add(Stopwatch.GetElapsedTime(at).TotalMilliseconds);
-                    }
-                }
-            }
-
-            long global = Interlocked.Read(ref _envSteps);
-            actor.EpsilonGreedy(envs.Observations, actions, global < _config.LearningStarts ? 1.0 : exploration.ValueAt(global));
-            VectorStep<int> step = envs.Step(actions);
-            assembler.AddStep(step, sink);
-            for (int i = 0; i < n; i++)
-            {
-                returns[i] += step.Rewards[i];
-                if (step.Terminations[i] || step.Truncations[i])
-                {
-                    episodeReturns.Enqueue(returns[i]);
-                    returns[i] = 0;
-                }
-            }
-
-            Interlocked.Add(ref _envSteps, n);
-            while (sink.Count >= _options.InsertBatch)
-            {
-                Insert(sink.Take(run, name, sequence, _options.InsertBatch), shards[(int)((index + sequence) % shards.Length)], payload);
-                sequence++;
-            }
-        }
-
-        if (sink.Count > 0 && !_stopping)
-        {
-            Insert(sink.Take(run, name, sequence, sink.Count), shards[(int)((index + sequence) % shards.Length)], payload);
-        }
-
-        while (episodeReturns.Count > 1000)
-        {
-            episodeReturns.TryDequeue(out _);
-        }
-    }
-
-    private void Insert(TransitionBatchMessage batch, IReplayShardGrain shard, long[] payload)
-    {
-        // Back-pressure: a refused insert waits for the learner (1, 2, 4 … 32 ms) and is sent again.
-        int wait = 1;
-        while (!_stopping)
-        {
-            if (shard.Insert(batch).GetAwaiter().GetResult().Accepted)
-            {
-                Interlocked.Add(ref payload[0], batch.PayloadBytes);
-                Interlocked.Add(ref payload[1], batch.Count);
-                return;
-            }
-
-            Thread.Sleep(wait);
-            wait = Math.Min(wait * 2, 32);
-        }
     }
 
     private static TransitionBatch Combine(SampledTransitions[] parts, int[] shareOf, int j, int observationSize)
@@ -447,12 +370,11 @@ public sealed class DistributedDqnTrainer
             weights: null);
     }
 
-    private EvaluationResult Evaluate(DqnLearner learner, QNetworkConfig network)
+    private EvaluationResult Evaluate(DqnLearner learner, long step)
     {
         using var greedy = new BatchedActor(learner.Online, _config.EvalEpisodes, 0);
         using var evaluator = new Evaluator(() => TrainingEnvironments.MakeOne<int>(_config), _config.EvalEpisodes, Evaluator.SeedFor(_config.Seed));
-        _ = network;
-        return evaluator.Run(Interlocked.Read(ref _envSteps), greedy.Greedy);
+        return evaluator.Run(step, greedy.Greedy);
     }
 
     private (int ObservationSize, int ActionCount) Probe()
@@ -464,12 +386,13 @@ public sealed class DistributedDqnTrainer
             : throw new ConfigException($"env {_config.Env} has the action space {envs.SingleActionSpace}; DQN needs Discrete(n) starting at 0.");
     }
 
-    private static IHost LocalSilo()
+    private static IHost LocalSilo(out int gateway)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        int silo = FreePort(), gateway = FreePort();
-        builder.UseOrleans(s => s.UseLocalhostClustering(siloPort: silo, gatewayPort: gateway));
+        int silo = FreePort(), port = FreePort();
+        gateway = port;
+        builder.UseOrleans(s => s.UseLocalhostClustering(siloPort: silo, gatewayPort: port, serviceId: ActorProcessHost.ClusterId, clusterId: ActorProcessHost.ClusterId));
         return builder.Build();
     }
 
@@ -478,70 +401,5 @@ public sealed class DistributedDqnTrainer
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Collects what an <see cref="NStepAssembler"/> completes, until an insert takes it.</summary>
-    private sealed class BatchSink(int observationSize) : ITransitionSink
-    {
-        private readonly List<float> _observations = [], _next = [];
-        private readonly List<int> _actions = [];
-        private readonly List<double> _rewards = [], _discounts = [];
-        private readonly List<bool> _terminated = [];
-
-        public int Count => _actions.Count;
-
-        public void AddTransitions<TAction>(in VectorStep<TAction> transitions, ReadOnlySpan<double> discounts)
-            where TAction : unmanaged
-        {
-            if (typeof(TAction) != typeof(int))
-            {
-                throw new ArgumentException("The distributed DQN stores discrete (int) actions.");
-            }
-
-            foreach (float x in transitions.Observations)
-            {
-                _observations.Add(x);
-            }
-
-            foreach (float x in transitions.NextObservations)
-            {
-                _next.Add(x);
-            }
-
-            foreach (TAction a in transitions.Actions)
-            {
-                _actions.Add((int)(object)a);
-            }
-
-            foreach (double r in transitions.Rewards)
-            {
-                _rewards.Add(r);
-            }
-
-            foreach (bool t in transitions.Terminations)
-            {
-                _terminated.Add(t);
-            }
-
-            foreach (double d in discounts)
-            {
-                _discounts.Add(d);
-            }
-        }
-
-        public TransitionBatchMessage Take(RunIdentity run, string actor, long sequence, int count)
-        {
-            var message = new TransitionBatchMessage(
-                run, actor, sequence, count,
-                [.. _observations.Take(count * observationSize)], [.. _actions.Take(count)], [.. _rewards.Take(count)],
-                [.. _next.Take(count * observationSize)], [.. _terminated.Take(count)], [.. _discounts.Take(count)]);
-            _observations.RemoveRange(0, count * observationSize);
-            _next.RemoveRange(0, count * observationSize);
-            _actions.RemoveRange(0, count);
-            _rewards.RemoveRange(0, count);
-            _terminated.RemoveRange(0, count);
-            _discounts.RemoveRange(0, count);
-            return message;
-        }
     }
 }

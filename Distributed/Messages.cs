@@ -113,10 +113,10 @@ public sealed record SampledTransitions(
     [property: Id(5)] float[] Terminated,
     [property: Id(6)] float[] Discounts);
 
-/// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order.</summary>
+/// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order, and when the learner published them (UTC ticks).</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.WeightsMessage")]
-public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property: Id(1)] long Version, [property: Id(2)] float[] Values);
+public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property: Id(1)] long Version, [property: Id(2)] float[] Values, [property: Id(3)] long PublishedTicks = 0);
 
 /// <summary>How a replay shard is built for a run.</summary>
 /// <param name="Run">The run it serves.</param>

@@ -65,6 +65,7 @@ public static partial class RlMemoryCli
         root.Subcommands.Add(WatchCommand(output, error, cancellationToken));
         root.Subcommands.Add(RandomCommand(output, error));
         root.Subcommands.Add(ListCommand(output, error));
+        root.Subcommands.Add(ClusterCommand(error, cancellationToken));
         ParseResult parse = root.Parse(args);
 
         // Ctrl+C, SIGTERM and the rest reach .NET's handlers on another thread, never a thread inside a torch kernel.
@@ -93,12 +94,13 @@ public static partial class RlMemoryCli
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
         var set = new Option<string[]>("--set") { Description = "Override a key: --set learning_rate=1e-3 (repeatable).", AllowMultipleArgumentsPerToken = true };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
-        var actors = new Option<int?>("--actors") { Description = "Distributed DQN (Ape-X layout) on a local Orleans silo: this many actors feed replay shards, one learner trains (dqn presets)." };
+        var actors = new Option<int?>("--actors") { Description = "Distributed DQN (Ape-X layout) on a local Orleans silo: this many actor processes feed replay shards, one learner trains (dqn presets)." };
+        var actorThreads = new Option<bool>("--actor-threads") { Description = "With --actors: run the actors as threads of this process instead of processes of their own." };
         var watch = new TrainingWatchOptions();
         var assemblies = new EnvAssemblyOption();
         var command = new Command("train", "Train an agent from a preset, a YAML file or an rl-baselines3-zoo hyperparameter file.")
         {
-            presetArgument, algo, envId, confFile, seed, steps, device, outDir, resume, set, quiet, actors,
+            presetArgument, algo, envId, confFile, seed, steps, device, outDir, resume, set, quiet, actors, actorThreads,
         };
         watch.AddTo(command);
         assemblies.AddTo(command);
@@ -161,7 +163,7 @@ public static partial class RlMemoryCli
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
             if (parse.GetValue(actors) is int actorCount)
             {
-                return TrainDistributed(config, preset.Algo, actorCount, runDirectory, resuming, watch.Requested(parse), output, cancel.Token);
+                return TrainDistributed(config, preset.Algo, actorCount, parse.GetValue(actorThreads), runDirectory, resuming, watch.Requested(parse), output, cancel.Token);
             }
 
             using TrainingViewer? viewer = watch.Create(parse, config, runDirectory, output);
@@ -195,7 +197,7 @@ public static partial class RlMemoryCli
         return command;
     }
 
-    private static int TrainDistributed(RunConfig config, string algo, int actors, string runDirectory, bool resuming, bool watching, TextWriter output, CancellationToken cancel)
+    private static int TrainDistributed(RunConfig config, string algo, int actors, bool threads, string runDirectory, bool resuming, bool watching, TextWriter output, CancellationToken cancel)
     {
         if (config is not DqnConfig dqn)
         {
@@ -207,14 +209,46 @@ public static partial class RlMemoryCli
             throw new ConfigException($"--actors cannot be combined with {(resuming ? "--resume" : "--watch or --window")}: the distributed run keeps no checkpoints and has no viewer yet.");
         }
 
-        var trainer = new DistributedDqnTrainer(dqn, new DistributedOptions { Actors = actors, RunDirectory = runDirectory });
-        output.WriteLine($"Training distributed DQN on {dqn.Env} (seed {dqn.Seed}, {dqn.TotalTimesteps:N0} steps, {actors} actors, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
+        var trainer = new DistributedDqnTrainer(dqn, new DistributedOptions { Actors = actors, RunDirectory = runDirectory, ActorProcess = threads ? null : ActorProcess });
+        output.WriteLine($"Training distributed DQN on {dqn.Env} (seed {dqn.Seed}, {dqn.TotalTimesteps:N0} steps, {actors} actor {(threads ? "threads" : "processes")}, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
         DistributedResult result = trainer.Learn(cancel);
         EvaluationResult final = result.FinalEvaluation;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Final evaluation: mean return {final.MeanReturn:0.##} ± {final.StdReturn:0.##} over {final.Returns.Count} episodes at step {result.EnvSteps:N0} ({result.Seconds:0.0} s, {result.EnvStepsPerSecond:N0} env steps/s, {result.UpdatesPerSecond:N0} updates/s, {result.SamplesPerInsert:0.##} samples per insert)."));
         output.WriteLine($"Model and logs (progress.csv, tensorboard/) are in {runDirectory}.");
         return 0;
+    }
+
+    /// <summary>This program started again as actor <see cref="ActorLaunch.Index"/> of a distributed run (<c>rlmemory cluster actor</c>).</summary>
+    internal static System.Diagnostics.ProcessStartInfo ActorProcess(ActorLaunch launch)
+    {
+        string self = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is unknown: actor processes cannot be started (use --actor-threads).");
+        var start = new System.Diagnostics.ProcessStartInfo(self) { UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(RlMemoryCli).Assembly.Location);
+        }
+
+        foreach (string a in new[] { "cluster", "actor", "--gateway", launch.Gateway, "--run", launch.RunId, "--index", launch.Index.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
+    private static Command ClusterCommand(TextWriter error, CancellationToken external)
+    {
+        var gateway = new Option<string>("--gateway") { Description = "The silo's gateway, host:port.", Required = true };
+        var run = new Option<string>("--run") { Description = "The run's id (the learner prints it and passes it to the actors it starts).", Required = true };
+        var index = new Option<int>("--index") { Description = "This actor's index (0 to actors − 1).", Required = true };
+        var actor = new Command("actor", "Run one actor of a distributed run: connect to its silo, act, send transitions, pull weights.") { gateway, run, index };
+        actor.SetAction(parse => Guard(error, () =>
+        {
+            ActorProcessHost.Run(parse.GetValue(gateway)!, parse.GetValue(run)!, parse.GetValue(index), external);
+            return 0;
+        }));
+        return new Command("cluster", "Roles of a distributed run (started by `train --actors N`).") { actor };
     }
 
     /// <summary>

@@ -88,7 +88,7 @@ public sealed class DistributedDqnTests : IDisposable
         string run = Path.Combine(_dir, "cli");
         int code = RlMemory.App.RlMemoryCli.Run(["train", "dqn-cartpole", "--actors", "2", "--steps", "2000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--out", run], output, error);
         Assert.True(code == 0, error.ToString());
-        Assert.Contains("Training distributed DQN on CartPole-v1 (seed 0, 2,000 steps, 2 actors, samples per insert 32); run folder", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Training distributed DQN on CartPole-v1 (seed 0, 2,000 steps, 2 actor processes, samples per insert 32); run folder", output.ToString(), StringComparison.Ordinal);
         Assert.Matches(@"Final evaluation: mean return [0-9.]+ ± [0-9.]+ over 1 episodes at step 2,000 \([0-9.]+ s, [0-9,]+ env steps/s, [0-9,]+ updates/s, [0-9.]+ samples per insert\)\.", output.ToString());
         Assert.True(File.Exists(Path.Combine(run, "progress.csv")) && File.Exists(Path.Combine(run, "final_model.rlagent")));
 
@@ -98,6 +98,84 @@ public sealed class DistributedDqnTests : IDisposable
         error = new StringWriter();
         Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "dqn-cartpole", "--actors", "2", "--watch", "--out", Path.Combine(_dir, "w")], new StringWriter(), error));
         Assert.Contains("--actors cannot be combined with --watch or --window", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnActorProcessKilledMidRun_IsRestarted_AndTheRunTakesEveryStep()
+    {
+        // Two actor processes (rlmemory cluster actor); the test kills actor 1 once it has run for a while. The supervisor
+        // starts it again, it rejoins where it last reported (at most its unsent batch and the steps since its last
+        // report are lost and taken again), and the run ends with every step taken.
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 8000, LearningStarts = 500, NetArch = [32], EvalEpisodes = 1 };
+        var launched = new List<ActorLaunch>();
+        var options = new DistributedOptions
+        {
+            Actors = 2,
+            ActorProcess = launch =>
+            {
+                lock (launched)
+                {
+                    launched.Add(launch);
+                }
+
+                return RlMemory.App.RlMemoryCli.ActorProcess(launch);
+            },
+        };
+        using var done = new CancellationTokenSource();
+        int killed = 0;
+        var killer = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested && killed == 0)
+            {
+                Thread.Sleep(200);
+                foreach (int pid in ActorProcesses(index: 1))
+                {
+                    using var p = System.Diagnostics.Process.GetProcessById(pid);
+                    if (DateTime.Now - p.StartTime > TimeSpan.FromSeconds(4))
+                    {
+                        p.Kill();
+                        killed = pid;
+                    }
+                }
+            }
+        });
+
+        DistributedResult result = new DistributedDqnTrainer(config, options).Learn();
+        done.Cancel();
+        await killer;
+        Assert.NotEqual(0, killed);
+        Assert.Equal(3, launched.Count);
+        Assert.Equal([0, 1, 1], launched.Select(l => l.Index).Order());
+        Assert.Equal(3, result.ActorStarts);
+        Assert.InRange(result.EnvSteps, 8000, 8001);
+        Assert.InRange(result.SamplesPerInsert, 32 * 0.85, 32 * 1.0001);
+        Assert.True(result.Updates > 2000, $"{result.Updates} updates");
+    }
+
+    private static IEnumerable<int> ActorProcesses(int index)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            string cmdline;
+            try
+            {
+                cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (cmdline.Contains("cluster\0actor\0", StringComparison.Ordinal) && cmdline.EndsWith($"--index\0{index}\0", StringComparison.Ordinal)
+                && int.TryParse(Path.GetFileName(dir), out int pid))
+            {
+                yield return pid;
+            }
+        }
     }
 
     private sealed class ThrowsAfter(int steps) : Env<int>(new Box(0f, 1f, 1), new Discrete(2))

@@ -1,0 +1,207 @@
+using RlMemory.Agents;
+using RlMemory.Environments.Vector;
+using RlMemory.Memory;
+using RlMemory.Training;
+using RlMemory.Training.Configuration;
+using RlMemory.Training.Dqn;
+using static TorchSharp.torch;
+
+namespace RlMemory.Distributed;
+
+/// <summary>
+/// One DQN actor of a distributed run, in whatever process it lives (a thread of the learner's process, or
+/// <c>rlmemory cluster actor</c>): it joins the run's coordinator, steps its own vector environment with an ε-greedy
+/// copy of the Q-network, assembles n-step transitions, inserts them in batches into the shards in turn (waiting while
+/// a shard pushes back), pulls newer weights every <see cref="RunPlan.PullEvery"/> vector steps and reports its
+/// progress. A restarted actor of the same index goes on from the steps its predecessor reported.
+/// </summary>
+public static class DqnActor
+{
+    /// <summary>Runs actor <paramref name="index"/> of <paramref name="run"/> until it has taken its share of the steps, or <paramref name="stop"/> says so.</summary>
+    /// <exception cref="RunMismatchException">The cluster serves another run or protocol.</exception>
+    public static void Run(IGrainFactory grains, RunIdentity run, int index, Func<bool> stop)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(stop);
+        IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
+        ActorAssignment assignment = coordinator.Join(run, index).GetAwaiter().GetResult();
+        RunPlan plan = assignment.Plan;
+        var config = (DqnConfig)TrainerCatalog.Find(DqnTrainer.Algo).Configure(Presets.Parse(plan.ConfigYaml, run.RunId, "the run's plan"), []).Config;
+        var shards = Enumerable.Range(0, plan.Shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
+        IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
+
+        int n = config.NumEnvs;
+        set_num_threads(1);
+        using VectorEnv<int> envs = TrainingEnvironments.MakeVector<int>(config, n);
+        var network = new QNetworkConfig
+        {
+            ObservationSize = envs.ObservationSize,
+            ActionCount = ((RlMemory.Environments.Discrete)envs.SingleActionSpace).N,
+            HiddenSizes = config.NetArch,
+            Dueling = config.Dueling,
+        };
+
+        // Each start of an index explores with its own seed: a restarted actor does not replay its predecessor's episodes.
+        int seed = config.Seed + (1000 * (index + 1)) + (100_000 * (assignment.Incarnation - 1));
+        envs.Reset(seed: seed);
+        using var policy = new QNetwork(network, CPU);
+        using var actor = new BatchedActor(policy, n, (ulong)seed);
+        var exploration = new LinearSchedule(config.ExplorationInitialEps, config.ExplorationFinalEps, (long)(config.ExplorationFraction * config.TotalTimesteps));
+        var assembler = new NStepAssembler(config.NSteps, config.Gamma, n, network.ObservationSize, ActionSpec.Discrete);
+        var sink = new TransitionBatchSink(network.ObservationSize);
+        var actions = new int[n];
+        var running = new double[n];
+        var returns = new List<double>();
+        var latencies = new List<double>();
+        long version = 0, sequence = 0, steps = assignment.StepsDone;
+        string name = $"actor-{index}.{assignment.Incarnation}";
+
+        void Report(bool finished)
+        {
+            coordinator.Report(run, new ActorReport(index, assignment.Incarnation, steps, finished, [.. returns], [.. latencies])).GetAwaiter().GetResult();
+            returns.Clear();
+            latencies.Clear();
+        }
+
+        for (long v = 0; steps < plan.StepsPerActor; v++)
+        {
+            if (stop())
+            {
+                return;
+            }
+
+            if (v % plan.PullEvery == 0)
+            {
+                WeightsMessage? weights = store.Pull(run, version).GetAwaiter().GetResult();
+                if (weights is not null)
+                {
+                    Weights.Load(policy, weights.Values);
+                    version = weights.Version;
+                    if (weights.PublishedTicks > 0)
+                    {
+                        latencies.Add(TimeSpan.FromTicks(DateTime.UtcNow.Ticks - weights.PublishedTicks).TotalMilliseconds);
+                    }
+                }
+
+                Report(finished: false);
+            }
+
+            // ε over the steps of all actors together, estimated as this actor's times the number of actors.
+            long global = steps * plan.Actors;
+            actor.EpsilonGreedy(envs.Observations, actions, global < config.LearningStarts ? 1.0 : exploration.ValueAt(global));
+            VectorStep<int> step = envs.Step(actions);
+            assembler.AddStep(step, sink);
+            for (int i = 0; i < n; i++)
+            {
+                running[i] += step.Rewards[i];
+                if (step.Terminations[i] || step.Truncations[i])
+                {
+                    returns.Add(running[i]);
+                    running[i] = 0;
+                }
+            }
+
+            steps += n;
+            while (sink.Count >= plan.InsertBatch)
+            {
+                if (!Insert(sink.Take(run, name, sequence, plan.InsertBatch), shards[(int)((index + sequence) % shards.Length)], stop))
+                {
+                    return;
+                }
+
+                sequence++;
+            }
+        }
+
+        if (sink.Count > 0 && !Insert(sink.Take(run, name, sequence, sink.Count), shards[(int)((index + sequence) % shards.Length)], stop))
+        {
+            return;
+        }
+
+        Report(finished: true);
+    }
+
+    /// <summary>Sends a batch; a refused insert waits for the learner (1, 2, 4 … 32 ms) and is sent again. False when stopped first.</summary>
+    private static bool Insert(TransitionBatchMessage batch, IReplayShardGrain shard, Func<bool> stop)
+    {
+        int wait = 1;
+        while (!stop())
+        {
+            if (shard.Insert(batch).GetAwaiter().GetResult().Accepted)
+            {
+                return true;
+            }
+
+            Thread.Sleep(wait);
+            wait = Math.Min(wait * 2, 32);
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Collects what an <see cref="NStepAssembler"/> completes, until an insert takes it.</summary>
+internal sealed class TransitionBatchSink(int observationSize) : ITransitionSink
+{
+    private readonly List<float> _observations = [], _next = [];
+    private readonly List<int> _actions = [];
+    private readonly List<double> _rewards = [], _discounts = [];
+    private readonly List<bool> _terminated = [];
+
+    public int Count => _actions.Count;
+
+    public void AddTransitions<TAction>(in VectorStep<TAction> transitions, ReadOnlySpan<double> discounts)
+        where TAction : unmanaged
+    {
+        if (typeof(TAction) != typeof(int))
+        {
+            throw new ArgumentException("The distributed DQN stores discrete (int) actions.");
+        }
+
+        foreach (float x in transitions.Observations)
+        {
+            _observations.Add(x);
+        }
+
+        foreach (float x in transitions.NextObservations)
+        {
+            _next.Add(x);
+        }
+
+        foreach (TAction a in transitions.Actions)
+        {
+            _actions.Add((int)(object)a);
+        }
+
+        foreach (double r in transitions.Rewards)
+        {
+            _rewards.Add(r);
+        }
+
+        foreach (bool t in transitions.Terminations)
+        {
+            _terminated.Add(t);
+        }
+
+        foreach (double d in discounts)
+        {
+            _discounts.Add(d);
+        }
+    }
+
+    public TransitionBatchMessage Take(RunIdentity run, string actor, long sequence, int count)
+    {
+        var message = new TransitionBatchMessage(
+            run, actor, sequence, count,
+            [.. _observations.Take(count * observationSize)], [.. _actions.Take(count)], [.. _rewards.Take(count)],
+            [.. _next.Take(count * observationSize)], [.. _terminated.Take(count)], [.. _discounts.Take(count)]);
+        _observations.RemoveRange(0, count * observationSize);
+        _next.RemoveRange(0, count * observationSize);
+        _actions.RemoveRange(0, count);
+        _rewards.RemoveRange(0, count);
+        _terminated.RemoveRange(0, count);
+        _discounts.RemoveRange(0, count);
+        return message;
+    }
+}
