@@ -217,6 +217,8 @@ public sealed class DistributedDqnTrainer
         int targetEvery = GradientSteps * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
         var samples = new SampledTransitions?[_shards];
         RunProgress progress = coordinator.Progress(run).GetAwaiter().GetResult();
+        var progressClock = Stopwatch.StartNew();
+        int wait = 1;
         try
         {
             while (!cancel.IsCancellationRequested)
@@ -229,15 +231,23 @@ public sealed class DistributedDqnTrainer
 
                 if (Array.Exists(samples, s => s is null))
                 {
-                    progress = coordinator.Progress(run).GetAwaiter().GetResult();
-                    if (progress.Finished + progress.Silent >= _options.Actors)
+                    // Waiting for the actors: back off (1, 2, 4 … 16 ms) and ask the coordinator at most every 100 ms.
+                    if (progressClock.ElapsedMilliseconds >= 100)
                     {
-                        break; // every actor is done (or gone), and the rate limiter allows no more samples
+                        progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                        progressClock.Restart();
+                        if (progress.Finished + progress.Silent >= _options.Actors)
+                        {
+                            break; // every actor is done (or gone), and the rate limiter allows no more samples
+                        }
                     }
 
-                    Thread.Sleep(1);
+                    Thread.Sleep(wait);
+                    wait = Math.Min(wait * 2, 16);
                     continue;
                 }
+
+                wait = 1;
 
                 // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample.
                 for (int j = 0; j < k; j++)

@@ -10,23 +10,30 @@ namespace RlMemory.Benchmarks.Training;
 /// Distributed DQN against the single-process trainer on the same preset: for each actor count, one distributed run,
 /// then (alternating) one single-process run; env steps/s, learner updates/s, measured samples per insert against the
 /// target, the median latency of a weights version reaching an actor, payload bytes per transition, final return, and
-/// the process's CPU time per environment step (the "per core" comparison). Long runs: a benchmark, not a test.
+/// the machine's CPU time per 1,000 environment steps (busy time of all cores from /proc/stat, so actor processes
+/// count: the "per core" comparison, on an otherwise idle machine). Long runs: a benchmark, not a test.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- distributed-results [preset] [--actors 1,2,4,8] [--seeds N] [--first-seed S] [--set key=value ...]</c>
-/// (default dqn-cartpole, actors 1, 2, 4, 8, one seed).
+/// <c>dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- distributed-results [preset] [--actors 1,2,4,8] [--cli PATH] [--seeds N] [--first-seed S] [--set key=value ...]</c>
+/// (default dqn-cartpole, actors 1, 2, 4, 8, one seed). With <c>--cli</c> (the rlmemory program or its .dll) the
+/// actors are processes (<c>rlmemory cluster actor</c>); without it, threads of this process.
 /// </remarks>
 internal static class DistributedResults
 {
     public static void Run(string[] args)
     {
         int[] actorCounts = [1, 2, 4, 8];
+        string? cli = null;
         var rest = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--actors")
             {
                 actorCounts = [.. args[++i].Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))];
+            }
+            else if (args[i] == "--cli")
+            {
+                cli = Path.GetFullPath(args[++i]);
             }
             else
             {
@@ -44,19 +51,45 @@ internal static class DistributedResults
             DqnConfig config = DqnConfig.FromPreset(preset, [.. options.Overrides]) with { Seed = seed };
             foreach (int actors in actorCounts)
             {
-                TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
-                DistributedResult d = new DistributedDqnTrainer(config, new DistributedOptions { Actors = actors }).Learn();
-                double cpuPerK = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds * 1000 / d.EnvSteps;
+                double cpu = BusySeconds();
+                DistributedResult d = new DistributedDqnTrainer(config, new DistributedOptions { Actors = actors, ActorProcess = cli is null ? null : launch => Launch(cli, launch) }).Learn();
+                double cpuPerK = (BusySeconds() - cpu) * 1000 / d.EnvSteps;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| distributed, {actors} actor{(actors == 1 ? string.Empty : "s")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} |"));
+                    $"| distributed, {actors} actor {(cli is null ? "thread" : "process")}{(actors == 1 ? string.Empty : cli is null ? "s" : "es")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} |"));
 
-                cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                cpu = BusySeconds();
                 using var single = new DqnTrainer(config, new TrainerOptions { Quiet = true });
                 TrainingResult s = single.Learn();
-                cpuPerK = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds * 1000 / s.Steps;
+                cpuPerK = (BusySeconds() - cpu) * 1000 / s.Steps;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| single process | {seed} | {s.Steps:N0} | {s.FinalEvaluation!.MeanReturn:0.#} | {s.StepsPerSecond:N0} | {single.Updates / s.Seconds:N0} | | | | {cpuPerK:0.00} |"));
             }
         }
+    }
+
+    private static ProcessStartInfo Launch(string cli, ActorLaunch launch)
+    {
+        bool dll = cli.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(dll ? "dotnet" : cli) { UseShellExecute = false };
+        if (dll)
+        {
+            start.ArgumentList.Add(cli);
+        }
+
+        foreach (string a in new[] { "cluster", "actor", "--gateway", launch.Gateway, "--run", launch.RunId, "--index", launch.Index.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
+    /// <summary>Busy seconds of all cores since boot (/proc/stat: user, nice, system, irq, softirq, steal).</summary>
+    private static double BusySeconds()
+    {
+        string[] f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        long busy = long.Parse(f[1], CultureInfo.InvariantCulture) + long.Parse(f[2], CultureInfo.InvariantCulture) + long.Parse(f[3], CultureInfo.InvariantCulture)
+            + long.Parse(f[6], CultureInfo.InvariantCulture) + long.Parse(f[7], CultureInfo.InvariantCulture) + long.Parse(f[8], CultureInfo.InvariantCulture);
+        return busy / 100.0; // USER_HZ
     }
 }
