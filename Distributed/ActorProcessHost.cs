@@ -15,6 +15,20 @@ public static class ActorProcessHost
     /// <summary>How long an actor keeps trying to reach the silo before it gives up with a message.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>Joins the cluster whose membership is in Redis (<paramref name="redis"/>, <c>host:port</c>) and runs actor <paramref name="index"/> of run <paramref name="runId"/> to its end.</summary>
+    public static void RunWithRedis(string redis, string runId, int index, CancellationToken cancel = default)
+    {
+        using var host = ClusterHosts.StartClient(redis, $"actor {index}", cancel);
+        try
+        {
+            DqnActor.Run(ClusterHosts.Client(host), RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested);
+        }
+        finally
+        {
+            host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+    }
+
     /// <summary>Connects to the silo at <paramref name="gateway"/> (<c>host:port</c>) and runs actor <paramref name="index"/> of run <paramref name="runId"/> to its end.</summary>
     /// <exception cref="ArgumentException">The gateway is not <c>host:port</c>.</exception>
     public static void Run(string gateway, string runId, int index, CancellationToken cancel = default)

@@ -3,15 +3,19 @@ using System.Diagnostics;
 
 namespace RlMemory.Distributed;
 
-/// <summary>Where an actor process finds the run: its index, the run's id and the silo's gateway.</summary>
-public sealed record ActorLaunch(int Index, string RunId, string Gateway);
+/// <summary>Where an actor process finds the run: its index, the run's id and the arguments that reach the cluster (<c>--gateway HOST:PORT</c> or <c>--redis HOST:PORT</c>).</summary>
+public sealed record ActorLaunch(int Index, string RunId, IReadOnlyList<string> Connect)
+{
+    /// <summary>The arguments of <c>rlmemory</c> that start this actor.</summary>
+    public IEnumerable<string> Arguments => ["cluster", "actor", .. Connect, "--run", RunId, "--index", Index.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+}
 
 /// <summary>
 /// Starts the run's actors as threads of this process or (with <see cref="DistributedOptions.ActorProcess"/>) as
 /// processes, restarts an actor process that dies (up to <see cref="DistributedOptions.ActorRestarts"/> times each;
 /// it rejoins the run where its predecessor last reported), and stops them all at the end.
 /// </summary>
-internal sealed class ActorSupervisor(DistributedOptions options, RunIdentity run, int gatewayPort, IGrainFactory grains, Func<bool> stopping) : IDisposable
+internal sealed class ActorSupervisor(DistributedOptions options, RunIdentity run, IReadOnlyList<string> connect, IGrainFactory grains, Func<bool> stopping) : IDisposable
 {
     private readonly ConcurrentQueue<string> _failures = new();
     private readonly ConcurrentQueue<Exception> _errors = new();
@@ -24,7 +28,7 @@ internal sealed class ActorSupervisor(DistributedOptions options, RunIdentity ru
 
     public void StartAll()
     {
-        for (int i = 0; i < options.Actors; i++)
+        for (int i = 0; i < options.Actors && options.StartActors; i++)
         {
             Start(i);
         }
@@ -128,7 +132,7 @@ internal sealed class ActorSupervisor(DistributedOptions options, RunIdentity ru
             return;
         }
 
-        ProcessStartInfo start = options.ActorProcess(new ActorLaunch(index, run.RunId, $"127.0.0.1:{gatewayPort}"));
+        ProcessStartInfo start = options.ActorProcess(new ActorLaunch(index, run.RunId, connect));
         _processes[index] = Process.Start(start) ?? throw new InvalidOperationException($"actor {index}: {start.FileName} did not start.");
     }
 }

@@ -44,6 +44,9 @@ public sealed record DistributedOptions
     /// </summary>
     public Func<ActorLaunch, System.Diagnostics.ProcessStartInfo>? ActorProcess { get; init; }
 
+    /// <summary>Whether this process starts the actors (threads, or <see cref="ActorProcess"/>); false: they are started elsewhere and join the run.</summary>
+    public bool StartActors { get; init; } = true;
+
     /// <summary>How often an actor process that dies is started again (it rejoins where it last reported).</summary>
     public int ActorRestarts { get; init; } = 3;
 
@@ -168,14 +171,13 @@ public sealed class DistributedDqnTrainer
     public DistributedResult Learn(CancellationToken cancel = default)
     {
         var (observationSize, actionCount) = Probe();
-        var network = new QNetworkConfig { ObservationSize = observationSize, ActionCount = actionCount, HiddenSizes = _config.NetArch, Dueling = _config.Dueling };
         using IHost host = LocalSilo(out int gatewayPort);
         host.StartAsync(cancel).GetAwaiter().GetResult();
         try
         {
             IGrainFactory grains = host.Services.GetRequiredService<IGrainFactory>();
-            var run = RunIdentity.Current($"{_config.Env}-{_config.Seed}-{Guid.NewGuid():N}");
-            return Run(grains, run, network, gatewayPort, cancel);
+            var run = RunIdentity.Current(NewRunId());
+            return Run(grains, run, Network(observationSize, actionCount), ["--gateway", $"127.0.0.1:{gatewayPort}"], cancel);
         }
         finally
         {
@@ -183,7 +185,26 @@ public sealed class DistributedDqnTrainer
         }
     }
 
-    private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, int gatewayPort, CancellationToken cancel)
+    /// <summary>
+    /// Trains as the learner of run <paramref name="runId"/> on an existing cluster (<paramref name="grains"/>: a
+    /// client of it, e.g. <see cref="ClusterHosts.StartClient"/>). Actors join with <c>rlmemory cluster actor --run
+    /// RUN_ID --index I</c> and the arguments that reach the cluster (<paramref name="connect"/>, e.g. <c>--redis
+    /// HOST:PORT</c>); with <see cref="DistributedOptions.ActorProcess"/> this process starts them.
+    /// </summary>
+    public DistributedResult Learn(IGrainFactory grains, string runId, IReadOnlyList<string> connect, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        var (observationSize, actionCount) = Probe();
+        return Run(grains, RunIdentity.Current(runId), Network(observationSize, actionCount), connect, cancel);
+    }
+
+    /// <summary>A new run id: the environment, the seed and a random part.</summary>
+    public string NewRunId() => $"{_config.Env}-{_config.Seed}-{Guid.NewGuid():N}";
+
+    private QNetworkConfig Network(int observationSize, int actionCount) =>
+        new() { ObservationSize = observationSize, ActionCount = actionCount, HiddenSizes = _config.NetArch, Dueling = _config.Dueling };
+
+    private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, IReadOnlyList<string> connect, CancellationToken cancel)
     {
         int perShardBatch = _config.BatchSize / _shards;
         int[] shareOf = [.. Enumerable.Range(0, _shards).Select(i => perShardBatch + (i < _config.BatchSize % _shards ? 1 : 0))];
@@ -210,7 +231,7 @@ public sealed class DistributedDqnTrainer
         store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
 
         var clock = Stopwatch.StartNew();
-        using var actors = new ActorSupervisor(_options, run, gatewayPort, grains, () => _stopping);
+        using var actors = new ActorSupervisor(_options, run, connect, grains, () => _stopping);
         actors.StartAll();
 
         using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns);

@@ -65,7 +65,7 @@ public static partial class RlMemoryCli
         root.Subcommands.Add(WatchCommand(output, error, cancellationToken));
         root.Subcommands.Add(RandomCommand(output, error));
         root.Subcommands.Add(ListCommand(output, error));
-        root.Subcommands.Add(ClusterCommand(error, cancellationToken));
+        root.Subcommands.Add(ClusterCommand(output, error, cancellationToken));
         ParseResult parse = root.Parse(args);
 
         // Ctrl+C, SIGTERM and the rest reach .NET's handlers on another thread, never a thread inside a torch kernel.
@@ -229,7 +229,7 @@ public static partial class RlMemoryCli
             start.ArgumentList.Add(typeof(RlMemoryCli).Assembly.Location);
         }
 
-        foreach (string a in new[] { "cluster", "actor", "--gateway", launch.Gateway, "--run", launch.RunId, "--index", launch.Index.ToString(CultureInfo.InvariantCulture) })
+        foreach (string a in launch.Arguments)
         {
             start.ArgumentList.Add(a);
         }
@@ -237,18 +237,112 @@ public static partial class RlMemoryCli
         return start;
     }
 
-    private static Command ClusterCommand(TextWriter error, CancellationToken external)
+    private static Command ClusterCommand(TextWriter output, TextWriter error, CancellationToken external)
     {
-        var gateway = new Option<string>("--gateway") { Description = "The silo's gateway, host:port.", Required = true };
-        var run = new Option<string>("--run") { Description = "The run's id (the learner prints it and passes it to the actors it starts).", Required = true };
+        var redisHelp = "Redis holding the cluster's membership, host:port (several hosts).";
+
+        var gateway = new Option<string?>("--gateway") { Description = "The silo's gateway, host:port (one machine; train --actors passes it)." };
+        var redis = new Option<string?>("--redis") { Description = redisHelp };
+        var run = new Option<string>("--run") { Description = "The run's id (the learner prints it).", Required = true };
         var index = new Option<int>("--index") { Description = "This actor's index (0 to actors − 1).", Required = true };
-        var actor = new Command("actor", "Run one actor of a distributed run: connect to its silo, act, send transitions, pull weights.") { gateway, run, index };
+        var actor = new Command("actor", "Run one actor of a distributed run: join its cluster, act, send transitions, pull weights.") { gateway, redis, run, index };
         actor.SetAction(parse => Guard(error, () =>
         {
-            ActorProcessHost.Run(parse.GetValue(gateway)!, parse.GetValue(run)!, parse.GetValue(index), external);
+            switch (parse.GetValue(gateway), parse.GetValue(redis))
+            {
+                case (string g, null):
+                    ActorProcessHost.Run(g, parse.GetValue(run)!, parse.GetValue(index), external);
+                    break;
+                case (null, string r):
+                    ActorProcessHost.RunWithRedis(r, parse.GetValue(run)!, parse.GetValue(index), external);
+                    break;
+                default:
+                    throw new ConfigException("cluster actor needs exactly one of --gateway HOST:PORT (one machine) and --redis HOST:PORT (several hosts).");
+            }
+
             return 0;
         }));
-        return new Command("cluster", "Roles of a distributed run (started by `train --actors N`).") { actor };
+
+        var siloRedis = new Option<string>("--redis") { Description = redisHelp, Required = true };
+        var siloPort = new Option<int>("--silo-port") { Description = "Port silos talk on.", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port clients (learner, actors) connect to.", DefaultValueFactory = _ => 30000 };
+        var advertise = new Option<string?>("--advertise") { Description = "The address other hosts reach this silo at (default: this host's first IPv4 address)." };
+        var silo = new Command("silo", "Host a silo of the cluster (replay shards, parameter store, run coordinators) until Ctrl+C.") { siloRedis, siloPort, gatewayPort, advertise };
+        silo.SetAction(parse => Guard(error, () =>
+        {
+            using var host = ClusterHosts.StartSilo(parse.GetValue(siloRedis)!, parse.GetValue(siloPort), parse.GetValue(gatewayPort), parse.GetValue(advertise), external);
+            output.WriteLine($"Silo up (ports {parse.GetValue(siloPort)} and {parse.GetValue(gatewayPort)}, membership in Redis at {parse.GetValue(siloRedis)}); Ctrl+C stops it.");
+            output.Flush();
+            try
+            {
+                Task.Delay(Timeout.Infinite, external).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+            return 0;
+        }));
+
+        var preset = new Argument<string>("preset") { Description = "A dqn preset or YAML file." };
+        var learnerRedis = new Option<string>("--redis") { Description = redisHelp, Required = true };
+        var actors = new Option<int>("--actors") { Description = "Actors of the run.", Required = true };
+        var startActors = new Option<bool>("--start-actors") { Description = "Start the actors as processes on this host (else start them yourself, on any host)." };
+        var runId = new Option<string?>("--run") { Description = "The run's id (default: env-seed-random)." };
+        var steps = new Option<long?>("--steps") { Description = "Total environment steps (overrides n_timesteps)." };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the run." };
+        var set = new Option<string[]>("--set") { Description = "Override a key (repeatable).", AllowMultipleArgumentsPerToken = true };
+        var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<preset>-seed<seed>)." };
+        var learner = new Command("learner", "Be the learner of a distributed DQN run on a Redis-membership cluster: configure the shards, train, write the run folder.")
+        {
+            preset, learnerRedis, actors, startActors, runId, steps, seed, set, outDir,
+        };
+        learner.SetAction(parse => Guard(error, () =>
+        {
+            var overrides = new List<string>(parse.GetValue(set) ?? []);
+            if (parse.GetValue(steps) is long n)
+            {
+                overrides.Add($"n_timesteps={n}");
+            }
+
+            if (parse.GetValue(seed) is int sd)
+            {
+                overrides.Add($"seed={sd}");
+            }
+
+            Preset chosen = Presets.Load(parse.GetValue(preset)!);
+            if (TrainerCatalog.Find(chosen.Algo).Configure(chosen, overrides).Config is not DqnConfig config)
+            {
+                throw new ConfigException($"cluster learner trains dqn presets; {chosen.Name} is {chosen.Algo}.");
+            }
+
+            string r = parse.GetValue(learnerRedis)!;
+            string[] connect = ["--redis", r];
+            var trainer = new DistributedDqnTrainer(config, new DistributedOptions
+            {
+                Actors = parse.GetValue(actors),
+                RunDirectory = parse.GetValue(outDir) ?? FreshFolder(Path.Combine("runs", $"{chosen.Name}-seed{config.Seed}")),
+                StartActors = parse.GetValue(startActors),
+                ActorProcess = ActorProcess,
+            });
+            string id = parse.GetValue(runId) ?? trainer.NewRunId();
+            using var host = ClusterHosts.StartClient(r, "learner", external);
+            output.WriteLine($"run id: {id}");
+            if (!parse.GetValue(startActors))
+            {
+                output.WriteLine($"Start each actor I (0 to {parse.GetValue(actors) - 1}) on any host within 30 s: rlmemory cluster actor --redis {r} --run {id} --index I");
+            }
+
+            output.Flush();
+            DistributedResult result = trainer.Learn(ClusterHosts.Client(host), id, connect, external);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Final evaluation: mean return {result.FinalEvaluation.MeanReturn:0.##} ± {result.FinalEvaluation.StdReturn:0.##} at step {result.EnvSteps:N0} ({result.Seconds:0.0} s, {result.EnvStepsPerSecond:N0} env steps/s, {result.UpdatesPerSecond:N0} updates/s, {result.SamplesPerInsert:0.##} samples per insert)."));
+            host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+            return 0;
+        }));
+
+        return new Command("cluster", "Roles of a distributed run: silo, learner, actor (train --actors N runs all of them on one machine).") { silo, learner, actor };
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ internal static class DistributedResults
             start.ArgumentList.Add(cli);
         }
 
-        foreach (string a in new[] { "cluster", "actor", "--gateway", launch.Gateway, "--run", launch.RunId, "--index", launch.Index.ToString(CultureInfo.InvariantCulture) })
+        foreach (string a in launch.Arguments)
         {
             start.ArgumentList.Add(a);
         }
