@@ -33,7 +33,7 @@ public sealed record DistributedOptions
     public int PullEvery { get; init; } = 64;
 
     /// <summary>Learner updates between weight publications.</summary>
-    public int PublishEvery { get; init; } = 16;
+    public int PublishEvery { get; init; } = 64;
 
     /// <summary>Learner updates per round of sampling: each shard is asked for this many batches' share at once.</summary>
     public int BatchesPerSample { get; init; } = 8;
@@ -225,6 +225,7 @@ public sealed class DistributedDqnTrainer
         // Parallelism comes from the roles (actors, the learner): one torch thread each, as the single-process loop
         // acts, instead of every role's operations spreading over every core.
         set_num_threads(1);
+        MklOnAmd.Apply(); // libtorch is loaded now, and no matrix product has run yet (as the single-process loop does)
         manual_seed(_config.Seed);
         using var learner = new DqnLearner(network, CPU, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm);
         long version = 1;

@@ -33,6 +33,7 @@ public static class DqnActor
 
         int n = config.NumEnvs;
         set_num_threads(1);
+        MklOnAmd.Apply(); // the kernels the learner and single-process runs use
         using VectorEnv<int> envs = TrainingEnvironments.MakeVector<int>(config, n);
         var network = new QNetworkConfig
         {

@@ -63,6 +63,7 @@ public sealed class RunMismatchException : Exception
 /// </summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.TransitionBatchMessage")]
+[Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
 public sealed record TransitionBatchMessage(
     [property: Id(0)] RunIdentity Run,
     [property: Id(1)] string Actor,
@@ -104,6 +105,7 @@ public sealed record InsertReply([property: Id(0)] bool Accepted, [property: Id(
 /// <summary>Transitions sampled from a shard, flattened as <see cref="TransitionBatchMessage"/>.</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.SampledTransitions")]
+[Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
 public sealed record SampledTransitions(
     [property: Id(0)] int Count,
     [property: Id(1)] float[] Observations,
@@ -116,6 +118,7 @@ public sealed record SampledTransitions(
 /// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order, and when the learner published them (UTC ticks).</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.WeightsMessage")]
+[Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
 public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property: Id(1)] long Version, [property: Id(2)] float[] Values, [property: Id(3)] long PublishedTicks = 0);
 
 /// <summary>How a replay shard is built for a run.</summary>
