@@ -251,7 +251,7 @@ public sealed class R2d2TrainerTests : IDisposable
     [InlineData("n_steps=5", "n_steps = 5 must be at most sequence_length = 4")]
     [InlineData("batch_size=300", "buffer_size (200 sequences) must be at least batch_size (300 sequences)")]
     [InlineData("env=TMaz-v0", "Did you mean 'TMaze-v0'")]
-    [InlineData("env=Pendulum-v1", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and r2d2 trains discrete actions only; ppo, sac, td3 train continuous actions (presets: ppo-mountaincar-continuous, ppo-pendulum, ppo-pendulum-novel, sac-pendulum")]
+    [InlineData("env=Pendulum-v1", "env Pendulum-v1 has continuous actions (Box(-2, 2, (1,), float32)), and r2d2 trains discrete actions only; ppo, sac, td3 train continuous actions (presets: ppo-mountaincar-continuous, ppo-pendulum, ppo-pendulum-novel, sac-mountaincar-continuous, sac-pendulum")]
     public void InconsistentConfigurations_AreRefused(string assignment, string expected)
     {
         R2d2Config config = R2d2Config.Schema.ApplyOverride(Small(), assignment);
