@@ -44,6 +44,13 @@ public sealed record DistributedOptions
     /// </summary>
     public Func<ActorLaunch, System.Diagnostics.ProcessStartInfo>? ActorProcess { get; init; }
 
+    /// <summary>
+    /// Transitions a shard takes between checkpoints of its replay and counters (in the run folder's <c>shards/</c>;
+    /// none without a run folder, or with 0): a shard whose silo dies comes back from its last one, losing at most this
+    /// many transitions and those inserted since.
+    /// </summary>
+    public long ShardCheckpointEvery { get; init; } = 10_000;
+
     /// <summary>Whether this process starts the actors (threads, or <see cref="ActorProcess"/>); false: they are started elsewhere and join the run.</summary>
     public bool StartActors { get; init; } = true;
 
@@ -71,6 +78,11 @@ public sealed record DistributedOptions
         Check(BatchesPerSample, 1, 1024, "batches_per_sample");
         Check(LogEvery, 1, 1 << 30, "log_every");
         Check(ActorRestarts, 0, 1000, "actor_restarts");
+        if (ShardCheckpointEvery < 0)
+        {
+            throw new ConfigException($"shard_checkpoint_every = {ShardCheckpointEvery} is out of range: must be 0 (none) or more.");
+        }
+
         if (ActorTimeout <= TimeSpan.Zero)
         {
             throw new ConfigException($"actor_timeout = {ActorTimeout} is out of range: must be positive.");
@@ -214,7 +226,8 @@ public sealed class DistributedDqnTrainer
         long minPerShard = Math.Max(largest, (_config.LearningStarts + _shards - 1) / _shards);
         var limit = new RateLimit(spi, minPerShard, 2 * (largest + (spi * _options.InsertBatch))).Validate(largest, _options.InsertBatch);
         var shards = Enumerable.Range(0, _shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
-        Task.WaitAll([.. shards.Select((s, i) => s.Configure(new ShardSettings(run, Math.Max(1, _config.BufferSize / _shards), network.ObservationSize, network.ActionCount, limit, (ulong)(_config.Seed + 2 + i))))], cancel);
+        string? checkpoints = _options.RunDirectory is null || _options.ShardCheckpointEvery == 0 ? null : Path.GetFullPath(Path.Combine(_options.RunDirectory, "shards"));
+        Task.WaitAll([.. shards.Select((s, i) => s.Configure(new ShardSettings(run, Math.Max(1, _config.BufferSize / _shards), network.ObservationSize, network.ActionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery)))], cancel);
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
         IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
         long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;

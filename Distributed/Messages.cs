@@ -128,6 +128,8 @@ public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property
 /// <param name="ActionCount">Discrete actions.</param>
 /// <param name="Limiter">The samples-per-insert rate limiter's settings.</param>
 /// <param name="Seed">The sampler's seed.</param>
+/// <param name="CheckpointDirectory">Where the shard checkpoints its replay and counters (a folder the silo can write; null: no checkpoints). A shard configured again after its silo died comes back from it.</param>
+/// <param name="CheckpointEvery">Transitions inserted between checkpoints: at most this many (and the inserts since) are lost with the silo.</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardSettings")]
 public sealed record ShardSettings(
@@ -136,7 +138,9 @@ public sealed record ShardSettings(
     [property: Id(2)] int ObservationSize,
     [property: Id(3)] int ActionCount,
     [property: Id(4)] RateLimit Limiter,
-    [property: Id(5)] ulong Seed);
+    [property: Id(5)] ulong Seed,
+    [property: Id(6)] string? CheckpointDirectory = null,
+    [property: Id(7)] long CheckpointEvery = 0);
 
 /// <summary>A shard's counters.</summary>
 /// <param name="Inserted">Transitions inserted.</param>
@@ -144,6 +148,8 @@ public sealed record ShardSettings(
 /// <param name="Stored">Transitions held now.</param>
 /// <param name="InsertsRefused">Insert calls refused by the rate limiter (back-pressure).</param>
 /// <param name="SamplesRefused">Sample calls refused by the rate limiter (the learner waited).</param>
+/// <param name="Checkpoints">Checkpoints written by this activation.</param>
+/// <param name="Restored">Whether this activation came back from a checkpoint.</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardStatistics")]
 public sealed record ShardStatistics(
@@ -151,4 +157,6 @@ public sealed record ShardStatistics(
     [property: Id(1)] long Sampled,
     [property: Id(2)] long Stored,
     [property: Id(3)] long InsertsRefused,
-    [property: Id(4)] long SamplesRefused);
+    [property: Id(4)] long SamplesRefused,
+    [property: Id(5)] int Checkpoints = 0,
+    [property: Id(6)] bool Restored = false);

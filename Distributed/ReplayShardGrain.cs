@@ -34,6 +34,9 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
     private SampleToInsertRatio? _ratio;
     private long _insertsRefused;
     private long _samplesRefused;
+    private long _checkpointedAt;
+    private int _checkpoints;
+    private bool _restored;
 
     private string Where => $"replay shard {this.GetPrimaryKeyLong(out string? run)} of run '{run}'";
 
@@ -57,7 +60,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             throw new RunMismatchException($"{Where}: settings of run '{settings.Run.RunId}' were refused.");
         }
 
-        _replay = new ReplayBuffer(new ReplayBufferOptions
+        var options = new ReplayBufferOptions
         {
             Capacity = settings.Capacity,
             ObservationShape = [settings.ObservationSize],
@@ -66,10 +69,50 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             NSteps = 1,
             Device = CPU,
             Seed = settings.Seed,
-        });
+        };
         _ratio = new SampleToInsertRatio(settings.Limiter);
+        string? folder = CheckpointFolder(settings);
+        if (folder is not null && File.Exists(Path.Combine(folder, CountersFile)))
+        {
+            // This shard's silo died (or the grain was moved): come back from the last checkpoint, which the replay's
+            // own file checks (length, checksum, options) before anything is kept.
+            _replay = ReplayBuffer.Load(Path.Combine(folder, "replay"), options);
+            long[] counters = [.. File.ReadAllText(Path.Combine(folder, CountersFile)).Split(' ').Select(long.Parse)];
+            if (counters.Length != 2 || counters[0] < 0 || counters[1] < 0 || counters[0] < _replay.Count)
+            {
+                _replay.Dispose();
+                _replay = null;
+                throw new InvalidDataException($"{Where}: {Path.Combine(folder, CountersFile)} holds no valid counters (inserted, sampled).");
+            }
+
+            _ratio.Restore(counters[0], counters[1]);
+            _checkpointedAt = counters[0];
+            _restored = true;
+        }
+        else
+        {
+            _replay = new ReplayBuffer(options);
+        }
+
         _settings = settings;
         return Task.CompletedTask;
+    }
+
+    private const string CountersFile = "counters.txt";
+
+    private string? CheckpointFolder(ShardSettings settings) =>
+        settings.CheckpointDirectory is null ? null : Path.Combine(settings.CheckpointDirectory, $"shard-{this.GetPrimaryKeyLong(out _)}");
+
+    private void Checkpoint(ShardSettings settings, ReplayBuffer replay, SampleToInsertRatio ratio)
+    {
+        string folder = CheckpointFolder(settings)!;
+        Directory.CreateDirectory(folder);
+        replay.Save(Path.Combine(folder, "replay")); // written aside and renamed: an older checkpoint stays whole until then
+        string counters = Path.Combine(folder, CountersFile);
+        File.WriteAllText(counters + ".tmp", FormattableString.Invariant($"{ratio.Inserted} {ratio.Sampled}"));
+        File.Move(counters + ".tmp", counters, overwrite: true);
+        _checkpointedAt = ratio.Inserted;
+        _checkpoints++;
     }
 
     public Task<InsertReply> Insert(TransitionBatchMessage batch)
@@ -88,6 +131,11 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         var step = new VectorStep<int>(batch.Observations, batch.Actions, batch.Rewards, batch.Terminated, truncated, batch.NextObservations);
         replay.AddTransitions(step, batch.Discounts);
         ratio.Insert(batch.Count);
+        if (settings.CheckpointDirectory is not null && settings.CheckpointEvery > 0 && ratio.Inserted - _checkpointedAt >= settings.CheckpointEvery)
+        {
+            Checkpoint(settings, replay, ratio);
+        }
+
         return Task.FromResult(new InsertReply(true, replay.Count));
     }
 
@@ -121,7 +169,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
     }
 
     public Task<ShardStatistics> Statistics() =>
-        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? 0, _insertsRefused, _samplesRefused));
+        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored));
 
     public void Dispose() => _replay?.Dispose();
 

@@ -27,7 +27,7 @@ public sealed class DistributedDqnTests : IDisposable
     {
         // dqn-cartpole's hyperparameters over 6,000 steps: 4 runs ended at 116, 140, 182, 277 (random play: about 22).
         var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 6000, LearningStarts = 500, EvalEpisodes = 3 };
-        var trainer = new DistributedDqnTrainer(config, new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 100 });
+        var trainer = new DistributedDqnTrainer(config, new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 100, ShardCheckpointEvery = 1000 });
         Assert.Equal(64.0 * 128 / 256, trainer.TargetSamplesPerInsert);
         DistributedResult result = trainer.Learn();
 
@@ -49,6 +49,8 @@ public sealed class DistributedDqnTests : IDisposable
         string[] csv = File.ReadAllLines(Path.Combine(_dir, "progress.csv"));
         Assert.Contains("distributed/samples_per_insert", csv[0], StringComparison.Ordinal);
         Assert.True(csv.Length >= 20, $"{csv.Length} log lines");
+        Assert.All(result.Shards, s => Assert.InRange(s.Checkpoints, Math.Max(1, s.Inserted / 1064), s.Inserted / 1000)); // one per 1,000 to 1,063 transitions (inserts come in 64s)
+        Assert.True(File.Exists(Path.Combine(_dir, "shards", "shard-1", "counters.txt")));
         using var agent = DqnAgent.Load(Path.Combine(_dir, "final_model.rlagent"));
         Assert.InRange(agent.Act([0f, 0f, 0.05f, 0f]), 0, 1);
     }
