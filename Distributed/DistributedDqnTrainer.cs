@@ -144,8 +144,9 @@ public sealed record DistributedResult(
 /// <remarks>
 /// The actors' ε follows the configuration's schedule over the environment steps of all actors together; the learner
 /// copies its target network every <c>gradient_steps · max(1, target_update_interval / (train_freq · n_envs))</c>
-/// updates (where the single-process loop's copies fall between its training phases). Prioritized replay and
-/// memory-saving storage are not offered here yet.
+/// updates (where the single-process loop's copies fall between its training phases). The final weights are evaluated
+/// once, at the end (<c>eval_freq</c> does not apply); each role computes with one torch thread on the CPU.
+/// Prioritized replay, memory-saving storage and other devices are refused for now.
 /// </remarks>
 public sealed class DistributedDqnTrainer
 {
@@ -164,6 +165,16 @@ public sealed class DistributedDqnTrainer
         if (config.Prioritized)
         {
             throw new ConfigException("prioritized: true is not offered by the distributed DQN yet (its shards sample uniformly); set prioritized: false or train in one process.");
+        }
+
+        if (config.OptimizeMemoryUsage)
+        {
+            throw new ConfigException("optimize_memory_usage: true is not offered by the distributed DQN yet (its shards keep both observations of a transition); set it to false or train in one process.");
+        }
+
+        if (!string.Equals(config.Device, "cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ConfigException($"device = {config.Device}: the distributed DQN runs its learner and actors on the CPU for now; set device: cpu or train in one process.");
         }
 
         _config = config;
@@ -218,6 +229,7 @@ public sealed class DistributedDqnTrainer
 
     private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, IReadOnlyList<string> connect, CancellationToken cancel)
     {
+        _stopping = false;
         int perShardBatch = _config.BatchSize / _shards;
         int[] shareOf = [.. Enumerable.Range(0, _shards).Select(i => perShardBatch + (i < _config.BatchSize % _shards ? 1 : 0))];
         double spi = TargetSamplesPerInsert;

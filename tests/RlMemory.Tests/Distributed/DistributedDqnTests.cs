@@ -69,6 +69,8 @@ public sealed class DistributedDqnTests : IDisposable
     [Theory]
     [InlineData("prioritized=true", "prioritized: true is not offered by the distributed DQN yet")]
     [InlineData("batch_size=2", "batch_size (2) must be at least the number of replay shards (3)")]
+    [InlineData("optimize_memory_usage=true", "optimize_memory_usage: true is not offered by the distributed DQN yet")]
+    [InlineData("device=cuda", "device = cuda: the distributed DQN runs its learner and actors on the CPU for now")]
     public void SettingsItCannotHonour_AreRefused(string assignment, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => new DistributedDqnTrainer(DqnConfig.FromPreset("dqn-cartpole", assignment), new DistributedOptions { Actors = 3 }));
