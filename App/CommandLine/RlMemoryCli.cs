@@ -273,13 +273,10 @@ public static partial class RlMemoryCli
             using var host = ClusterHosts.StartSilo(parse.GetValue(siloRedis)!, parse.GetValue(siloPort), parse.GetValue(gatewayPort), parse.GetValue(advertise), external);
             output.WriteLine($"Silo up (ports {parse.GetValue(siloPort)} and {parse.GetValue(gatewayPort)}, membership in Redis at {parse.GetValue(siloRedis)}); Ctrl+C stops it.");
             output.Flush();
-            try
-            {
-                Task.Delay(Timeout.Infinite, external).GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // Until Ctrl+C, or until the host stops (SIGTERM: the host's console lifetime stops it).
+            var lifetime = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(host.Services);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(external, lifetime.ApplicationStopping);
+            stop.Token.WaitHandle.WaitOne();
 
             host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
             return 0;
