@@ -296,12 +296,15 @@ public sealed class DistributedDqnTrainer
 
                 wait = 1;
 
-                // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample.
+                // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample, laid
+                // out as one set of tensors of k batches (made once per round), of which each update takes a slice.
+                using var round = NewDisposeScope();
+                TransitionBatch batches = Combine(samples!, shareOf, k, network.ObservationSize);
                 for (int j = 0; j < k; j++)
                 {
                     using (var scope = NewDisposeScope())
                     {
-                        using TransitionBatch batch = Combine(samples!, shareOf, j, network.ObservationSize);
+                        TransitionBatch batch = batches.Slice(j * _config.BatchSize, _config.BatchSize);
                         learner.Step(batch, wantPriorities: false, progress.StepsDone);
                     }
 
@@ -393,9 +396,10 @@ public sealed class DistributedDqnTrainer
         ]);
     }
 
-    private static TransitionBatch Combine(SampledTransitions[] parts, int[] shareOf, int j, int observationSize)
+    /// <summary>The k batches of a round as one set of tensors: batch j is rows [j·B, (j + 1)·B), shard i's share of it its rows [j·share_i, (j + 1)·share_i).</summary>
+    private static TransitionBatch Combine(SampledTransitions[] parts, int[] shareOf, int k, int observationSize)
     {
-        int count = shareOf.Sum();
+        int batch = shareOf.Sum(), count = batch * k;
         var observations = new float[count * observationSize];
         var next = new float[count * observationSize];
         var actions = new long[count];
@@ -403,16 +407,19 @@ public sealed class DistributedDqnTrainer
         var terminated = new float[count];
         var discounts = new float[count];
         int row = 0;
-        for (int i = 0; i < parts.Length; i++)
+        for (int j = 0; j < k; j++)
         {
-            int share = shareOf[i], from = j * share;
-            parts[i].Observations.AsSpan(from * observationSize, share * observationSize).CopyTo(observations.AsSpan(row * observationSize));
-            parts[i].NextObservations.AsSpan(from * observationSize, share * observationSize).CopyTo(next.AsSpan(row * observationSize));
-            parts[i].Actions.AsSpan(from, share).CopyTo(actions.AsSpan(row));
-            parts[i].Rewards.AsSpan(from, share).CopyTo(rewards.AsSpan(row));
-            parts[i].Terminated.AsSpan(from, share).CopyTo(terminated.AsSpan(row));
-            parts[i].Discounts.AsSpan(from, share).CopyTo(discounts.AsSpan(row));
-            row += share;
+            for (int i = 0; i < parts.Length; i++)
+            {
+                int share = shareOf[i], from = j * share;
+                parts[i].Observations.AsSpan(from * observationSize, share * observationSize).CopyTo(observations.AsSpan(row * observationSize));
+                parts[i].NextObservations.AsSpan(from * observationSize, share * observationSize).CopyTo(next.AsSpan(row * observationSize));
+                parts[i].Actions.AsSpan(from, share).CopyTo(actions.AsSpan(row));
+                parts[i].Rewards.AsSpan(from, share).CopyTo(rewards.AsSpan(row));
+                parts[i].Terminated.AsSpan(from, share).CopyTo(terminated.AsSpan(row));
+                parts[i].Discounts.AsSpan(from, share).CopyTo(discounts.AsSpan(row));
+                row += share;
+            }
         }
 
         return new TransitionBatch(
