@@ -107,14 +107,17 @@ public sealed class DistributedDqnTests : IDisposable
     [Fact]
     public async Task AnActorProcessKilledMidRun_IsRestarted_AndTheRunTakesEveryStep()
     {
-        // Two actor processes (rlmemory cluster actor); the test kills actor 1 once it has run for a while. The supervisor
+        // Two actor processes (rlmemory cluster actor) of 6,000 steps each; the test kills actor 1 once the run's log
+        // shows 3,000 steps (mid-run whatever the machine's speed: neither actor can have finished). The supervisor
         // starts it again, it rejoins where it last reported (at most its unsent batch and the steps since its last
         // report are lost and taken again), and the run ends with every step taken.
-        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 8000, LearningStarts = 500, NetArch = [32], EvalEpisodes = 1 };
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 12_000, LearningStarts = 500, NetArch = [32], EvalEpisodes = 1 };
         var launched = new List<ActorLaunch>();
         var options = new DistributedOptions
         {
             Actors = 2,
+            RunDirectory = _dir,
+            LogEvery = 16,
             ActorProcess = launch =>
             {
                 lock (launched)
@@ -127,19 +130,25 @@ public sealed class DistributedDqnTests : IDisposable
         };
         using var done = new CancellationTokenSource();
         int killed = 0;
+        long killedAt = 0;
         var killer = Task.Run(() =>
         {
+            string log = Path.Combine(_dir, "progress.csv");
             while (!done.IsCancellationRequested && killed == 0)
             {
-                Thread.Sleep(200);
+                Thread.Sleep(20);
+                long steps = LoggedSteps(log);
+                if (steps < 3000)
+                {
+                    continue;
+                }
+
                 foreach (int pid in ActorProcesses(index: 1))
                 {
                     using var p = System.Diagnostics.Process.GetProcessById(pid);
-                    if (DateTime.Now - p.StartTime > TimeSpan.FromSeconds(4))
-                    {
-                        p.Kill();
-                        killed = pid;
-                    }
+                    p.Kill();
+                    killed = pid;
+                    killedAt = steps;
                 }
             }
         });
@@ -148,12 +157,34 @@ public sealed class DistributedDqnTests : IDisposable
         done.Cancel();
         await killer;
         Assert.NotEqual(0, killed);
+        Assert.InRange(killedAt, 3000, 9000);
         Assert.Equal(3, launched.Count);
         Assert.Equal([0, 1, 1], launched.Select(l => l.Index).Order());
         Assert.Equal(3, result.ActorStarts);
-        Assert.InRange(result.EnvSteps, 8000, 8001);
+        Assert.InRange(result.EnvSteps, 12_000, 12_001);
         Assert.InRange(result.SamplesPerInsert, 32 * 0.85, 32 * 1.0001);
         Assert.True(result.Updates > 2000, $"{result.Updates} updates");
+    }
+
+    /// <summary>The last logged time/total_timesteps (0 before the first row).</summary>
+    private static long LoggedSteps(string csv)
+    {
+        try
+        {
+            using var stream = new FileStream(csv, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            string? last = null;
+            while (reader.ReadLine() is string line)
+            {
+                last = line;
+            }
+
+            return last is not null && long.TryParse(last.Split(',')[0], out long steps) ? steps : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     private static IEnumerable<int> ActorProcesses(int index)
