@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -186,9 +185,7 @@ public sealed class DistributedDqnTrainer
     }
 
     /// <summary>The rate limiter's target: DQN's samples per inserted transition.</summary>
-    public double TargetSamplesPerInsert => (double)_config.BatchSize * GradientSteps / ((double)_config.TrainFreq * _config.NumEnvs);
-
-    private int GradientSteps => _config.GradientSteps == -1 ? _config.TrainFreq * _config.NumEnvs : _config.GradientSteps;
+    public double TargetSamplesPerInsert => (double)_config.BatchSize * _config.GradientStepsPerPhase / ((double)_config.TrainFreq * _config.NumEnvs);
 
     /// <summary>Starts a local silo, runs the actors and the learner until the actors have taken <c>n_timesteps</c> steps together, evaluates the final weights.</summary>
     public DistributedResult Learn(CancellationToken cancel = default)
@@ -261,7 +258,7 @@ public sealed class DistributedDqnTrainer
         actors.StartAll();
 
         using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns);
-        int targetEvery = GradientSteps * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
+        int targetEvery = _config.GradientStepsPerPhase * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
         var samples = new SampledTransitions?[_shards];
         RunProgress progress = coordinator.Progress(run).GetAwaiter().GetResult();
         var progressClock = Stopwatch.StartNew();
@@ -362,16 +359,13 @@ public sealed class DistributedDqnTrainer
             inserted == 0 ? 0 : statistics.Sum(s => s.Sampled) / (double)inserted,
             TargetSamplesPerInsert,
             version,
-            TransitionBytes(network.ObservationSize),
+            TransitionBatchMessage.BytesPerTransition(network.ObservationSize),
             statistics,
             sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2])
         {
             ActorStarts = progress.Joins,
         };
     }
-
-    /// <summary>Payload bytes of one transition in an insert: two observations, an int action, a double reward and discount, a flag.</summary>
-    private static double TransitionBytes(int observationSize) => (2.0 * 4 * observationSize) + 4 + 8 + 8 + 1;
 
     private static readonly string[] Columns =
     [

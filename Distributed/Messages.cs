@@ -76,8 +76,8 @@ public sealed record TransitionBatchMessage(
     [property: Id(8)] bool[] Terminated,
     [property: Id(9)] double[] Discounts)
 {
-    /// <summary>The size of the message's arrays in bytes (what goes on the wire, less framing).</summary>
-    public long PayloadBytes => (4L * (Observations.Length + NextObservations.Length + Actions.Length)) + (8L * (Rewards.Length + Discounts.Length)) + Terminated.Length;
+    /// <summary>Payload bytes of one transition on the wire, less framing: two observations of float32, an int action, a double reward and discount, a bool flag.</summary>
+    public static int BytesPerTransition(int observationSize) => (2 * sizeof(float) * observationSize) + sizeof(int) + (2 * sizeof(double)) + sizeof(bool);
 
     /// <summary>Throws when the arrays do not hold <see cref="Count"/> transitions of <paramref name="observationSize"/> floats or a value is not finite.</summary>
     /// <exception cref="ArgumentException">Names the field and what it holds.</exception>

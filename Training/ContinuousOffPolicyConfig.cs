@@ -36,6 +36,9 @@ public abstract record ContinuousOffPolicyConfig : RunConfig
     /// <summary>Gradient steps per training phase; −1 = as many as environment steps collected since the last phase.</summary>
     public int GradientSteps { get; init; } = 1;
 
+    /// <summary>The gradient steps a training phase takes (<see cref="GradientSteps"/> with −1 resolved).</summary>
+    internal int GradientStepsPerPhase => GradientSteps == -1 ? TrainFreq * NumEnvs : GradientSteps;
+
     /// <summary>Steps of the n-step return.</summary>
     public int NSteps { get; init; } = 1;
 

@@ -63,7 +63,7 @@ internal sealed class DqnAlgorithm : QLearningAlgorithm<QNetwork, TransitionBatc
         _actor = new BatchedActor(_learner.Online, config.NumEnvs, seed: (ulong)config.Seed + 1);
         Agent = new DqnAgent(_learner.Online, config.Env);
         _beta = new LinearSchedule(config.PrioritizedBeta0, 1.0, config.TotalTimesteps);
-        _gradientSteps = config.GradientSteps == -1 ? config.TrainFreq * config.NumEnvs : config.GradientSteps;
+        _gradientSteps = config.GradientStepsPerPhase;
     }
 
     /// <inheritdoc cref="ITrainingAlgorithm.Agent" />

@@ -48,6 +48,9 @@ public sealed record DqnConfig : RunConfig, IQLearningConfig
     /// <summary>Gradient steps per training phase; −1 = as many as environment steps collected since the last phase.</summary>
     public int GradientSteps { get; init; } = 1;
 
+    /// <summary>The gradient steps a training phase takes (<see cref="GradientSteps"/> with −1 resolved).</summary>
+    internal int GradientStepsPerPhase => GradientSteps == -1 ? TrainFreq * NumEnvs : GradientSteps;
+
     /// <summary>Fraction of the run over which ε decays linearly.</summary>
     public double ExplorationFraction { get; init; } = 0.1;
 

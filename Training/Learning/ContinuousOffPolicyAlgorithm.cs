@@ -98,7 +98,7 @@ internal abstract class ContinuousOffPolicyAlgorithm<TLearner, TAgent> : ITraini
         }
 
         _squashed = new float[config.NumEnvs * ActionSize];
-        _gradientSteps = config.GradientSteps == -1 ? config.TrainFreq * config.NumEnvs : config.GradientSteps;
+        _gradientSteps = config.GradientStepsPerPhase;
     }
 
     /// <inheritdoc cref="ITrainingAlgorithm{TAction}.Agent" />
