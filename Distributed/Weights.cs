@@ -12,9 +12,10 @@ internal static class Weights
         var parameters = module.parameters().ToList();
         var values = new float[parameters.Sum(p => p.numel())];
         int offset = 0;
+        using var scope = NewDisposeScope(); // the detached views too, not left to the finalizer
         foreach (var p in parameters)
         {
-            using Tensor host = p.detach().cpu().contiguous();
+            Tensor host = p.detach().cpu().contiguous();
             ReadOnlySpan<float> data = MemoryMarshal.Cast<byte, float>(host.bytes);
             data.CopyTo(values.AsSpan(offset));
             offset += data.Length;
@@ -35,6 +36,7 @@ internal static class Weights
         }
 
         int offset = 0;
+        using (NewDisposeScope())
         using (no_grad())
         {
             foreach (var p in parameters)
