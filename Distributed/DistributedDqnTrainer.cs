@@ -9,6 +9,7 @@ using RlMemory.Environments;
 using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 using RlMemory.Training;
+using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
 using RlMemory.Training.Dqn;
 using RlMemory.Training.Logging;
@@ -59,6 +60,21 @@ public sealed record DistributedOptions
     /// <summary>An unfinished actor silent for longer is counted as gone (the run can end without it).</summary>
     public TimeSpan ActorTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Learner updates between learner checkpoints (networks, optimizer, counters, each actor's steps; in the run
+    /// folder's <c>checkpoints/</c>, the two newest kept; none without a run folder, or with 0). Null: the
+    /// configuration's <c>checkpoint_freq</c> (environment steps, at DQN's updates per step) when it is set, else every
+    /// 2,000 updates. A learner that dies is started again with <see cref="ResumeFrom"/> and goes on from its last one;
+    /// it also writes one when cancelled (Ctrl+C).
+    /// </summary>
+    public long? LearnerCheckpointEvery { get; init; }
+
+    /// <summary>
+    /// A run folder whose latest learner checkpoint this learner goes on from: the run's id, configuration and layout
+    /// are the checkpoint's; the shards come back from theirs where their silo died too; null: a new run.
+    /// </summary>
+    public string? ResumeFrom { get; init; }
+
     /// <summary>Learner updates between log rows.</summary>
     public int LogEvery { get; init; } = 500;
 
@@ -77,6 +93,11 @@ public sealed record DistributedOptions
         Check(BatchesPerSample, 1, 1024, "batches_per_sample");
         Check(LogEvery, 1, 1 << 30, "log_every");
         Check(ActorRestarts, 0, 1000, "actor_restarts");
+        if (LearnerCheckpointEvery < 0)
+        {
+            throw new ConfigException($"learner_checkpoint_every = {LearnerCheckpointEvery} is out of range: must be 0 (none) or more.");
+        }
+
         if (ShardCheckpointEvery < 0)
         {
             throw new ConfigException($"shard_checkpoint_every = {ShardCheckpointEvery} is out of range: must be 0 (none) or more.");
@@ -123,13 +144,19 @@ public sealed record DistributedResult(
     double WeightLatencyMs)
 {
     /// <summary>Environment steps per second over the run.</summary>
-    public double EnvStepsPerSecond => EnvSteps / Seconds;
+    public double EnvStepsPerSecond => (EnvSteps - StartSteps) / Seconds;
 
     /// <summary>Learner updates per second over the run.</summary>
-    public double UpdatesPerSecond => Updates / Seconds;
+    public double UpdatesPerSecond => (Updates - StartUpdates) / Seconds;
 
     /// <summary>Actor starts, restarts after a death included.</summary>
     public int ActorStarts { get; init; }
+
+    /// <summary>Environment steps taken before this learner started (a resumed learner: its checkpoint's; else 0).</summary>
+    public long StartSteps { get; init; }
+
+    /// <summary>Updates made before this learner started (a resumed learner: its checkpoint's; else 0).</summary>
+    public long StartUpdates { get; init; }
 }
 
 /// <summary>
@@ -152,14 +179,31 @@ public sealed class DistributedDqnTrainer
     private readonly DqnConfig _config;
     private readonly DistributedOptions _options;
     private readonly int _shards;
+    private readonly LearnerCheckpoint? _resume;
     private volatile bool _stopping;
 
-    /// <summary>A run of <paramref name="config"/> laid out as <paramref name="options"/> says.</summary>
-    /// <exception cref="ConfigException">A setting is out of range or not offered in distributed runs.</exception>
+    /// <summary>
+    /// A run of <paramref name="config"/> laid out as <paramref name="options"/> says; with
+    /// <see cref="DistributedOptions.ResumeFrom"/>, the run of that folder's learner checkpoint (its configuration
+    /// replaces <paramref name="config"/>).
+    /// </summary>
+    /// <exception cref="ConfigException">A setting is out of range or not offered in distributed runs, or a resumed run's layout differs.</exception>
+    /// <exception cref="CheckpointException">The checkpoint to resume from is missing, corrupt or not a distributed learner's.</exception>
     public DistributedDqnTrainer(DqnConfig config, DistributedOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _options = (options ?? new DistributedOptions()).Validate();
+        if (_options.ResumeFrom is not null)
+        {
+            _resume = LearnerCheckpoint.Open(_options.ResumeFrom);
+            config = _resume.Config;
+            int shards = _options.Shards == 0 ? _options.Actors : _options.Shards;
+            if (_resume.Actors != _options.Actors || _resume.Shards != shards)
+            {
+                throw new ConfigException($"The run in {_options.ResumeFrom} has {_resume.Actors} actors and {_resume.Shards} replay shards; resume it with the same layout (--actors {_resume.Actors}), not {_options.Actors} actors and {shards} shards.");
+            }
+        }
+
         config.ValidateCombinations();
         if (config.Prioritized)
         {
@@ -184,6 +228,22 @@ public sealed class DistributedDqnTrainer
         }
     }
 
+    /// <summary>Learner updates between learner checkpoints (0: none); see <see cref="DistributedOptions.LearnerCheckpointEvery"/>.</summary>
+    public long LearnerCheckpointEvery => _options.LearnerCheckpointEvery
+        ?? (_config.CheckpointFreq > 0 ? Math.Max(1, _config.CheckpointFreq * _config.GradientStepsPerPhase / ((long)_config.TrainFreq * _config.NumEnvs)) : 2_000);
+
+    /// <summary>The folder of the last learner checkpoint this trainer wrote, or null.</summary>
+    public string? LastCheckpoint { get; private set; }
+
+    /// <summary>The run's configuration (a resumed run's: its checkpoint's).</summary>
+    public DqnConfig Config => _config;
+
+    /// <summary>The id of the run being resumed, or null for a new run.</summary>
+    public string? ResumedRunId => _resume?.RunId;
+
+    /// <summary>Updates and environment steps of the checkpoint being resumed (zeros for a new run).</summary>
+    public (long Updates, long Steps) ResumedAt => _resume is null ? (0, 0) : (_resume.Updates, _resume.ActorSteps.Sum());
+
     /// <summary>The rate limiter's target: DQN's samples per inserted transition.</summary>
     public double TargetSamplesPerInsert => (double)_config.BatchSize * _config.GradientStepsPerPhase / ((double)_config.TrainFreq * _config.NumEnvs);
 
@@ -196,7 +256,7 @@ public sealed class DistributedDqnTrainer
         try
         {
             IGrainFactory grains = host.Services.GetRequiredService<IGrainFactory>();
-            var run = RunIdentity.Current(NewRunId());
+            var run = RunIdentity.Current(_resume?.RunId ?? NewRunId());
             return Run(grains, run, Network(observationSize, actionCount), ["--gateway", $"127.0.0.1:{gatewayPort}"], cancel);
         }
         finally
@@ -214,6 +274,11 @@ public sealed class DistributedDqnTrainer
     public DistributedResult Learn(IGrainFactory grains, string runId, IReadOnlyList<string> connect, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(grains);
+        if (_resume is not null && runId != _resume.RunId)
+        {
+            throw new ConfigException($"The checkpoint in {_options.ResumeFrom} is of run '{_resume.RunId}', not '{runId}'.");
+        }
+
         var (observationSize, actionCount) = Probe();
         return Run(grains, RunIdentity.Current(runId), Network(observationSize, actionCount), connect, cancel);
     }
@@ -242,7 +307,14 @@ public sealed class DistributedDqnTrainer
         long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;
         string yaml = ConfigYaml.Write(DqnTrainer.Algo, DqnConfig.Schema.ToEntries(_config));
         var plan = new RunPlan(run, yaml, _options.Actors, _shards, _options.InsertBatch, _options.PullEvery, stepsPerActor);
-        coordinator.Start(plan, _options.ActorTimeout).GetAwaiter().GetResult();
+        if (_resume is null)
+        {
+            coordinator.Start(plan, _options.ActorTimeout).GetAwaiter().GetResult();
+        }
+        else
+        {
+            coordinator.Resume(plan, _options.ActorTimeout, _resume.ActorSteps).GetAwaiter().GetResult();
+        }
 
         // Parallelism comes from the roles (actors, the learner): one torch thread each, as the single-process loop
         // acts, instead of every role's operations spreading over every core.
@@ -251,13 +323,22 @@ public sealed class DistributedDqnTrainer
         manual_seed(_config.Seed);
         using var learner = new DqnLearner(network, CPU, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm);
         long version = 1;
+        if (_resume is not null)
+        {
+            _resume.Restore(learner);
+            // The store may hold versions published after the checkpoint (its silo lived on): publish above them.
+            version = Math.Max(_resume.WeightsVersion, store.Version().GetAwaiter().GetResult()) + 1;
+        }
+
         store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
 
         var clock = Stopwatch.StartNew();
         using var actors = new ActorSupervisor(_options, run, connect, grains, () => _stopping);
         actors.StartAll();
 
-        using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns);
+        using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns, resumeFrom: _resume?.Log);
+        long checkpointEvery = LearnerCheckpointEvery;
+        CheckpointStore? learnerCheckpoints = _options.RunDirectory is null || checkpointEvery == 0 ? null : new CheckpointStore(_options.RunDirectory);
         int targetEvery = _config.GradientStepsPerPhase * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
         var samples = new SampledTransitions?[_shards];
         RunProgress progress = coordinator.Progress(run).GetAwaiter().GetResult();
@@ -316,6 +397,12 @@ public sealed class DistributedDqnTrainer
                         store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
                     }
 
+                    if (learnerCheckpoints is not null && learner.Updates % checkpointEvery == 0)
+                    {
+                        progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                        LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _config, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
+                    }
+
                     if (log is not null && learner.Updates % _options.LogEvery == 0)
                     {
                         progress = coordinator.Progress(run).GetAwaiter().GetResult();
@@ -333,7 +420,17 @@ public sealed class DistributedDqnTrainer
         }
 
         actors.ThrowIfFailed();
-        cancel.ThrowIfCancellationRequested();
+        if (cancel.IsCancellationRequested)
+        {
+            // Interrupted (Ctrl+C): a last learner checkpoint, so the run goes on from here with ResumeFrom.
+            if (learnerCheckpoints is not null && learner.Updates > 0)
+            {
+                progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _config, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
+            }
+
+            cancel.ThrowIfCancellationRequested();
+        }
         double seconds = clock.Elapsed.TotalSeconds;
         progress = coordinator.Progress(run).GetAwaiter().GetResult();
         ShardStatistics[] statistics = Task.WhenAll(shards.Select(s => s.Statistics())).GetAwaiter().GetResult();
@@ -364,6 +461,8 @@ public sealed class DistributedDqnTrainer
             sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2])
         {
             ActorStarts = progress.Joins,
+            StartSteps = ResumedAt.Steps,
+            StartUpdates = ResumedAt.Updates,
         };
     }
 

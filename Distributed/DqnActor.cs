@@ -17,6 +17,9 @@ namespace RlMemory.Distributed;
 /// </summary>
 public static class DqnActor
 {
+    /// <summary>How often an actor whose inserts are refused tells the coordinator it is still there.</summary>
+    internal static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(5);
+
     /// <summary>Runs actor <paramref name="index"/> of <paramref name="run"/> until it has taken its share of the steps, or <paramref name="stop"/> says so.</summary>
     /// <exception cref="RunMismatchException">The cluster serves another run or protocol.</exception>
     public static void Run(IGrainFactory grains, RunIdentity run, int index, Func<bool> stop)
@@ -106,7 +109,7 @@ public static class DqnActor
             steps += n;
             while (sink.Count >= plan.InsertBatch)
             {
-                if (!Insert(sink.Take(run, name, sequence, plan.InsertBatch), shards[(int)((index + sequence) % shards.Length)], stop))
+                if (!Insert(sink.Take(run, name, sequence, plan.InsertBatch), shards[(int)((index + sequence) % shards.Length)], stop, () => Report(finished: false)))
                 {
                     return;
                 }
@@ -115,7 +118,7 @@ public static class DqnActor
             }
         }
 
-        if (sink.Count > 0 && !Insert(sink.Take(run, name, sequence, sink.Count), shards[(int)((index + sequence) % shards.Length)], stop))
+        if (sink.Count > 0 && !Insert(sink.Take(run, name, sequence, sink.Count), shards[(int)((index + sequence) % shards.Length)], stop, () => Report(finished: false)))
         {
             return;
         }
@@ -123,10 +126,15 @@ public static class DqnActor
         Report(finished: true);
     }
 
-    /// <summary>Sends a batch; a refused insert waits for the learner (1, 2, 4 … 32 ms) and is sent again. False when stopped first.</summary>
-    private static bool Insert(TransitionBatchMessage batch, IReplayShardGrain shard, Func<bool> stop)
+    /// <summary>
+    /// Sends a batch; a refused insert waits for the learner (1, 2, 4 … 32 ms) and is sent again, reporting to the
+    /// coordinator every few seconds (a learner that is away, e.g. restarting from its checkpoint, does not make the
+    /// waiting actor look gone). False when stopped first.
+    /// </summary>
+    private static bool Insert(TransitionBatchMessage batch, IReplayShardGrain shard, Func<bool> stop, Action heartbeat)
     {
         int wait = 1;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         while (!stop())
         {
             if (shard.Insert(batch).GetAwaiter().GetResult().Accepted)
@@ -136,6 +144,11 @@ public static class DqnActor
 
             Thread.Sleep(wait);
             wait = Math.Min(wait * 2, 32);
+            if (waiting.Elapsed >= HeartbeatEvery)
+            {
+                heartbeat();
+                waiting.Restart();
+            }
         }
 
         return false;

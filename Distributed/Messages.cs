@@ -11,7 +11,7 @@ namespace RlMemory.Distributed;
 public sealed record RunIdentity([property: Id(0)] string RunId, [property: Id(1)] int Protocol)
 {
     /// <summary>The protocol this build speaks; raised when a message's meaning changes.</summary>
-    public const int CurrentProtocol = 1;
+    public const int CurrentProtocol = 2;
 
     /// <summary>A run of this build's protocol.</summary>
     public static RunIdentity Current(string runId) => new(runId, CurrentProtocol);

@@ -44,6 +44,7 @@ public sealed record ActorReport(
 /// <param name="RecentReturns">The last 100 episode returns of all actors.</param>
 /// <param name="WeightLatenciesMs">Every publication-to-loading latency reported so far (at most the last 10,000).</param>
 /// <param name="Joins">Starts of actors, restarts included.</param>
+/// <param name="ActorSteps">Each actor's steps as it last reported them (a learner checkpoint keeps them).</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.RunProgress")]
 public sealed record RunProgress(
@@ -52,13 +53,22 @@ public sealed record RunProgress(
     [property: Id(2)] int Silent,
     [property: Id(3)] double[] RecentReturns,
     [property: Id(4)] double[] WeightLatenciesMs,
-    [property: Id(5)] int Joins);
+    [property: Id(5)] int Joins,
+    [property: Id(6)] long[] ActorSteps);
 
 /// <summary>The run's coordinator: the plan, actors joining and reporting, and whether they are done or gone. Keyed by the run's id.</summary>
 public interface IRunGrain : IGrainWithStringKey
 {
     /// <summary>Starts the run (the learner, once; again with the same plan: nothing changes).</summary>
     Task Start(RunPlan plan, TimeSpan actorTimeout);
+
+    /// <summary>
+    /// Starts the run again for a learner resumed from its checkpoint: a coordinator that still holds the run (its silo
+    /// lived on) keeps its newer progress; a new one (its silo died with the learner) takes each actor's steps from
+    /// the checkpoint, so restarted actors go on from there.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another plan, or steps for another number of actors.</exception>
+    Task Resume(RunPlan plan, TimeSpan actorTimeout, long[] actorSteps);
 
     /// <summary>Actor <paramref name="actor"/> joins (or rejoins after a restart): its assignment.</summary>
     /// <exception cref="RunMismatchException">Another run or protocol.</exception>
@@ -105,6 +115,29 @@ internal sealed class RunGrain : Grain, IRunGrain
         return Task.CompletedTask;
     }
 
+    public Task Resume(RunPlan plan, TimeSpan actorTimeout, long[] actorSteps)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(actorSteps);
+        if (actorSteps.Length != plan.Actors || Array.Exists(actorSteps, s => s < 0 || s > plan.StepsPerActor))
+        {
+            throw new ArgumentException($"{Where}: a resumed run needs each of its {plan.Actors} actors' steps in [0, {plan.StepsPerActor}]; got [{string.Join(", ", actorSteps)}].", nameof(actorSteps));
+        }
+
+        bool known = _plan is not null;
+        Start(plan, actorTimeout).GetAwaiter().GetResult();
+        if (!known)
+        {
+            actorSteps.CopyTo(_steps, 0);
+            for (int i = 0; i < _finished.Length; i++)
+            {
+                _finished[i] = _steps[i] >= plan.StepsPerActor;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<ActorAssignment> Join(RunIdentity run, int actor)
     {
         RunPlan plan = Require(run);
@@ -146,7 +179,7 @@ internal sealed class RunGrain : Grain, IRunGrain
         Require(run);
         DateTime now = DateTime.UtcNow;
         int silent = Enumerable.Range(0, _finished.Length).Count(i => !_finished[i] && now - _lastSeen[i] > _timeout);
-        return Task.FromResult(new RunProgress(_steps.Sum(), _finished.Count(f => f), silent, [.. _returns], [.. _latencies], _joins));
+        return Task.FromResult(new RunProgress(_steps.Sum(), _finished.Count(f => f), silent, [.. _returns], [.. _latencies], _joins, [.. _steps]));
     }
 
     private RunPlan Require(RunIdentity run)

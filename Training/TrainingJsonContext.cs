@@ -13,6 +13,7 @@ namespace RlMemory.Training;
 [JsonSerializable(typeof(EpisodeTrackerState))]
 [JsonSerializable(typeof(LogPosition))]
 [JsonSerializable(typeof(double[]))]
+[JsonSerializable(typeof(long[]))]
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 internal sealed partial class TrainingJsonContext : JsonSerializerContext
 {

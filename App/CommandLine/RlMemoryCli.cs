@@ -163,7 +163,7 @@ public static partial class RlMemoryCli
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
             if (parse.GetValue(actors) is int actorCount)
             {
-                return TrainDistributed(config, preset.Algo, actorCount, parse.GetValue(actorThreads), runDirectory, resuming, watch.Requested(parse), output, cancel.Token);
+                return TrainDistributed(config, preset.Algo, actorCount, parse.GetValue(actorThreads), runDirectory, resuming, watch.Requested(parse), output, cancel.Token, () => ResumeCommand(args, runDirectory));
             }
 
             using TrainingViewer? viewer = watch.Create(parse, config, runDirectory, output);
@@ -197,21 +197,36 @@ public static partial class RlMemoryCli
         return command;
     }
 
-    private static int TrainDistributed(RunConfig config, string algo, int actors, bool threads, string runDirectory, bool resuming, bool watching, TextWriter output, CancellationToken cancel)
+    private static int TrainDistributed(RunConfig config, string algo, int actors, bool threads, string runDirectory, bool resuming, bool watching, TextWriter output, CancellationToken cancel, Func<string> resumeCommand)
     {
         if (config is not DqnConfig dqn)
         {
             throw new ConfigException($"--actors trains dqn presets on a local Orleans silo; this preset's algorithm is {algo} (leave out --actors to train it in one process).");
         }
 
-        if (resuming || watching)
+        if (watching)
         {
-            throw new ConfigException($"--actors cannot be combined with {(resuming ? "--resume" : "--watch or --window")}: the distributed run keeps no checkpoints and has no viewer yet.");
+            throw new ConfigException("--actors cannot be combined with --watch or --window: the distributed run has no viewer yet.");
         }
 
-        var trainer = new DistributedDqnTrainer(dqn, new DistributedOptions { Actors = actors, RunDirectory = runDirectory, ActorProcess = threads ? null : ActorProcess });
-        output.WriteLine($"Training distributed DQN on {dqn.Env} (seed {dqn.Seed}, {dqn.TotalTimesteps:N0} steps, {actors} actor {(threads ? "threads" : "processes")}, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
-        DistributedResult result = trainer.Learn(cancel);
+        var trainer = new DistributedDqnTrainer(dqn, new DistributedOptions { Actors = actors, RunDirectory = runDirectory, ActorProcess = threads ? null : ActorProcess, ResumeFrom = resuming ? runDirectory : null });
+        dqn = trainer.Config;
+        output.WriteLine(resuming
+            ? $"Resuming distributed DQN run {trainer.ResumedRunId} in {runDirectory} at step {trainer.ResumedAt.Steps:N0} of {dqn.TotalTimesteps:N0} (update {trainer.ResumedAt.Updates:N0}; {actors} actor {(threads ? "threads" : "processes")})."
+            : $"Training distributed DQN on {dqn.Env} (seed {dqn.Seed}, {dqn.TotalTimesteps:N0} steps, {actors} actor {(threads ? "threads" : "processes")}, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
+        DistributedResult result;
+        try
+        {
+            result = trainer.Learn(cancel);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            output.WriteLine(trainer.LastCheckpoint is string saved
+                ? $"Interrupted; learner checkpoint {saved}. Resume with: {resumeCommand()}"
+                : "Interrupted before the learner's first update: nothing to resume; start the run again.");
+            return Interrupted;
+        }
+
         EvaluationResult final = result.FinalEvaluation;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Final evaluation: mean return {final.MeanReturn:0.##} ± {final.StdReturn:0.##} over {final.Returns.Count} episodes at step {result.EnvSteps:N0} ({result.Seconds:0.0} s, {result.EnvStepsPerSecond:N0} env steps/s, {result.UpdatesPerSecond:N0} updates/s, {result.SamplesPerInsert:0.##} samples per insert)."));
@@ -291,9 +306,10 @@ public static partial class RlMemoryCli
         var seed = new Option<int?>("--seed") { Description = "Seed of the run." };
         var set = new Option<string[]>("--set") { Description = "Override a key (repeatable).", AllowMultipleArgumentsPerToken = true };
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<preset>-seed<seed>)." };
+        var resume = new Option<bool>("--resume") { Description = "Go on from the learner checkpoint in --out (after the learner died): same run id, configuration and actors." };
         var learner = new Command("learner", "Be the learner of a distributed DQN run on a Redis-membership cluster: configure the shards, train, write the run folder.")
         {
-            preset, learnerRedis, actors, startActors, runId, steps, seed, set, outDir,
+            preset, learnerRedis, actors, startActors, runId, steps, seed, set, outDir, resume,
         };
         learner.SetAction(parse => Guard(error, () =>
         {
@@ -316,16 +332,34 @@ public static partial class RlMemoryCli
 
             string r = parse.GetValue(learnerRedis)!;
             string[] connect = ["--redis", r];
+            bool resuming = parse.GetValue(resume);
+            string? folder = parse.GetValue(outDir);
+            if (resuming && folder is null)
+            {
+                throw new ConfigException("cluster learner --resume needs --out: the run folder that holds the learner's checkpoints.");
+            }
+
+            if (!resuming && folder is not null && new CheckpointStore(folder).HasCheckpoint)
+            {
+                throw new ConfigException($"{folder} already holds a run; pass --resume to continue it, or choose another --out.");
+            }
+
             var trainer = new DistributedDqnTrainer(config, new DistributedOptions
             {
                 Actors = parse.GetValue(actors),
-                RunDirectory = parse.GetValue(outDir) ?? FreshFolder(Path.Combine("runs", $"{chosen.Name}-seed{config.Seed}")),
+                RunDirectory = folder ?? FreshFolder(Path.Combine("runs", $"{chosen.Name}-seed{config.Seed}")),
                 StartActors = parse.GetValue(startActors),
                 ActorProcess = ActorProcess,
+                ResumeFrom = resuming ? folder : null,
             });
-            string id = parse.GetValue(runId) ?? trainer.NewRunId();
+            string id = parse.GetValue(runId) ?? trainer.ResumedRunId ?? trainer.NewRunId();
             using var host = ClusterHosts.StartClient(r, "learner", external);
             output.WriteLine($"run id: {id}");
+            if (resuming)
+            {
+                output.WriteLine($"Resuming at step {trainer.ResumedAt.Steps:N0} of {trainer.Config.TotalTimesteps:N0} (update {trainer.ResumedAt.Updates:N0}).");
+            }
+
             if (!parse.GetValue(startActors))
             {
                 output.WriteLine($"Start each actor I (0 to {parse.GetValue(actors) - 1}) on any host within 30 s: rlmemory cluster actor --redis {r} --run {id} --index I");

@@ -166,6 +166,119 @@ public sealed class DistributedDqnTests : IDisposable
         Assert.True(result.Updates > 2000, $"{result.Updates} updates");
     }
 
+    [Fact]
+    public async Task ALearnerStoppedMidRun_IsResumedFromItsCheckpoint_AndTheRunTakesEveryStep()
+    {
+        // A learner (with its silo: the local layout) stopped once its checkpoint holds 1,000 updates loses the replay
+        // held in memory and every grain. Resumed from the run folder: the shards come back from their checkpoints, the
+        // coordinator from the learner's (each actor's steps), the learner's networks, optimizer and counters from its
+        // own; actors join again and take the steps left; the log reads as one run.
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 6000, LearningStarts = 500, NetArch = [32], EvalEpisodes = 1 };
+        var options = new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 50, ShardCheckpointEvery = 500, LearnerCheckpointEvery = 250 };
+        var first = new DistributedDqnTrainer(config, options);
+        Assert.Equal(250, first.LearnerCheckpointEvery);
+        using var stop = new CancellationTokenSource();
+        var watcher = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Thread.Sleep(10);
+                try
+                {
+                    if (LearnerCheckpoint.Open(_dir).Updates >= 1000)
+                    {
+                        stop.Cancel();
+                    }
+                }
+                catch (RlMemory.Training.Checkpoints.CheckpointException)
+                {
+                    // none yet
+                }
+            }
+        });
+        Assert.ThrowsAny<OperationCanceledException>(() => first.Learn(stop.Token));
+        await watcher;
+        LearnerCheckpoint saved = LearnerCheckpoint.Open(_dir);
+        Assert.Equal(first.LastCheckpoint, saved.Folder); // the last one was written on the way out
+        Assert.InRange(saved.Updates, 1000, 2999);
+        Assert.Equal(2, saved.ActorSteps.Length);
+        Assert.InRange(saved.ActorSteps.Sum(), 1000, 5999);
+        Assert.True(File.Exists(Path.Combine(_dir, "shards", "shard-0", "counters.txt")));
+        long loggedBefore = File.ReadAllLines(Path.Combine(_dir, "progress.csv")).Length;
+
+        // Another seed and budget given: the checkpoint's configuration wins (a resumed run is the same run).
+        var resumed = new DistributedDqnTrainer(config with { Seed = 7, TotalTimesteps = 100 }, options with { ResumeFrom = _dir });
+        Assert.Equal((saved.Updates, saved.ActorSteps.Sum()), resumed.ResumedAt);
+        Assert.Equal(6000, resumed.Config.TotalTimesteps);
+        Assert.Equal(0, resumed.Config.Seed);
+        DistributedResult result = resumed.Learn();
+
+        Assert.Equal(6000, result.EnvSteps);
+        Assert.Equal(saved.Updates, result.StartUpdates);
+        Assert.True(result.Updates > saved.Updates + 500, $"{result.Updates} updates after resuming at {saved.Updates}");
+        Assert.All(result.Shards, s => Assert.True(s.Restored, "a shard started empty instead of from its checkpoint"));
+        Assert.True(result.WeightsVersion > saved.WeightsVersion);
+        Assert.InRange(result.SamplesPerInsert, 32 * 0.85, 32 * 1.0001);
+
+        // One log: the rows after the checkpoint's position were cut, the resumed learner's rows follow, updates rising.
+        string[] csv = File.ReadAllLines(Path.Combine(_dir, "progress.csv"));
+        int updates = Array.IndexOf(csv[0].Split(','), "train/n_updates");
+        long[] logged = [.. csv.Skip(1).Select(l => long.Parse(l.Split(',')[updates], System.Globalization.CultureInfo.InvariantCulture))];
+        Assert.True(logged.Zip(logged.Skip(1)).All(p => p.First <= p.Second), "train/n_updates goes back in the log: " + string.Join(' ', logged));
+        Assert.True(csv.Length > loggedBefore);
+        Assert.True(File.Exists(Path.Combine(_dir, "final_model.rlagent")));
+    }
+
+    [Fact]
+    public async Task TheCommandLine_InterruptedWithActors_SaysHowToResume_AndResumes()
+    {
+        // Ctrl+C (the token) during `train --actors`: a last learner checkpoint and the resume command; that command
+        // goes on from it to the end of the budget.
+        string run = Path.Combine(_dir, "cli");
+        string[] args = ["train", "dqn-cartpole", "--actors", "2", "--actor-threads", "--steps", "4000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--set", "checkpoint_freq=500", "--out", run];
+        using var ctrlC = new CancellationTokenSource();
+        var watcher = Task.Run(() =>
+        {
+            while (!ctrlC.IsCancellationRequested)
+            {
+                Thread.Sleep(10);
+                if (Directory.Exists(Path.Combine(run, "checkpoints")) && Directory.GetDirectories(Path.Combine(run, "checkpoints"), "step-*").Length > 0)
+                {
+                    ctrlC.Cancel();
+                }
+            }
+        });
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = RlMemory.App.RlMemoryCli.Run(args, output, error, ctrlC.Token);
+        await watcher;
+        Assert.True(code == RlMemory.App.RlMemoryCli.Interrupted, $"exit {code}: {output} {error}");
+        string resume = RlMemory.App.RlMemoryCli.ResumeCommand(args, run);
+        Assert.Contains($"Interrupted; learner checkpoint {run}{Path.DirectorySeparatorChar}checkpoints{Path.DirectorySeparatorChar}step-", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"Resume with: {resume}", output.ToString(), StringComparison.Ordinal);
+
+        output = new StringWriter();
+        error = new StringWriter();
+        code = RlMemory.App.RlMemoryCli.Run([.. args, "--resume"], output, error);
+        Assert.True(code == 0, $"exit {code}: {output} {error}");
+        Assert.Matches(@"Resuming distributed DQN run CartPole-v1-0-[0-9a-f]{32} in .* at step [0-9,]+ of 4,000 \(update [0-9,]+; 2 actor threads\)\.", output.ToString());
+        Assert.Matches(@"Final evaluation: mean return [0-9.]+ ± [0-9.]+ over 1 episodes at step 4,000 ", output.ToString());
+    }
+
+    [Fact]
+    public void ResumingWithoutACheckpoint_OrWithAnotherLayout_IsRefusedWithAMessage()
+    {
+        var config = DqnConfig.FromPreset("dqn-cartpole");
+        var e = Assert.Throws<RlMemory.Training.Checkpoints.CheckpointException>(() => new DistributedDqnTrainer(config, new DistributedOptions { ResumeFrom = _dir }));
+        Assert.Contains($"No checkpoint at '{_dir}'", e.Message, StringComparison.Ordinal);
+
+        // A single-process DQN run's checkpoint is not a distributed learner's.
+        var single = new RlMemory.Training.Checkpoints.CheckpointStore(_dir);
+        single.Save(100, "dqn", new System.Text.Json.Nodes.JsonObject(), _ => { });
+        e = Assert.Throws<RlMemory.Training.Checkpoints.CheckpointException>(() => new DistributedDqnTrainer(config, new DistributedOptions { ResumeFrom = _dir }));
+        Assert.Contains("dqn-distributed", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>The last logged time/total_timesteps (0 before the first row).</summary>
     private static long LoggedSteps(string csv)
     {

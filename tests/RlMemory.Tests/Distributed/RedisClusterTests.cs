@@ -133,6 +133,64 @@ public sealed class RedisClusterTests : IDisposable
         Assert.False(silo.HasExited, "the silo stopped");
     }
 
+    [RedisFact]
+    public void TheLearnerKilledMidRun_IsStartedAgainWithResume_AndTheActorsGoOnWithIt()
+    {
+        // A silo, two actor processes started by hand and a learner, each a process. The learner is killed (SIGKILL)
+        // once its checkpoint holds 1,000 updates; the actors wait (the shards refuse their inserts while nobody
+        // samples) and keep reporting; `cluster learner --resume` goes on from the checkpoint with the same run id, the
+        // actors' waiting inserts are taken again, and the run ends with every step.
+        using var redis = new RedisServer();
+        Start("cluster", "silo", "--redis", redis.Address, "--silo-port", $"{RedisServer.FreePort()}", "--gateway-port", $"{RedisServer.FreePort()}", "--advertise", "127.0.0.1");
+        string run = Path.Combine(_dir, "run");
+        string[] learnerArgs = ["cluster", "learner", "dqn-cartpole", "--redis", redis.Address, "--actors", "2", "--steps", "8000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--set", "checkpoint_freq=1000", "--out", run];
+        Process learner = Start(learnerArgs);
+        string? idLine = learner.StandardOutput.ReadLine();
+        Assert.True(idLine is not null && idLine.StartsWith("run id: ", StringComparison.Ordinal), $"learner said: {idLine} {(learner.HasExited ? learner.StandardError.ReadToEnd() : string.Empty)}");
+        string id = idLine["run id: ".Length..];
+        Process[] actors = [.. Enumerable.Range(0, 2).Select(i => Start("cluster", "actor", "--redis", redis.Address, "--run", id, "--index", $"{i}"))];
+
+        var clock = Stopwatch.StartNew();
+        long killedAt = 0;
+        while (killedAt == 0 && clock.Elapsed < TimeSpan.FromMinutes(3) && !learner.HasExited)
+        {
+            Thread.Sleep(20);
+            try
+            {
+                if (RlMemory.Distributed.LearnerCheckpoint.Open(run).Updates >= 1000)
+                {
+                    learner.Kill();
+                    learner.WaitForExit();
+                    killedAt = RlMemory.Distributed.LearnerCheckpoint.Open(run).Updates;
+                }
+            }
+            catch (RlMemory.Training.Checkpoints.CheckpointException)
+            {
+                // none yet
+            }
+        }
+
+        Assert.True(killedAt >= 1000, $"the learner was not killed mid-run (exited: {learner.HasExited})");
+        Assert.All(actors, a => Assert.False(a.HasExited, "an actor stopped when the learner died"));
+        Thread.Sleep(1000); // the actors run into the rate limiter, with nobody sampling
+
+        Process again = Start([.. learnerArgs, "--resume"]);
+        string output = again.StandardOutput.ReadToEnd();
+        string errors = again.StandardError.ReadToEnd();
+        Assert.True(again.WaitForExit(TimeSpan.FromMinutes(3)), "the resumed learner did not finish");
+        Assert.True(again.ExitCode == 0, $"learner exit {again.ExitCode}: {output} {errors}");
+        Assert.Contains($"run id: {id}", output, StringComparison.Ordinal);
+        Assert.Matches($@"Resuming at step [0-9,]+ of 8,000 \(update {killedAt:N0}\)\.", output);
+        Assert.Matches(@"Final evaluation: mean return [0-9.]+ ± [0-9.]+ at step 8,000 ", output);
+        foreach (Process a in actors)
+        {
+            Assert.True(a.WaitForExit(TimeSpan.FromMinutes(1)), "an actor did not finish");
+            Assert.True(a.ExitCode == 0, $"actor exit {a.ExitCode}: {a.StandardError.ReadToEnd()}");
+        }
+
+        Assert.True(File.Exists(Path.Combine(run, "final_model.rlagent")));
+    }
+
     [Fact]
     public void UnreachableRedis_IsRetriedWithBackoff_ThenRefusedWithItsAddress()
     {
