@@ -9,7 +9,8 @@ namespace RlMemory.Distributed;
 /// <summary>
 /// The processes of a run across hosts (<c>rlmemory cluster silo|learner|actor --redis HOST:PORT</c>): silos find
 /// each other, and clients the silos' gateways, through Redis membership (Microsoft.Orleans.Clustering.Redis). A
-/// Redis that cannot be reached is tried again after 1, 2 and 4 s, then refused with a message naming it.
+/// Redis that cannot be reached is tried again after 1, 2 and 4 s, then refused with a message naming it; a Redis lost
+/// later is reported on standard error (<see cref="RedisWatch"/>) while the run goes on.
 /// </summary>
 public static class ClusterHosts
 {
@@ -53,6 +54,7 @@ public static class ClusterHosts
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders().AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Error);
             configure(builder);
+            builder.Services.AddHostedService(_ => new RedisWatch(redis, role, Console.Error));
             IHost host = builder.Build();
             try
             {

@@ -280,7 +280,7 @@ public sealed class DistributedDqnTests : IDisposable
     }
 
     /// <summary>The last logged time/total_timesteps (0 before the first row).</summary>
-    private static long LoggedSteps(string csv)
+    internal static long LoggedSteps(string csv)
     {
         try
         {

@@ -21,31 +21,49 @@ public sealed class RedisFactAttribute : FactAttribute
 /// <summary>A redis-server of its own on a free port, stopped with the test.</summary>
 internal sealed class RedisServer : IDisposable
 {
-    private readonly Process _process;
+    private Process _process;
 
     public RedisServer()
     {
-        string program = Program ?? throw new InvalidOperationException("redis-server is not on PATH: apt-get install redis-server (.ci/run installs it).");
         Port = FreePort();
+        _process = Launch();
+    }
+
+    /// <summary>Kills the server (as a crash would: no shutdown); <see cref="Restart"/> starts it again on the same port.</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+        _process.Dispose();
+    }
+
+    /// <summary>Starts the server again on its port (without the data it held: it saves none).</summary>
+    public void Restart() => _process = Launch();
+
+    private Process Launch()
+    {
+        string program = Program ?? throw new InvalidOperationException("redis-server is not on PATH: apt-get install redis-server (.ci/run installs it).");
         var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no" })
         {
             start.ArgumentList.Add(a);
         }
 
-        _process = Process.Start(start)!;
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        Process process = Process.Start(start)!;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         var clock = Stopwatch.StartNew();
         while (!Accepts(Port))
         {
-            if (clock.Elapsed > TimeSpan.FromSeconds(10) || _process.HasExited)
+            if (clock.Elapsed > TimeSpan.FromSeconds(10) || process.HasExited)
             {
                 throw new InvalidOperationException($"redis-server did not start on port {Port}.");
             }
 
             Thread.Sleep(50);
         }
+
+        return process;
     }
 
     public static string? Program { get; } =
@@ -57,10 +75,17 @@ internal sealed class RedisServer : IDisposable
 
     public void Dispose()
     {
-        if (!_process.HasExited)
+        try
         {
-            _process.Kill();
-            _process.WaitForExit();
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // killed by the test and not restarted
         }
 
         _process.Dispose();
@@ -189,6 +214,59 @@ public sealed class RedisClusterTests : IDisposable
         }
 
         Assert.True(File.Exists(Path.Combine(run, "final_model.rlagent")));
+    }
+
+    [RedisFact]
+    public void RedisLostMidRun_IsReported_AndTheRunGoesOnToItsEnd()
+    {
+        // Redis crashes while a silo, a learner and two actor processes train: the cluster needs it only to let
+        // processes join, so the run goes on; every process says it lost Redis, and that it is back once a redis-server
+        // listens on the port again.
+        using var redis = new RedisServer();
+        Start("cluster", "silo", "--redis", redis.Address, "--silo-port", $"{RedisServer.FreePort()}", "--gateway-port", $"{RedisServer.FreePort()}", "--advertise", "127.0.0.1");
+        string run = Path.Combine(_dir, "run");
+        Process learner = Start("cluster", "learner", "dqn-cartpole", "--redis", redis.Address, "--actors", "2", "--start-actors", "--steps", "20000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--out", run);
+        var errors = new System.Text.StringBuilder();
+        learner.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        learner.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (DistributedDqnTests.LoggedSteps(Path.Combine(run, "progress.csv")) < 3000 && !learner.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.False(learner.HasExited, "the run ended before Redis could be killed");
+        redis.Kill();
+        long killedAt = DistributedDqnTests.LoggedSteps(Path.Combine(run, "progress.csv"));
+        while (!Said(errors, $"warning: the learner lost Redis at {redis.Address}") && clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            Thread.Sleep(20);
+        }
+
+        redis.Restart();
+        string output = learner.StandardOutput.ReadToEnd();
+        Assert.True(learner.WaitForExit(TimeSpan.FromMinutes(3)), "the learner did not finish");
+        Assert.True(learner.ExitCode == 0, $"learner exit {learner.ExitCode}: {output} {errors}");
+        Assert.True(killedAt < 20_000, $"Redis was killed at step {killedAt}");
+        Assert.Matches(@"Final evaluation: mean return [0-9.]+ ± [0-9.]+ at step 20,000 ", output);
+        Assert.True(Said(errors, $"warning: the learner lost Redis at {redis.Address} ("), errors.ToString());
+        Assert.True(Said(errors, "The cluster goes on with the silos it knows; no silo, learner or actor can join until Redis is back. Reconnecting (1 s, doubling, at most 30 s)."), errors.ToString());
+        Assert.True(Said(errors, $"warning: the actor 0 lost Redis at {redis.Address}"), errors.ToString());
+        Assert.True(Said(errors, $"the learner reaches Redis at {redis.Address} again."), errors.ToString());
+    }
+
+    private static bool Said(System.Text.StringBuilder errors, string text)
+    {
+        lock (errors)
+        {
+            return errors.ToString().Contains(text, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
