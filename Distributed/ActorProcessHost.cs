@@ -40,6 +40,7 @@ public static class ActorProcessHost
         builder.UseOrleansClient(client => client
             .UseStaticClustering(endpoint)
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ClusterId))
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ClusterHosts.ResponseTimeout)
             .UseConnectionRetryFilter(async (exception, token) =>
             {
                 // Retry every second while the silo may still be starting, then give up (no silent hang).

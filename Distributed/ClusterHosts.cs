@@ -14,6 +14,13 @@ namespace RlMemory.Distributed;
 /// </summary>
 public static class ClusterHosts
 {
+    /// <summary>
+    /// How long a client (learner, actor) waits for a grain's answer before the call fails: a grain whose silo died is
+    /// given up on after this, and the caller goes on without it (Orleans' default is 30 s; every call here takes
+    /// milliseconds).
+    /// </summary>
+    public static readonly TimeSpan ResponseTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Tries to reach Redis (or a gateway) before giving up: 1 + 2 + 4 s of waiting between four attempts.</summary>
     public static readonly TimeSpan[] Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
@@ -28,6 +35,7 @@ public static class ClusterHosts
         IPAddress address = advertise is null ? Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a)) ?? IPAddress.Loopback : IPAddress.Parse(advertise);
         return Start(redis, "silo", cancel, builder => builder.UseOrleans(silo => silo
             .UseRedisClustering(redis)
+            .AddRunGrains()
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ActorProcessHost.ClusterId, ActorProcessHost.ClusterId))
             .ConfigureEndpoints(address, siloPort, gatewayPort, listenOnAnyHostAddress: true)));
     }
@@ -37,6 +45,7 @@ public static class ClusterHosts
     public static IHost StartClient(string redis, string role, CancellationToken cancel = default) =>
         Start(redis, role, cancel, builder => builder.UseOrleansClient(client => client
             .UseRedisClustering(redis)
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout)
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ActorProcessHost.ClusterId, ActorProcessHost.ClusterId))));
 
     /// <summary>The cluster client of a host from <see cref="StartClient"/>.</summary>

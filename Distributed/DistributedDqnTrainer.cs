@@ -155,6 +155,9 @@ public sealed record DistributedResult(
     /// <summary>Environment steps taken before this learner started (a resumed learner: its checkpoint's; else 0).</summary>
     public long StartSteps { get; init; }
 
+    /// <summary>Replay shards that were lost (their silo died) and came back from their checkpoints during the run.</summary>
+    public IReadOnlyList<ShardRecovery> ShardRecoveries { get; init; } = [];
+
     /// <summary>Updates made before this learner started (a resumed learner: its checkpoint's; else 0).</summary>
     public long StartUpdates { get; init; }
 }
@@ -301,7 +304,9 @@ public sealed class DistributedDqnTrainer
         var limit = new RateLimit(spi, minPerShard, 2 * (largest + (spi * _options.InsertBatch))).Validate(largest, _options.InsertBatch);
         var shards = Enumerable.Range(0, _shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
         string? checkpoints = _options.RunDirectory is null || _options.ShardCheckpointEvery == 0 ? null : Path.GetFullPath(Path.Combine(_options.RunDirectory, "shards"));
-        Task.WaitAll([.. shards.Select((s, i) => s.Configure(new ShardSettings(run, Math.Max(1, _config.BufferSize / _shards), network.ObservationSize, network.ActionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery)))], cancel);
+        ShardSettings[] settings = [.. shards.Select((s, i) => new ShardSettings(run, Math.Max(1, _config.BufferSize / _shards), network.ObservationSize, network.ActionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery))];
+        Task.WaitAll([.. shards.Select((s, i) => s.Configure(settings[i]))], cancel);
+        var replay = new LearnerShards(shards, settings, run, _config.BatchSize, k, largest, Console.Error);
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
         IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
         long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;
@@ -340,8 +345,27 @@ public sealed class DistributedDqnTrainer
         long checkpointEvery = LearnerCheckpointEvery;
         CheckpointStore? learnerCheckpoints = _options.RunDirectory is null || checkpointEvery == 0 ? null : new CheckpointStore(_options.RunDirectory);
         int targetEvery = _config.GradientStepsPerPhase * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
-        var samples = new SampledTransitions?[_shards];
         RunProgress progress = coordinator.Progress(run).GetAwaiter().GetResult();
+
+        // The run's progress; a coordinator lost with its silo is started again from the actors' last known steps,
+        // and one that cannot be reached for now leaves the last progress standing.
+        RunProgress Progress()
+        {
+            try
+            {
+                return coordinator.Progress(run).GetAwaiter().GetResult();
+            }
+            catch (RunNotStartedException)
+            {
+                Console.Error.WriteLine($"warning: the run's coordinator was lost with its silo; the learner starts it again from the actors' last reported steps ({progress.StepsDone:N0}).");
+                coordinator.Resume(plan, _options.ActorTimeout, progress.ActorSteps).GetAwaiter().GetResult();
+                return coordinator.Progress(run).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (LearnerShards.IsUnreachable(e))
+            {
+                return progress;
+            }
+        }
         var progressClock = Stopwatch.StartNew();
         int wait = 1;
         try
@@ -349,17 +373,12 @@ public sealed class DistributedDqnTrainer
             while (!cancel.IsCancellationRequested)
             {
                 actors.Check();
-                for (int i = 0; i < _shards; i++)
-                {
-                    samples[i] ??= shards[i].Sample(run, shareOf[i] * k).GetAwaiter().GetResult();
-                }
-
-                if (Array.Exists(samples, s => s is null))
+                if (!replay.TrySample(learner.Updates))
                 {
                     // Waiting for the actors: back off (1, 2, 4 … 16 ms) and ask the coordinator at most every 100 ms.
                     if (progressClock.ElapsedMilliseconds >= 100)
                     {
-                        progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                        progress = Progress();
                         progressClock.Restart();
                         if (progress.Finished + progress.Silent >= _options.Actors)
                         {
@@ -376,9 +395,11 @@ public sealed class DistributedDqnTrainer
 
                 // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample, laid
                 // out as one set of tensors of k batches (made once per round), of which each update takes a slice.
+                // With a shard lost, the others give its share (and k may be smaller, as their limiters admit).
                 using var round = NewDisposeScope();
-                TransitionBatch batches = Combine(samples!, shareOf, k, network.ObservationSize);
-                for (int j = 0; j < k; j++)
+                var (_, share, rounds) = replay.Layout;
+                TransitionBatch batches = Combine(replay.Samples, share, rounds, network.ObservationSize);
+                for (int j = 0; j < rounds; j++)
                 {
                     using (var scope = NewDisposeScope())
                     {
@@ -394,23 +415,31 @@ public sealed class DistributedDqnTrainer
                     if (learner.Updates % _options.PublishEvery == 0)
                     {
                         version++;
-                        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
+                        try
+                        {
+                            store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
+                        }
+                        catch (Exception e) when (LearnerShards.IsUnreachable(e))
+                        {
+                            // The store's silo died: the next publication goes to its new activation.
+                            Console.Error.WriteLine($"warning: weights version {version} could not be published ({e.GetBaseException().Message.Split('\n')[0]}); the next publication tries again.");
+                        }
                     }
 
                     if (learnerCheckpoints is not null && learner.Updates % checkpointEvery == 0)
                     {
-                        progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                        progress = Progress();
                         LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _config, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
                     }
 
                     if (log is not null && learner.Updates % _options.LogEvery == 0)
                     {
-                        progress = coordinator.Progress(run).GetAwaiter().GetResult();
-                        Log(log, learner, shards, progress, version, clock);
+                        progress = Progress();
+                        Log(log, learner, replay, progress, version, clock);
                     }
                 }
 
-                Array.Clear(samples);
+                replay.Clear();
             }
         }
         finally
@@ -425,18 +454,18 @@ public sealed class DistributedDqnTrainer
             // Interrupted (Ctrl+C): a last learner checkpoint, so the run goes on from here with ResumeFrom.
             if (learnerCheckpoints is not null && learner.Updates > 0)
             {
-                progress = coordinator.Progress(run).GetAwaiter().GetResult();
+                progress = Progress();
                 LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _config, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
             }
 
             cancel.ThrowIfCancellationRequested();
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        progress = coordinator.Progress(run).GetAwaiter().GetResult();
-        ShardStatistics[] statistics = Task.WhenAll(shards.Select(s => s.Statistics())).GetAwaiter().GetResult();
+        progress = Progress();
+        ShardStatistics[] statistics = replay.Statistics();
         if (log is not null)
         {
-            Log(log, learner, shards, progress, version, clock);
+            Log(log, learner, replay, progress, version, clock);
         }
 
         EvaluationResult evaluation = Evaluate(learner, progress.StepsDone);
@@ -463,6 +492,7 @@ public sealed class DistributedDqnTrainer
             ActorStarts = progress.Joins,
             StartSteps = ResumedAt.Steps,
             StartUpdates = ResumedAt.Updates,
+            ShardRecoveries = [.. replay.Recoveries],
         };
     }
 
@@ -473,9 +503,9 @@ public sealed class DistributedDqnTrainer
         "distributed/samples_refused", "distributed/weights_version", "distributed/actor_starts",
     ];
 
-    private static void Log(RunLog log, DqnLearner learner, IReplayShardGrain[] shards, RunProgress progress, long version, Stopwatch clock)
+    private static void Log(RunLog log, DqnLearner learner, LearnerShards shards, RunProgress progress, long version, Stopwatch clock)
     {
-        ShardStatistics[] s = Task.WhenAll(shards.Select(x => x.Statistics())).GetAwaiter().GetResult();
+        ShardStatistics[] s = shards.Statistics();
         var (loss, q) = learner.TakeStatistics();
         long inserted = s.Sum(x => x.Inserted), sampled = s.Sum(x => x.Sampled);
         log.Record(progress.StepsDone,
@@ -549,7 +579,7 @@ public sealed class DistributedDqnTrainer
         builder.Logging.ClearProviders();
         int silo = FreePort(), port = FreePort();
         gateway = port;
-        builder.UseOrleans(s => s.UseLocalhostClustering(siloPort: silo, gatewayPort: port, serviceId: ActorProcessHost.ClusterId, clusterId: ActorProcessHost.ClusterId));
+        builder.UseOrleans(s => s.UseLocalhostClustering(siloPort: silo, gatewayPort: port, serviceId: ActorProcessHost.ClusterId, clusterId: ActorProcessHost.ClusterId).AddRunGrains());
         return builder.Build();
     }
 

@@ -60,10 +60,21 @@ public static class DqnActor
         var latencies = new List<double>();
         long version = 0, sequence = 0, steps = assignment.StepsDone;
         string name = $"actor-{index}.{assignment.Incarnation}";
+        var route = new ShardRoute(shards, $"actor {index}");
 
         void Report(bool finished)
         {
-            coordinator.Report(run, new ActorReport(index, assignment.Incarnation, steps, finished, [.. returns], [.. latencies])).GetAwaiter().GetResult();
+            try
+            {
+                coordinator.Report(run, new ActorReport(index, assignment.Incarnation, steps, finished, [.. returns], [.. latencies])).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (!finished && (e is RunNotStartedException || LearnerShards.IsUnreachable(e)))
+            {
+                // The coordinator's silo died: the learner starts it again; this report's steps go with the next one.
+                Console.Error.WriteLine($"warning: actor {index}: the run's coordinator cannot take a report now ({e.GetBaseException().Message.Split('\n')[0]}); reporting again later.");
+                return;
+            }
+
             returns.Clear();
             latencies.Clear();
         }
@@ -77,7 +88,17 @@ public static class DqnActor
 
             if (v % plan.PullEvery == 0)
             {
-                WeightsMessage? weights = store.Pull(run, version).GetAwaiter().GetResult();
+                WeightsMessage? weights = null;
+                try
+                {
+                    weights = store.Pull(run, version).GetAwaiter().GetResult();
+                }
+                catch (Exception e) when (LearnerShards.IsUnreachable(e))
+                {
+                    // The store's silo died: act with the weights held; the learner's next publication reaches the new store.
+                    Console.Error.WriteLine($"warning: actor {index}: the parameter store cannot be reached ({e.GetBaseException().Message.Split('\n')[0]}); acting with version {version}.");
+                }
+
                 if (weights is not null)
                 {
                     Weights.Load(policy, weights.Values);
@@ -109,7 +130,7 @@ public static class DqnActor
             steps += n;
             while (sink.Count >= plan.InsertBatch)
             {
-                if (!Insert(sink.Take(run, name, sequence, plan.InsertBatch), shards[(int)((index + sequence) % shards.Length)], stop, () => Report(finished: false)))
+                if (!Insert(sink.Take(run, name, sequence, plan.InsertBatch), route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
                 {
                     return;
                 }
@@ -118,7 +139,7 @@ public static class DqnActor
             }
         }
 
-        if (sink.Count > 0 && !Insert(sink.Take(run, name, sequence, sink.Count), shards[(int)((index + sequence) % shards.Length)], stop, () => Report(finished: false)))
+        if (sink.Count > 0 && !Insert(sink.Take(run, name, sequence, sink.Count), route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
         {
             return;
         }
@@ -127,17 +148,18 @@ public static class DqnActor
     }
 
     /// <summary>
-    /// Sends a batch; a refused insert waits for the learner (1, 2, 4 … 32 ms) and is sent again, reporting to the
+    /// Sends a batch to shard <paramref name="first"/> or, refused or unreachable, the next ones (<see cref="ShardRoute"/>);
+    /// when every shard refuses, waits for the learner (1, 2, 4 … 32 ms) and offers it again, reporting to the
     /// coordinator every few seconds (a learner that is away, e.g. restarting from its checkpoint, does not make the
     /// waiting actor look gone). False when stopped first.
     /// </summary>
-    private static bool Insert(TransitionBatchMessage batch, IReplayShardGrain shard, Func<bool> stop, Action heartbeat)
+    private static bool Insert(TransitionBatchMessage batch, ShardRoute route, int first, Func<bool> stop, Action heartbeat)
     {
         int wait = 1;
         var waiting = System.Diagnostics.Stopwatch.StartNew();
         while (!stop())
         {
-            if (shard.Insert(batch).GetAwaiter().GetResult().Accepted)
+            if (route.TryInsert(batch, first))
             {
                 return true;
             }
@@ -148,6 +170,59 @@ public static class DqnActor
             {
                 heartbeat();
                 waiting.Restart();
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// Where an actor's inserts go: the shard its turn names, else (refused while the learner is behind on it, or
+/// unreachable) the next ones in turn, so shards whose rate limiters drifted apart (one restored from an older
+/// checkpoint, an actor gone) cannot hold a batch back while another shard would take it. A shard that could not be
+/// reached is passed over for 2 s (its silo died, or its new activation is not configured yet); losing and regaining
+/// one is said once each.
+/// </summary>
+internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
+{
+    private const long AvoidMs = 2000;
+    private readonly long[] _avoidUntil = new long[shards.Length];
+    private readonly bool[] _lost = new bool[shards.Length];
+
+    /// <summary>Offers <paramref name="batch"/> to the shards from <paramref name="preferred"/> on: whether one took it.</summary>
+    public bool TryInsert(TransitionBatchMessage batch, int preferred)
+    {
+        for (int k = 0; k < shards.Length; k++)
+        {
+            int i = (preferred + k) % shards.Length;
+            if (Environment.TickCount64 < _avoidUntil[i])
+            {
+                continue;
+            }
+
+            try
+            {
+                bool accepted = shards[i].Insert(batch).GetAwaiter().GetResult().Accepted;
+                if (_lost[i])
+                {
+                    _lost[i] = false;
+                    Console.Error.WriteLine($"{name}: replay shard {i} takes inserts again.");
+                }
+
+                if (accepted)
+                {
+                    return true;
+                }
+            }
+            catch (Exception e) when (LearnerShards.IsUnreachable(e))
+            {
+                _avoidUntil[i] = Environment.TickCount64 + AvoidMs;
+                if (!_lost[i])
+                {
+                    _lost[i] = true;
+                    Console.Error.WriteLine($"warning: {name}: replay shard {i} cannot be reached ({e.GetBaseException().Message.Split('\n')[0]}); sending to the other shards until it is back.");
+                }
             }
         }
 

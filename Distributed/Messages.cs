@@ -37,6 +37,52 @@ public sealed record RunIdentity([property: Id(0)] string RunId, [property: Id(1
     }
 }
 
+/// <summary>
+/// A replay shard was asked for transitions, or given some, before the learner configured it: a new activation, e.g.
+/// after its silo died (the learner configures it again, and it comes back from its checkpoint).
+/// </summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.ShardNotConfiguredException")]
+public sealed class ShardNotConfiguredException : InvalidOperationException
+{
+    public ShardNotConfiguredException()
+    {
+    }
+
+    public ShardNotConfiguredException(string message)
+        : base(message)
+    {
+    }
+
+    public ShardNotConfiguredException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>
+/// A run's coordinator was asked about a run it does not hold: the learner has not started it yet, or the coordinator's
+/// silo died and a new activation took its place (the learner starts it again from what it knows).
+/// </summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.RunNotStartedException")]
+public sealed class RunNotStartedException : InvalidOperationException
+{
+    public RunNotStartedException()
+    {
+    }
+
+    public RunNotStartedException(string message)
+        : base(message)
+    {
+    }
+
+    public RunNotStartedException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
 /// <summary>A message from another run or protocol version was refused.</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.RunMismatchException")]
@@ -102,7 +148,7 @@ public sealed record TransitionBatchMessage(
 [Alias("RlMemory.Distributed.InsertReply")]
 public sealed record InsertReply([property: Id(0)] bool Accepted, [property: Id(1)] long Stored);
 
-/// <summary>Transitions sampled from a shard, flattened as <see cref="TransitionBatchMessage"/>.</summary>
+/// <summary>Transitions sampled from a shard, flattened as <see cref="TransitionBatchMessage"/>, with the shard's insert counter at the time.</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.SampledTransitions")]
 [Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
@@ -113,7 +159,8 @@ public sealed record SampledTransitions(
     [property: Id(3)] float[] Rewards,
     [property: Id(4)] float[] NextObservations,
     [property: Id(5)] float[] Terminated,
-    [property: Id(6)] float[] Discounts);
+    [property: Id(6)] float[] Discounts,
+    [property: Id(7)] long Inserted = 0);
 
 /// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order, and when the learner published them (UTC ticks).</summary>
 [GenerateSerializer]
@@ -150,6 +197,7 @@ public sealed record ShardSettings(
 /// <param name="SamplesRefused">Sample calls refused by the rate limiter (the learner waited).</param>
 /// <param name="Checkpoints">Checkpoints written by this activation.</param>
 /// <param name="Restored">Whether this activation came back from a checkpoint.</param>
+/// <param name="Silo">The silo that hosts this activation.</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardStatistics")]
 public sealed record ShardStatistics(
@@ -159,4 +207,5 @@ public sealed record ShardStatistics(
     [property: Id(3)] long InsertsRefused,
     [property: Id(4)] long SamplesRefused,
     [property: Id(5)] int Checkpoints = 0,
-    [property: Id(6)] bool Restored = false);
+    [property: Id(6)] bool Restored = false,
+    [property: Id(7)] string Silo = "");

@@ -15,6 +15,7 @@ public interface IParameterStoreGrain : IGrainWithStringKey
 }
 
 /// <inheritdoc cref="IParameterStoreGrain" />
+[ShardSpreadPlacement]
 internal sealed class ParameterStoreGrain : Grain, IParameterStoreGrain
 {
     private WeightsMessage? _latest;

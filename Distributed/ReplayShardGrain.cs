@@ -27,6 +27,7 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
 }
 
 /// <inheritdoc cref="IReplayShardGrain" />
+[ShardSpreadPlacement]
 internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 {
     private ShardSettings? _settings;
@@ -164,18 +165,19 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             Floats(batch.Rewards),
             Floats(batch.NextObservations),
             Floats(batch.Terminated),
-            Floats(batch.Discounts));
+            Floats(batch.Discounts),
+            ratio.Inserted);
         return Task.FromResult<SampledTransitions?>(sampled);
     }
 
     public Task<ShardStatistics> Statistics() =>
-        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored));
+        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored, RuntimeIdentity));
 
     public void Dispose() => _replay?.Dispose();
 
     private (ShardSettings Settings, ReplayBuffer Replay, SampleToInsertRatio Ratio) Require() =>
         _settings is null || _replay is null || _ratio is null
-            ? throw new InvalidOperationException($"{Where} is not configured: the learner configures every shard before actors insert.")
+            ? throw new ShardNotConfiguredException($"{Where} is not configured: the learner configures every shard before actors insert (and again after its silo died).")
             : (_settings, _replay, _ratio);
 
     private static float[] Floats(Tensor t)

@@ -83,6 +83,7 @@ public interface IRunGrain : IGrainWithStringKey
 }
 
 /// <inheritdoc cref="IRunGrain" />
+[ShardSpreadPlacement]
 internal sealed class RunGrain : Grain, IRunGrain
 {
     private readonly List<double> _returns = [];
@@ -94,6 +95,8 @@ internal sealed class RunGrain : Grain, IRunGrain
     private int[] _incarnation = [];
     private DateTime[] _lastSeen = [];
     private int _joins;
+
+    private const int UnknownIncarnation = -1;
 
     private string Where => $"the coordinator of run '{this.GetPrimaryKeyString()}'";
 
@@ -133,6 +136,10 @@ internal sealed class RunGrain : Grain, IRunGrain
             {
                 _finished[i] = _steps[i] >= plan.StepsPerActor;
             }
+
+            // Which start of each actor is running is unknown here: the first one to report is adopted (actors that
+            // still run after the coordinator's silo died go on without rejoining).
+            Array.Fill(_incarnation, UnknownIncarnation);
         }
 
         return Task.CompletedTask;
@@ -146,7 +153,7 @@ internal sealed class RunGrain : Grain, IRunGrain
             throw new ArgumentOutOfRangeException(nameof(actor), actor, $"{Where}: the run has actors 0 to {plan.Actors - 1}.");
         }
 
-        _incarnation[actor]++;
+        _incarnation[actor] = Math.Max(_incarnation[actor], 0) + 1;
         _joins++;
         _lastSeen[actor] = DateTime.UtcNow;
         return Task.FromResult(new ActorAssignment(plan, _steps[actor], _incarnation[actor]));
@@ -159,6 +166,11 @@ internal sealed class RunGrain : Grain, IRunGrain
         if (report.Actor < 0 || report.Actor >= plan.Actors)
         {
             throw new ArgumentOutOfRangeException(nameof(report), report.Actor, $"{Where}: the run has actors 0 to {plan.Actors - 1}.");
+        }
+
+        if (_incarnation[report.Actor] == UnknownIncarnation && report.Incarnation > 0)
+        {
+            _incarnation[report.Actor] = report.Incarnation;
         }
 
         if (report.Incarnation != _incarnation[report.Actor])
@@ -184,7 +196,7 @@ internal sealed class RunGrain : Grain, IRunGrain
 
     private RunPlan Require(RunIdentity run)
     {
-        RunPlan plan = _plan ?? throw new InvalidOperationException($"{Where} has not been started: start the learner (it starts the run) before the actors.");
+        RunPlan plan = _plan ?? throw new RunNotStartedException($"{Where} has not been started: start the learner (it starts the run) before the actors.");
         plan.Run.Require(run, Where);
         return plan;
     }

@@ -280,13 +280,15 @@ public static partial class RlMemoryCli
 
         var siloRedis = new Option<string>("--redis") { Description = redisHelp, Required = true };
         var siloPort = new Option<int>("--silo-port") { Description = "Port silos talk on.", DefaultValueFactory = _ => 11111 };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port clients (learner, actors) connect to.", DefaultValueFactory = _ => 30000 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port clients (learner, actors) connect to (0: none, a silo that only hosts grains; clients connect through the others).", DefaultValueFactory = _ => 30000 };
         var advertise = new Option<string?>("--advertise") { Description = "The address other hosts reach this silo at (default: this host's first IPv4 address)." };
         var silo = new Command("silo", "Host a silo of the cluster (replay shards, parameter store, run coordinators) until Ctrl+C.") { siloRedis, siloPort, gatewayPort, advertise };
         silo.SetAction(parse => Guard(error, () =>
         {
             using var host = ClusterHosts.StartSilo(parse.GetValue(siloRedis)!, parse.GetValue(siloPort), parse.GetValue(gatewayPort), parse.GetValue(advertise), external);
-            output.WriteLine($"Silo up (ports {parse.GetValue(siloPort)} and {parse.GetValue(gatewayPort)}, membership in Redis at {parse.GetValue(siloRedis)}); Ctrl+C stops it.");
+            output.WriteLine(parse.GetValue(gatewayPort) == 0
+                ? $"Silo up (port {parse.GetValue(siloPort)}, no gateway, membership in Redis at {parse.GetValue(siloRedis)}); Ctrl+C stops it."
+                : $"Silo up (ports {parse.GetValue(siloPort)} and {parse.GetValue(gatewayPort)}, membership in Redis at {parse.GetValue(siloRedis)}); Ctrl+C stops it.");
             output.Flush();
             // Until Ctrl+C, or until the host stops (SIGTERM: the host's console lifetime stops it).
             var lifetime = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(host.Services);
@@ -307,9 +309,10 @@ public static partial class RlMemoryCli
         var set = new Option<string[]>("--set") { Description = "Override a key (repeatable).", AllowMultipleArgumentsPerToken = true };
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<preset>-seed<seed>)." };
         var resume = new Option<bool>("--resume") { Description = "Go on from the learner checkpoint in --out (after the learner died): same run id, configuration and actors." };
+        var shardCheckpoints = new Option<long>("--shard-checkpoint-every") { Description = "Transitions a replay shard takes between its checkpoints (a shard whose silo dies comes back from its last one; 0: none).", DefaultValueFactory = _ => new DistributedOptions().ShardCheckpointEvery };
         var learner = new Command("learner", "Be the learner of a distributed DQN run on a Redis-membership cluster: configure the shards, train, write the run folder.")
         {
-            preset, learnerRedis, actors, startActors, runId, steps, seed, set, outDir, resume,
+            preset, learnerRedis, actors, startActors, runId, steps, seed, set, outDir, resume, shardCheckpoints,
         };
         learner.SetAction(parse => Guard(error, () =>
         {
@@ -351,6 +354,7 @@ public static partial class RlMemoryCli
                 StartActors = parse.GetValue(startActors),
                 ActorProcess = ActorProcess,
                 ResumeFrom = resuming ? folder : null,
+                ShardCheckpointEvery = parse.GetValue(shardCheckpoints),
             });
             string id = parse.GetValue(runId) ?? trainer.ResumedRunId ?? trainer.NewRunId();
             using var host = ClusterHosts.StartClient(r, "learner", external);

@@ -34,7 +34,7 @@ public sealed class DistributedDqnTests : IDisposable
         Assert.Equal(6000, result.EnvSteps); // 3,000 per actor
         Assert.Equal(2, result.Shards.Count);
         long inserted = result.Shards.Sum(s => s.Inserted);
-        Assert.InRange(inserted, 5800, 6000); // the autoreset steps are no transitions
+        Assert.InRange(inserted, 5650, 6000); // the autoreset steps (one per episode: at most 6,000 / 22, random play's length) are no transitions
         Assert.All(result.Shards, s => Assert.InRange(s.Inserted, inserted * 0.4, inserted * 0.6)); // both shards fed
 
         // The rate limiter holds the replay ratio: each transition sampled SPI = 32 times (within 10 %: the learner

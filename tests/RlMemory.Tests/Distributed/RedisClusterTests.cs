@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using RlMemory.Tests.Training;
 
 namespace RlMemory.Tests.Distributed;
@@ -214,6 +215,53 @@ public sealed class RedisClusterTests : IDisposable
         }
 
         Assert.True(File.Exists(Path.Combine(run, "final_model.rlagent")));
+    }
+
+    [RedisFact]
+    public void AReplayShardsSiloKilledMidRun_TheShardComesBackFromItsCheckpoint_AndTheRunTakesEveryStep()
+    {
+        // Two silos: shard 0 (with the coordinator and the parameter store) on the first in address order, shard 1 on
+        // the second (ShardSpreadPlacement). The second silo is killed (SIGKILL) mid-run; the learner configures shard 1
+        // again, its new activation on the first silo comes back from its last checkpoint (every 2,000 transitions),
+        // the actors send their batches to the shard they can reach, and the run takes every step.
+        using var redis = new RedisServer();
+        int[] siloPorts = [.. new[] { RedisServer.FreePort(), RedisServer.FreePort() }.Order()];
+        Start("cluster", "silo", "--redis", redis.Address, "--silo-port", $"{siloPorts[0]}", "--gateway-port", $"{RedisServer.FreePort()}", "--advertise", "127.0.0.1");
+        // The second silo only hosts grains (no gateway): the learner and actors reach the cluster through the first.
+        Process second = Start("cluster", "silo", "--redis", redis.Address, "--silo-port", $"{siloPorts[1]}", "--gateway-port", "0", "--advertise", "127.0.0.1");
+        Assert.StartsWith("Silo up", second.StandardOutput.ReadLine(), StringComparison.Ordinal);
+        Thread.Sleep(2000); // both silos in each other's membership view before any grain is placed
+        string run = Path.Combine(_dir, "run");
+        Process learner = Start("cluster", "learner", "dqn-cartpole", "--redis", redis.Address, "--actors", "2", "--start-actors", "--steps", "30000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--shard-checkpoint-every", "2000", "--out", run);
+        var errors = new System.Text.StringBuilder();
+        learner.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        learner.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (DistributedDqnTests.LoggedSteps(Path.Combine(run, "progress.csv")) < 6000 && !learner.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            Thread.Sleep(20);
+        }
+
+        Assert.False(learner.HasExited, "the run ended before the silo could be killed");
+        Assert.True(File.Exists(Path.Combine(run, "shards", "shard-1", "counters.txt")), "shard 1 has no checkpoint yet");
+        second.Kill();
+        second.WaitForExit();
+        string output = learner.StandardOutput.ReadToEnd();
+        Assert.True(learner.WaitForExit(TimeSpan.FromMinutes(3)), "the learner did not finish");
+        Assert.True(learner.ExitCode == 0, $"learner exit {learner.ExitCode}: {output} {errors}");
+        Assert.Matches(@"Final evaluation: mean return [0-9.]+ ± [0-9.]+ at step 30,000 ", output);
+        Match back = Regex.Match(errors.ToString(), @"replay shard 1 is back after [0-9.]+ s: restored from its checkpoint \(([0-9,]+) transitions inserted\), ([0-9,]+) inserted after that checkpoint lost");
+        Assert.True(back.Success, errors.ToString());
+        long restored = long.Parse(back.Groups[1].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        long lost = long.Parse(back.Groups[2].Value, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(restored >= 2000, $"restored {restored}");
+        Assert.InRange(lost, 0, 2000 + 64); // bounded by the checkpoint interval (inserts come in batches of 64)
     }
 
     [RedisFact]

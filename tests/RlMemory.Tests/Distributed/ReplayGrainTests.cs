@@ -10,7 +10,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Cluster = new InProcessTestClusterBuilder(1).Build();
+        Cluster = ReplayGrainTests.NewCluster();
         await Cluster.DeployAsync();
     }
 
@@ -53,7 +53,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         }
 
         Assert.Equal(5, seen.Count); // 40 uniform draws from 5 miss one with probability < 5·0.8⁴⁰ ≈ 7e-4
-        Assert.Equal(new ShardStatistics(5, 40, 5, 0, 0), await shard.Statistics());
+        Assert.Equal(new ShardStatistics(5, 40, 5, 0, 0), (await shard.Statistics()) with { Silo = string.Empty });
         Assert.Null(await shard.Sample(run, 6));
     }
 
@@ -89,7 +89,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
 
         IParameterStoreGrain store = _grains.GetGrain<IParameterStoreGrain>(run.RunId);
         await Assert.ThrowsAsync<RunMismatchException>(() => store.Publish(new WeightsMessage(RunIdentity.Current("someone-else"), 1, [1f])));
-        Assert.Equal(new ShardStatistics(0, 0, 0, 0, 0), await shard.Statistics()); // nothing was stored
+        Assert.Equal(new ShardStatistics(0, 0, 0, 0, 0), (await shard.Statistics()) with { Silo = string.Empty }); // nothing was stored
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
     {
         var run = RunIdentity.Current($"bad-{Guid.NewGuid():N}");
         IReplayShardGrain fresh = _grains.GetGrain<IReplayShardGrain>(2, run.RunId);
-        var unconfigured = await Assert.ThrowsAsync<InvalidOperationException>(() => fresh.Insert(Batch(run, 1)));
+        var unconfigured = await Assert.ThrowsAsync<ShardNotConfiguredException>(() => fresh.Insert(Batch(run, 1)));
         Assert.Contains("is not configured", unconfigured.Message, StringComparison.Ordinal);
 
         await fresh.Configure(Settings(run));
@@ -127,7 +127,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.NotNull(await shard.Sample(run, 14)); // d = 14
         Assert.Null(await shard.Sample(run, 3)); // d would be 11 < 12, the lower end
         Assert.True((await shard.Insert(Batch(run, 1, first: 14, sequence: 2))).Accepted);
-        Assert.Equal(new ShardStatistics(15, 14, 15, 1, 2), await shard.Statistics());
+        Assert.Equal(new ShardStatistics(15, 14, 15, 1, 2), (await shard.Statistics()) with { Silo = string.Empty });
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         ShardSettings settings = Settings(run) with { CheckpointDirectory = folder, CheckpointEvery = 100 };
         try
         {
-            var first = new InProcessTestClusterBuilder(1).Build();
+            var first = NewCluster();
             await first.DeployAsync();
             IReplayShardGrain shard = first.Client.GetGrain<IReplayShardGrain>(0, run.RunId);
             await shard.Configure(settings);
@@ -155,7 +155,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
             Assert.Equal((350L, 40L, 3, false), (before.Inserted, before.Sampled, before.Checkpoints, before.Restored));
             await first.DisposeAsync();
 
-            var second = new InProcessTestClusterBuilder(1).Build();
+            var second = NewCluster();
             await second.DeployAsync();
             try
             {
@@ -200,5 +200,37 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         var shape = await Assert.ThrowsAsync<ArgumentException>(() => store.Publish(new WeightsMessage(run, 4, [1f])));
         Assert.Contains("another architecture", shape.Message, StringComparison.Ordinal);
         Assert.Equal(3, await store.Version());
+    }
+
+    /// <summary>A one-silo cluster with the run's grains registered as every silo registers them.</summary>
+    internal static InProcessTestCluster NewCluster()
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo.AddRunGrains());
+        return builder.Build();
+    }
+}
+
+/// <summary>Where the run's grains are placed over several silos.</summary>
+public sealed class ShardPlacementTests
+{
+    [Fact]
+    public async Task Shards_AreSpreadOverTheSilosInAddressOrder_TheCoordinatorOnTheFirst()
+    {
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.ConfigureSilo((_, silo) => silo.AddRunGrains());
+        await using InProcessTestCluster cluster = builder.Build();
+        await cluster.DeployAsync();
+        await cluster.WaitForLivenessToStabilizeAsync();
+        string[] silos = [.. cluster.Silos.Select(s => s.SiloAddress).OrderBy(a => a.Endpoint.Address.ToString(), StringComparer.Ordinal).ThenBy(a => a.Endpoint.Port).Select(a => a.ToString())];
+        var run = RunIdentity.Current($"placed-{Guid.NewGuid():N}");
+        var placed = new List<string>();
+        for (int i = 0; i < 6; i++)
+        {
+            IReplayShardGrain shard = cluster.Client.GetGrain<IReplayShardGrain>(i, run.RunId);
+            placed.Add((await shard.Statistics()).Silo);
+        }
+
+        Assert.Equal([silos[0], silos[1], silos[2], silos[0], silos[1], silos[2]], placed);
     }
 }
