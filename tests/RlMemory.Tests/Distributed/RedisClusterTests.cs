@@ -233,20 +233,8 @@ public sealed class RedisClusterTests : IDisposable
         Thread.Sleep(2000); // both silos in each other's membership view before any grain is placed
         string run = Path.Combine(_dir, "run");
         Process learner = Start("cluster", "learner", "dqn-cartpole", "--redis", redis.Address, "--actors", "2", "--start-actors", "--steps", "30000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--shard-checkpoint-every", "2000", "--out", run);
-        var errors = new System.Text.StringBuilder();
-        learner.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        learner.BeginErrorReadLine();
-        var clock = Stopwatch.StartNew();
-        while (DistributedDqnTests.LoggedSteps(Path.Combine(run, "progress.csv")) < 6000 && !learner.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
-        {
-            Thread.Sleep(20);
-        }
+        System.Text.StringBuilder errors = CollectErrors(learner);
+        WaitForLoggedSteps(run, learner, 6000);
 
         Assert.False(learner.HasExited, "the run ended before the silo could be killed");
         Assert.True(File.Exists(Path.Combine(run, "shards", "shard-1", "counters.txt")), "shard 1 has no checkpoint yet");
@@ -274,20 +262,9 @@ public sealed class RedisClusterTests : IDisposable
         Start("cluster", "silo", "--redis", redis.Address, "--silo-port", $"{RedisServer.FreePort()}", "--gateway-port", $"{RedisServer.FreePort()}", "--advertise", "127.0.0.1");
         string run = Path.Combine(_dir, "run");
         Process learner = Start("cluster", "learner", "dqn-cartpole", "--redis", redis.Address, "--actors", "2", "--start-actors", "--steps", "20000", "--set", "learning_starts=500", "--set", "eval_episodes=1", "--set", "net_arch=[32]", "--out", run);
-        var errors = new System.Text.StringBuilder();
-        learner.ErrorDataReceived += (_, e) =>
-        {
-            lock (errors)
-            {
-                errors.AppendLine(e.Data);
-            }
-        };
-        learner.BeginErrorReadLine();
+        System.Text.StringBuilder errors = CollectErrors(learner);
         var clock = Stopwatch.StartNew();
-        while (DistributedDqnTests.LoggedSteps(Path.Combine(run, "progress.csv")) < 3000 && !learner.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
-        {
-            Thread.Sleep(20);
-        }
+        WaitForLoggedSteps(run, learner, 3000);
 
         Assert.False(learner.HasExited, "the run ended before Redis could be killed");
         redis.Kill();
@@ -307,6 +284,31 @@ public sealed class RedisClusterTests : IDisposable
         Assert.True(Said(errors, "The cluster goes on with the silos it knows; no silo, learner or actor can join until Redis is back. Reconnecting (1 s, doubling, at most 30 s)."), errors.ToString());
         Assert.True(Said(errors, $"warning: the actor 0 lost Redis at {redis.Address}"), errors.ToString());
         Assert.True(Said(errors, $"the learner reaches Redis at {redis.Address} again."), errors.ToString());
+    }
+
+    /// <summary>Collects what <paramref name="process"/> writes to standard error (it and the actors it started).</summary>
+    private static System.Text.StringBuilder CollectErrors(Process process)
+    {
+        var errors = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (errors)
+            {
+                errors.AppendLine(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        return errors;
+    }
+
+    /// <summary>Waits (at most 2 minutes) until the run's log shows <paramref name="steps"/> or the learner has exited.</summary>
+    private static void WaitForLoggedSteps(string run, Process learner, long steps)
+    {
+        var clock = Stopwatch.StartNew();
+        while (DistributedDqnTests.LoggedSteps(Path.Combine(run, "progress.csv")) < steps && !learner.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            Thread.Sleep(20);
+        }
     }
 
     private static bool Said(System.Text.StringBuilder errors, string text)
