@@ -25,6 +25,7 @@ internal sealed class LearnerShards
     private readonly Stopwatch _retry = Stopwatch.StartNew();
     private int[] _live;
     private int[] _share;
+    private long _updates;
 
     /// <param name="grains">The shards.</param>
     /// <param name="settings">Each shard's settings (given again to a shard that comes back).</param>
@@ -65,6 +66,7 @@ internal sealed class LearnerShards
     /// </summary>
     public bool TrySample(long updates)
     {
+        _updates = updates;
         if (_retry.ElapsedMilliseconds >= 1000 && Down > 0)
         {
             _retry.Restart();
@@ -122,7 +124,7 @@ internal sealed class LearnerShards
                 }
                 catch (Exception e) when (IsUnreachable(e))
                 {
-                    Lose(i, 0, e);
+                    Lose(i, _updates, e);
                 }
             }
 
@@ -187,6 +189,8 @@ internal sealed class LearnerShards
                 continue; // its silo is not declared dead yet: the directory still points there
             }
 
+            // The same activation answering again (a call timed out, the silo lived) holds at least what was seen.
+            bool kept = !statistics.Restored && statistics.Inserted > 0 && statistics.Inserted >= _lastInserted[i];
             var recovery = new ShardRecovery(i, down.Elapsed, statistics.Restored ? statistics.Inserted : 0, Math.Max(0, _lastInserted[i] - statistics.Inserted), updates - _updatesAtDown[i]);
             Recoveries.Add(recovery);
             _downFor[i] = null;
@@ -194,8 +198,13 @@ internal sealed class LearnerShards
             _lastInserted[i] = statistics.Inserted;
             Clear();
             (_live, _share) = Split();
+            string how = statistics.Restored
+                ? $"restored from its checkpoint ({recovery.Restored:N0} transitions inserted), {recovery.Lost:N0} inserted after that checkpoint lost"
+                : kept
+                    ? $"it answers again with the {statistics.Inserted:N0} transitions it held, nothing lost"
+                    : $"empty (it had no checkpoint), {recovery.Lost:N0} transitions lost";
             Say(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"replay shard {i} is back after {recovery.Down.TotalSeconds:0.0} s: {(statistics.Restored ? $"restored from its checkpoint ({recovery.Restored:N0} transitions inserted)" : "empty (it had no checkpoint)")}, {recovery.Lost:N0} inserted after that checkpoint lost; the learner made {recovery.UpdatesWithout:N0} updates from the other shards meanwhile."));
+                $"replay shard {i} is back after {recovery.Down.TotalSeconds:0.0} s: {how}; the learner made {recovery.UpdatesWithout:N0} updates from the other shards meanwhile."));
         }
     }
 

@@ -202,6 +202,66 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.Equal(3, await store.Version());
     }
 
+    [Fact]
+    public async Task TheLearner_SamplesFromTheShardsItCanReach_AndConfiguresALostOneAgain()
+    {
+        // Shard 1 of this run was never configured, as a new activation after its silo died: the learner's view leaves
+        // it out, takes the whole batch from shard 0, and a second later configures it again (empty: no checkpoint).
+        var run = RunIdentity.Current($"lost-{Guid.NewGuid():N}");
+        IReplayShardGrain[] shards = [_grains.GetGrain<IReplayShardGrain>(0, run.RunId), _grains.GetGrain<IReplayShardGrain>(1, run.RunId)];
+        ShardSettings[] settings = [Settings(run, new RateLimit(100, 1, 100_000)), Settings(run, new RateLimit(100, 1, 100_000)) with { Seed = 8 }];
+        await shards[0].Configure(settings[0]);
+        await shards[0].Insert(Batch(run, 20));
+        var say = new StringWriter();
+        var view = new LearnerShards(shards, settings, run, batch: 6, rounds: 2, largest: 12, say);
+        AssertLayout(view, [0, 1], [3, 3], 2);
+
+        Assert.False(view.TrySample(updates: 10)); // shard 0 gave its share; shard 1 is found lost
+        Assert.Contains("warning: replay shard 1 cannot be reached (replay shard 1 of run", say.ToString(), StringComparison.Ordinal);
+        AssertLayout(view, [0], [6], 2);
+        Assert.True(view.TrySample(updates: 10));
+        Assert.Equal(12, view.Samples.Single().Count); // two batches of 6, all from shard 0
+        view.Clear();
+
+        await Task.Delay(1100);
+        Assert.False(view.TrySample(updates: 25)); // configured again, empty: it gives no sample until actors fill it
+        AssertLayout(view, [0, 1], [3, 3], 2);
+        ShardRecovery recovery = Assert.Single(view.Recoveries);
+        Assert.Equal((1, 0L, 0L, 15L), (recovery.Shard, recovery.Restored, recovery.Lost, recovery.UpdatesWithout));
+        Assert.Contains("replay shard 1 is back after 1.", say.ToString(), StringComparison.Ordinal);
+        Assert.Contains("empty (it had no checkpoint), 0 transitions lost; the learner made 15 updates from the other shards meanwhile.", say.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnActorsInsert_PassesOverARefusingOrUnreachableShard_ToOneThatTakesIt()
+    {
+        // Shard 0's limiter refuses 4 more transitions (upper bound SPI·min + buffer = 3), shard 1 was never configured
+        // (a new activation after its silo died), shard 2 takes anything: the batch lands in shard 2, nothing is lost.
+        var run = RunIdentity.Current($"route-{Guid.NewGuid():N}");
+        IReplayShardGrain[] shards = [.. Enumerable.Range(0, 3).Select(i => _grains.GetGrain<IReplayShardGrain>(i, run.RunId))];
+        await shards[0].Configure(Settings(run, new RateLimit(1, 1, 2)));
+        await shards[2].Configure(Settings(run) with { Seed = 9 });
+        var route = new ShardRoute(shards, "actor 0");
+
+        Assert.True(route.TryInsert(Batch(run, 4), preferred: 0));
+        Assert.Equal((0L, 1L), ((await shards[0].Statistics()).Inserted, (await shards[0].Statistics()).InsertsRefused));
+        Assert.Equal(4, (await shards[2].Statistics()).Inserted);
+        Assert.True(route.TryInsert(Batch(run, 4, first: 4, sequence: 1), preferred: 1)); // shard 1 passed over (for 2 s)
+        Assert.Equal(8, (await shards[2].Statistics()).Inserted);
+
+        var full = RunIdentity.Current($"full-{Guid.NewGuid():N}");
+        IReplayShardGrain only = _grains.GetGrain<IReplayShardGrain>(0, full.RunId);
+        await only.Configure(Settings(full, new RateLimit(1, 1, 2)));
+        Assert.False(new ShardRoute([only], "actor 0").TryInsert(Batch(full, 4), preferred: 0)); // every shard refuses: the actor waits
+    }
+
+    private static void AssertLayout(LearnerShards view, int[] live, int[] share, int rounds)
+    {
+        Assert.Equal(live, view.Layout.Live);
+        Assert.Equal(share, view.Layout.Share);
+        Assert.Equal(rounds, view.Layout.Rounds);
+    }
+
     /// <summary>A one-silo cluster with the run's grains registered as every silo registers them.</summary>
     internal static InProcessTestCluster NewCluster()
     {
