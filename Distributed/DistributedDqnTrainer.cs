@@ -155,11 +155,11 @@ public sealed record DistributedResult(
     /// <summary>Environment steps taken before this learner started (a resumed learner: its checkpoint's; else 0).</summary>
     public long StartSteps { get; init; }
 
-    /// <summary>Replay shards that were lost (their silo died) and came back from their checkpoints during the run.</summary>
-    public IReadOnlyList<ShardRecovery> ShardRecoveries { get; init; } = [];
-
     /// <summary>Updates made before this learner started (a resumed learner: its checkpoint's; else 0).</summary>
     public long StartUpdates { get; init; }
+
+    /// <summary>Replay shards that were lost (their silo died) and came back from their checkpoints during the run.</summary>
+    public IReadOnlyList<ShardRecovery> ShardRecoveries { get; init; } = [];
 }
 
 /// <summary>

@@ -370,7 +370,19 @@ public static partial class RlMemoryCli
             }
 
             output.Flush();
-            DistributedResult result = trainer.Learn(ClusterHosts.Client(host), id, connect, external);
+            DistributedResult result;
+            try
+            {
+                result = trainer.Learn(ClusterHosts.Client(host), id, connect, external);
+            }
+            catch (OperationCanceledException) when (external.IsCancellationRequested)
+            {
+                output.WriteLine(trainer.LastCheckpoint is string saved
+                    ? $"Interrupted; learner checkpoint {saved}. Resume with the same command, --out {Path.GetDirectoryName(Path.GetDirectoryName(saved))} and --resume."
+                    : "Interrupted before the learner's first update: nothing to resume.");
+                return Interrupted;
+            }
+
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Final evaluation: mean return {result.FinalEvaluation.MeanReturn:0.##} ± {result.FinalEvaluation.StdReturn:0.##} at step {result.EnvSteps:N0} ({result.Seconds:0.0} s, {result.EnvStepsPerSecond:N0} env steps/s, {result.UpdatesPerSecond:N0} updates/s, {result.SamplesPerInsert:0.##} samples per insert)."));
             host.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
