@@ -399,17 +399,28 @@ public sealed class DistributedDqnTrainer
                 using var round = NewDisposeScope();
                 var (_, share, rounds) = replay.Layout;
                 TransitionBatch batches = Combine(replay.Samples, share, rounds, network.ObservationSize);
+                // The target network's part of the TD targets for the round's remaining batches in one forward pass
+                // (as the single-process loop does for a training phase), again after each target update.
+                Tensor? targets = null;
+                int from = 0;
                 for (int j = 0; j < rounds; j++)
                 {
+                    if (targets is null)
+                    {
+                        from = j;
+                        targets = learner.Precompute(batches.Slice(j * _config.BatchSize, (rounds - j) * _config.BatchSize));
+                    }
+
                     using (var scope = NewDisposeScope())
                     {
                         TransitionBatch batch = batches.Slice(j * _config.BatchSize, _config.BatchSize);
-                        learner.Step(batch, wantPriorities: false, progress.StepsDone);
+                        learner.Step(batch, wantPriorities: false, progress.StepsDone, targets.narrow(0, (j - from) * _config.BatchSize, _config.BatchSize));
                     }
 
                     if (learner.Updates % targetEvery == 0)
                     {
                         learner.UpdateTarget(_config.Tau);
+                        targets = null;
                     }
 
                     if (learner.Updates % _options.PublishEvery == 0)
