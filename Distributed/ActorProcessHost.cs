@@ -21,7 +21,8 @@ public static class ActorProcessHost
         using var host = ClusterHosts.StartClient(redis, $"actor {index}", cancel);
         try
         {
-            DqnActor.Run(ClusterHosts.Client(host), RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested);
+            CancellationToken stopping = ClusterHosts.Stopping(host); // SIGTERM
+            DqnActor.Run(ClusterHosts.Client(host), RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested || stopping.IsCancellationRequested);
         }
         finally
         {
@@ -65,7 +66,8 @@ public static class ActorProcessHost
         try
         {
             IClusterClient client = host.Services.GetRequiredService<IClusterClient>();
-            DqnActor.Run(client, RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested);
+            CancellationToken stopping = ClusterHosts.Stopping(host); // SIGTERM
+            DqnActor.Run(client, RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested || stopping.IsCancellationRequested);
         }
         finally
         {

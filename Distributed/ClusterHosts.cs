@@ -48,6 +48,16 @@ public static class ClusterHosts
             .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = ResponseTimeout)
             .Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ActorProcessHost.ClusterId, ActorProcessHost.ClusterId))));
 
+    /// <summary>
+    /// Cancelled when the host is told to stop: SIGTERM or Ctrl+C, which the host's console lifetime takes over from
+    /// the process's default handling, so a role's own loop must stop on it (else <c>kill</c> would not end it).
+    /// </summary>
+    public static CancellationToken Stopping(IHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        return host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+    }
+
     /// <summary>The cluster client of a host from <see cref="StartClient"/>.</summary>
     public static IClusterClient Client(IHost host) => host.Services.GetRequiredService<IClusterClient>();
 

@@ -260,7 +260,8 @@ public sealed class DistributedDqnTrainer
         {
             IGrainFactory grains = host.Services.GetRequiredService<IGrainFactory>();
             var run = RunIdentity.Current(_resume?.RunId ?? NewRunId());
-            return Run(grains, run, Network(observationSize, actionCount), ["--gateway", $"127.0.0.1:{gatewayPort}"], cancel);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, ClusterHosts.Stopping(host)); // SIGTERM too
+            return Run(grains, run, Network(observationSize, actionCount), ["--gateway", $"127.0.0.1:{gatewayPort}"], stop.Token);
         }
         finally
         {

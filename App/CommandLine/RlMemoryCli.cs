@@ -219,7 +219,7 @@ public static partial class RlMemoryCli
         {
             result = trainer.Learn(cancel);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException) // Ctrl+C, or SIGTERM (the local silo's host stops the run)
         {
             output.WriteLine(trainer.LastCheckpoint is string saved
                 ? $"Interrupted; learner checkpoint {saved}. Resume with: {resumeCommand()}"
@@ -371,11 +371,12 @@ public static partial class RlMemoryCli
 
             output.Flush();
             DistributedResult result;
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(external, ClusterHosts.Stopping(host)); // Ctrl+C or SIGTERM
             try
             {
-                result = trainer.Learn(ClusterHosts.Client(host), id, connect, external);
+                result = trainer.Learn(ClusterHosts.Client(host), id, connect, stop.Token);
             }
-            catch (OperationCanceledException) when (external.IsCancellationRequested)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 output.WriteLine(trainer.LastCheckpoint is string saved
                     ? $"Interrupted; learner checkpoint {saved}. Resume with the same command, --out {Path.GetDirectoryName(Path.GetDirectoryName(saved))} and --resume."

@@ -253,6 +253,29 @@ public sealed class RedisClusterTests : IDisposable
     }
 
     [RedisFact]
+    public void SigtermToTheLearner_StopsIt_WithALastCheckpoint()
+    {
+        // The host's console lifetime takes SIGTERM over from the process; the learner's loop stops on it too (it
+        // once kept running), writes a last checkpoint and says how to resume.
+        using var redis = new RedisServer();
+        Start("cluster", "silo", "--redis", redis.Address, "--silo-port", $"{RedisServer.FreePort()}", "--gateway-port", $"{RedisServer.FreePort()}", "--advertise", "127.0.0.1");
+        string run = Path.Combine(_dir, "run");
+        Process learner = Start("cluster", "learner", "dqn-cartpole", "--redis", redis.Address, "--actors", "1", "--start-actors", "--steps", "200000", "--set", "net_arch=[32]", "--set", "checkpoint_freq=2000", "--out", run);
+        System.Text.StringBuilder errors = CollectErrors(learner);
+        WaitForLoggedSteps(run, learner, 4000);
+        Assert.False(learner.HasExited, $"the learner ended early: {errors}");
+        Assert.Equal(0, Kill(learner.Id, 15)); // SIGTERM
+        string output = learner.StandardOutput.ReadToEnd();
+        Assert.True(learner.WaitForExit(TimeSpan.FromSeconds(60)), "the learner ignored SIGTERM");
+        Assert.True(learner.ExitCode == RlMemory.App.RlMemoryCli.Interrupted, $"exit {learner.ExitCode}: {output} {errors}");
+        Assert.Contains($"Interrupted; learner checkpoint {run}", output, StringComparison.Ordinal);
+        Assert.Contains("and --resume.", output, StringComparison.Ordinal);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    [RedisFact]
     public void RedisLostMidRun_IsReported_AndTheRunGoesOnToItsEnd()
     {
         // Redis crashes while a silo, a learner and two actor processes train: the cluster needs it only to let
