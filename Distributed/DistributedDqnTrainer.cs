@@ -296,11 +296,9 @@ public sealed class DistributedDqnTrainer
     private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, IReadOnlyList<string> connect, CancellationToken cancel)
     {
         _stopping = false;
-        int perShardBatch = _config.BatchSize / _shards;
-        int[] shareOf = [.. Enumerable.Range(0, _shards).Select(i => perShardBatch + (i < _config.BatchSize % _shards ? 1 : 0))];
         double spi = TargetSamplesPerInsert;
         int k = _options.BatchesPerSample;
-        int largest = shareOf.Max() * k;
+        int largest = LearnerShards.Shares(_config.BatchSize, _shards).Max() * k;
         long minPerShard = Math.Max(largest, (_config.LearningStarts + _shards - 1) / _shards);
         var limit = new RateLimit(spi, minPerShard, 2 * (largest + (spi * _options.InsertBatch))).Validate(largest, _options.InsertBatch);
         var shards = Enumerable.Range(0, _shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
@@ -362,7 +360,7 @@ public sealed class DistributedDqnTrainer
                 coordinator.Resume(plan, _options.ActorTimeout, progress.ActorSteps).GetAwaiter().GetResult();
                 return coordinator.Progress(run).GetAwaiter().GetResult();
             }
-            catch (Exception e) when (LearnerShards.IsUnreachable(e))
+            catch (Exception e) when (ClusterFaults.IsUnreachable(e))
             {
                 return progress;
             }
@@ -431,10 +429,10 @@ public sealed class DistributedDqnTrainer
                         {
                             store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
                         }
-                        catch (Exception e) when (LearnerShards.IsUnreachable(e))
+                        catch (Exception e) when (ClusterFaults.IsUnreachable(e))
                         {
                             // The store's silo died: the next publication goes to its new activation.
-                            Console.Error.WriteLine($"warning: weights version {version} could not be published ({e.GetBaseException().Message.Split('\n')[0]}); the next publication tries again.");
+                            Console.Error.WriteLine($"warning: weights version {version} could not be published ({ClusterFaults.Reason(e)}); the next publication tries again.");
                         }
                     }
 

@@ -68,10 +68,10 @@ public static class DqnActor
             {
                 coordinator.Report(run, new ActorReport(index, assignment.Incarnation, steps, finished, [.. returns], [.. latencies])).GetAwaiter().GetResult();
             }
-            catch (Exception e) when (!finished && (e is RunNotStartedException || LearnerShards.IsUnreachable(e)))
+            catch (Exception e) when (!finished && (e is RunNotStartedException || ClusterFaults.IsUnreachable(e)))
             {
                 // The coordinator's silo died: the learner starts it again; this report's steps go with the next one.
-                Console.Error.WriteLine($"warning: actor {index}: the run's coordinator cannot take a report now ({e.GetBaseException().Message.Split('\n')[0]}); reporting again later.");
+                Console.Error.WriteLine($"warning: actor {index}: the run's coordinator cannot take a report now ({ClusterFaults.Reason(e)}); reporting again later.");
                 return;
             }
 
@@ -93,10 +93,10 @@ public static class DqnActor
                 {
                     weights = store.Pull(run, version).GetAwaiter().GetResult();
                 }
-                catch (Exception e) when (LearnerShards.IsUnreachable(e))
+                catch (Exception e) when (ClusterFaults.IsUnreachable(e))
                 {
                     // The store's silo died: act with the weights held; the learner's next publication reaches the new store.
-                    Console.Error.WriteLine($"warning: actor {index}: the parameter store cannot be reached ({e.GetBaseException().Message.Split('\n')[0]}); acting with version {version}.");
+                    Console.Error.WriteLine($"warning: actor {index}: the parameter store cannot be reached ({ClusterFaults.Reason(e)}); acting with version {version}.");
                 }
 
                 if (weights is not null)
@@ -215,13 +215,13 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
                     return true;
                 }
             }
-            catch (Exception e) when (LearnerShards.IsUnreachable(e))
+            catch (Exception e) when (ClusterFaults.IsUnreachable(e))
             {
                 _avoidUntil[i] = Environment.TickCount64 + AvoidMs;
                 if (!_lost[i])
                 {
                     _lost[i] = true;
-                    Console.Error.WriteLine($"warning: {name}: replay shard {i} cannot be reached ({e.GetBaseException().Message.Split('\n')[0]}); sending to the other shards until it is back.");
+                    Console.Error.WriteLine($"warning: {name}: replay shard {i} cannot be reached ({ClusterFaults.Reason(e)}); sending to the other shards until it is back.");
                 }
             }
         }

@@ -79,8 +79,9 @@ internal sealed class LearnerShards
             return false;
         }
 
-        foreach (int i in _live)
+        for (int j = 0; j < _live.Length; j++)
         {
+            int i = _live[j];
             if (_samples[i] is not null)
             {
                 continue;
@@ -88,13 +89,13 @@ internal sealed class LearnerShards
 
             try
             {
-                _samples[i] = _grains[i].Sample(_run, _share[Array.IndexOf(_live, i)] * rounds).GetAwaiter().GetResult();
+                _samples[i] = _grains[i].Sample(_run, _share[j] * rounds).GetAwaiter().GetResult();
                 if (_samples[i] is { } s)
                 {
                     _lastInserted[i] = Math.Max(_lastInserted[i], s.Inserted);
                 }
             }
-            catch (Exception e) when (IsUnreachable(e))
+            catch (Exception e) when (ClusterFaults.IsUnreachable(e))
             {
                 Lose(i, updates, e);
                 return false;
@@ -122,7 +123,7 @@ internal sealed class LearnerShards
                 {
                     _last[i] = _grains[i].Statistics().GetAwaiter().GetResult();
                 }
-                catch (Exception e) when (IsUnreachable(e))
+                catch (Exception e) when (ClusterFaults.IsUnreachable(e))
                 {
                     Lose(i, _updates, e);
                 }
@@ -134,13 +135,9 @@ internal sealed class LearnerShards
         return result;
     }
 
-    /// <summary>
-    /// Whether a call failed because the grain's silo cannot be reached (or its new activation is not configured yet),
-    /// rather than because of what was asked.
-    /// </summary>
-    public static bool IsUnreachable(Exception e) =>
-        e is Orleans.Runtime.OrleansMessageRejectionException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException or ShardNotConfiguredException
-        || (e.InnerException is { } inner && IsUnreachable(inner));
+    /// <summary>Splits <paramref name="batch"/> rows over <paramref name="shards"/> shards: equal shares, the first ones one more.</summary>
+    public static int[] Shares(int batch, int shards) =>
+        [.. Enumerable.Range(0, shards).Select(j => (batch / shards) + (j < batch % shards ? 1 : 0))];
 
     private int RoundsNow()
     {
@@ -156,8 +153,7 @@ internal sealed class LearnerShards
     private (int[] Live, int[] Share) Split()
     {
         int[] live = [.. Enumerable.Range(0, _grains.Length).Where(i => _downFor[i] is null)];
-        int[] share = live.Length == 0 ? [] : [.. live.Select((_, j) => (_batch / live.Length) + (j < _batch % live.Length ? 1 : 0))];
-        return (live, share);
+        return (live, live.Length == 0 ? [] : Shares(_batch, live.Length));
     }
 
     private void Lose(int shard, long updates, Exception e)
@@ -166,7 +162,7 @@ internal sealed class LearnerShards
         _updatesAtDown[shard] = updates;
         Clear(); // the round's shares change: samples drawn for the old ones are dropped
         (_live, _share) = Split();
-        Say($"warning: replay shard {shard} cannot be reached ({e.GetBaseException().Message.Split('\n')[0]}); the learner samples from the {_live.Length} other shard{(_live.Length == 1 ? string.Empty : "s")} and configures it again every second.");
+        Say($"warning: replay shard {shard} cannot be reached ({ClusterFaults.Reason(e)}); the learner samples from the {_live.Length} other shard{(_live.Length == 1 ? string.Empty : "s")} and configures it again every second.");
     }
 
     private void Restore(long updates)
@@ -184,7 +180,7 @@ internal sealed class LearnerShards
                 _grains[i].Configure(_settings[i]).GetAwaiter().GetResult();
                 statistics = _grains[i].Statistics().GetAwaiter().GetResult();
             }
-            catch (Exception e) when (IsUnreachable(e))
+            catch (Exception e) when (ClusterFaults.IsUnreachable(e))
             {
                 continue; // its silo is not declared dead yet: the directory still points there
             }
