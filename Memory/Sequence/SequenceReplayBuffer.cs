@@ -196,27 +196,13 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
     public SequenceBatch Sample(int batchSize, double beta = 0)
     {
         ThrowIfDisposed();
-        if (batchSize < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"{Name}: the batch size must be at least 1, got {batchSize}.");
-        }
-
+        CheckBatchSize(batchSize, nameof(batchSize));
         if (!(beta is >= 0 and <= 1))
         {
             throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Name}: beta must be in [0, 1], got {TransitionChecks.Text(beta)}.");
         }
 
-        int count = _storage.Count;
-        if (count == 0)
-        {
-            throw new InvalidOperationException($"{Name}: cannot sample {batchSize} sequences from an empty buffer; add steps until a sequence is complete (or an episode ends) first.");
-        }
-
-        if (batchSize > count)
-        {
-            throw new InvalidOperationException($"{Name}: cannot sample {batchSize} sequences: the buffer holds {count}. Sample at most Count sequences, or wait until it holds enough.");
-        }
-
+        int count = CheckStored(batchSize);
         Tensor indices;
         Tensor? weights = null;
         if (_sampler is null)
@@ -238,6 +224,123 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         {
             indices.Dispose();
             weights?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Stores complete sequences given as host rows (cut by a <see cref="SequenceCollector"/>, possibly in another
+    /// process), oldest first, into consecutive ring slots as <see cref="Add"/> would (when more than
+    /// <see cref="Capacity"/> arrive, the last Capacity are kept); a prioritized buffer gives them the highest
+    /// priority so far. The rows are checked in full first (see <see cref="SequenceRowChecks"/>); bad rows are refused
+    /// and the buffer is unchanged. The partial sequences of <see cref="Add"/> are not affected.
+    /// </summary>
+    /// <exception cref="ArgumentException">The rows do not fit the buffer (width, array lengths, state parts) or hold a
+    /// value it must not store; the message names the buffer, the field, the sequence and the value.</exception>
+    /// <exception cref="InvalidOperationException">The buffer stores uint8 observations or a state part that is not float32.</exception>
+    internal void AddRows(SequenceRows rows)
+    {
+        ThrowIfDisposed();
+        const string call = "AddRows";
+        RequireRowLayout(call);
+        SequenceRowChecks.Shape(Name, call, _layout, Options.StateSpec, rows);
+        SequenceRowChecks.Values(Name, call, _layout, Options.StateSpec, rows);
+
+        ReadOnlySpan<int> slots = _storage.WriteRows(rows);
+        if (_sampler is not null && !slots.IsEmpty)
+        {
+            _sampler.AddAtMaxPriority(slots);
+        }
+    }
+
+    /// <summary>
+    /// Draws <paramref name="count"/> stored sequences uniformly with replacement, with the buffer's own generator (the
+    /// draws of <see cref="Sample"/>), and returns them as host rows with their initial states, for shipping to a
+    /// learner (<see cref="ToBatch"/> turns them into a batch there).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not positive.</exception>
+    /// <exception cref="InvalidOperationException">The buffer is prioritized, is empty or holds fewer than
+    /// <paramref name="count"/> sequences, or stores uint8 observations or a state part that is not float32.</exception>
+    internal SequenceRows SampleRows(int count)
+    {
+        ThrowIfDisposed();
+        const string call = "SampleRows";
+        if (_sampler is not null)
+        {
+            throw new InvalidOperationException($"{Name}: {call} is not offered for prioritized buffers yet (host rows carry no slots or weights for UpdatePriorities); use Sample, or build the buffer with Prioritized = false.");
+        }
+
+        RequireRowLayout(call);
+        CheckBatchSize(count, nameof(count));
+        int stored = CheckStored(count);
+        using Tensor indices = torch.randint(0, stored, [count], ScalarType.Int64, Device, generator: _generator);
+        return _storage.GatherRows(indices);
+    }
+
+    /// <summary>
+    /// Turns host rows (<see cref="SampleRows"/>, possibly from other processes) into a batch on
+    /// <paramref name="options"/>' device (the CPU by default), cut by the same code as <see cref="Sample"/>: float32
+    /// observations <c>[B, T + 1, ..obs]</c>, int64 <c>[B, T]</c> discrete or float32 <c>[B, T, d]</c> continuous
+    /// actions, float32 rewards, flags and mask <c>[B, T]</c>, the initial state with <paramref name="options"/>'
+    /// state spec, <see cref="SequenceBatch.Indices"/> <c>0 … B − 1</c> (the rows' positions, not slots of a buffer)
+    /// and no weights. Only the shape of the rows is checked (the values were checked where they were stored). The
+    /// caller owns the batch.
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid or not float32 (observations, state parts), or the
+    /// rows do not fit them.</exception>
+    internal static SequenceBatch ToBatch(SequenceRows rows, SequenceReplayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(options);
+        const string owner = $"{Kind}.ToBatch";
+        options.Validate();
+        string? unsupported = SequenceRowChecks.Unsupported(options);
+        if (unsupported is not null)
+        {
+            throw new ArgumentException($"{owner}: {unsupported}.", nameof(options));
+        }
+
+        var layout = new SequenceLayout(options);
+        SequenceRowChecks.Shape(owner, "rows", layout, options.StateSpec, rows);
+        Device device = options.Device ?? torch.CPU;
+        int b = rows.Count;
+        IReadOnlyList<RecurrentStatePart> parts = options.StateSpec.Parts;
+        var states = new (string Name, Tensor Value)[parts.Count];
+        Tensor? table = null;
+        Tensor? indices = null;
+        RecurrentState? state = null;
+        try
+        {
+            table = torch.tensor(rows.Table, [b, layout.Width], device: device);
+            for (int p = 0; p < parts.Count; p++)
+            {
+                states[p] = (parts[p].Name, torch.tensor(rows.States[p], [b, .. parts[p].Shape], device: device));
+            }
+
+            state = new RecurrentState(states);
+            indices = torch.arange(b, ScalarType.Int64, device);
+        }
+        catch
+        {
+            table?.Dispose();
+            foreach ((string _, Tensor value) in states)
+            {
+                value?.Dispose();
+            }
+
+            indices?.Dispose();
+            throw;
+        }
+
+        long[] observationShape = [0, layout.Length + 1, .. options.ObservationShape.Select(d => (long)d)];
+        long[] actionShape = [0, layout.Length, layout.ActionDimension];
+        try
+        {
+            return SequenceStorage.Slice(layout, table, null, state, indices, null, observationShape, actionShape);
+        }
+        catch
+        {
+            indices.Dispose();
             throw;
         }
     }
@@ -451,43 +554,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
     {
         ThrowIfDisposed();
         const string call = "Add";
-        int n = _layout.NumEnvs;
-        int os = _layout.ObservationSize;
-        TransitionChecks.Length(Name, call, "observations", input.Observations.Length, n, os, "env");
-        TransitionChecks.Length(Name, call, "nextObservations", input.NextObservations.Length, n, os, "env");
-        TransitionChecks.Length(Name, call, "actions", _layout.Discrete ? input.DiscreteActions.Length : input.ContinuousActions.Length, n, _layout.ActionDimension, "env");
-        TransitionChecks.Length(Name, call, "rewards", input.Rewards.Length, n, 1, "env");
-        TransitionChecks.Length(Name, call, "terminated", input.Terminated.Length, n, 1, "env");
-        TransitionChecks.Length(Name, call, "truncated", input.Truncated.Length, n, 1, "env");
-        _storage.States.CheckLayout(state, n, call, "stateBeforeStep");
-
-        // Pseudo-steps are neither stored nor checked.
-        ReadOnlySpan<bool> skip = _cutter.PreviousEnded;
-        TransitionChecks.Rewards(Name, call, "rewards", input.Rewards, skip, "env");
-        if (_layout.Discrete)
-        {
-            TransitionChecks.DiscreteActions(Name, call, "actions", input.DiscreteActions, skip, "env");
-        }
-        else
-        {
-            TransitionChecks.ContinuousActions(Name, call, "actions", input.ContinuousActions, _layout.ActionDimension, skip, "env");
-        }
-
-        TransitionChecks.Observations(Name, call, "observations", input.Observations, os, Options.ObservationStorage, skip, "env");
-        TransitionChecks.Observations(Name, call, "nextObservations", input.NextObservations, os, Options.ObservationStorage, skip, "env");
-
-        int starting = 0;
-        for (int e = 0; e < n; e++)
-        {
-            if (_cutter.StartsSequence(e))
-            {
-                _snapshotEnvs[starting] = e;
-                _snapshotRows[starting] = _cutter.SnapshotRow(e, _cutter.EpisodeSteps[e]);
-                starting++;
-            }
-        }
-
-        _storage.States.CheckFinite(state, _snapshotEnvs.AsSpan(0, starting), call, "stateBeforeStep");
+        int starting = SequenceStepChecks.Check(Name, call, _layout, _cutter, _storage.States, input, state, _snapshotEnvs, _snapshotRows);
 
         // Everything checked: keep the state rows of the sequences that start now, then cut and store.
         _storage.States.Snapshot(state, _snapshotEnvs.AsSpan(0, starting), _snapshotRows.AsSpan(0, starting));
@@ -589,6 +656,42 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
+    }
+
+    /// <summary>Refuses a sample size below 1 (<paramref name="argument"/> names the parameter).</summary>
+    private void CheckBatchSize(int batchSize, string argument)
+    {
+        if (batchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(argument, batchSize, $"{Name}: the batch size must be at least 1, got {batchSize}.");
+        }
+    }
+
+    /// <summary>Refuses to sample <paramref name="batchSize"/> sequences from a buffer holding fewer; returns the number stored.</summary>
+    private int CheckStored(int batchSize)
+    {
+        int count = _storage.Count;
+        if (count == 0)
+        {
+            throw new InvalidOperationException($"{Name}: cannot sample {batchSize} sequences from an empty buffer; add steps until a sequence is complete (or an episode ends) first.");
+        }
+
+        if (batchSize > count)
+        {
+            throw new InvalidOperationException($"{Name}: cannot sample {batchSize} sequences: the buffer holds {count}. Sample at most Count sequences, or wait until it holds enough.");
+        }
+
+        return count;
+    }
+
+    /// <summary>Refuses host rows (<see cref="SequenceRows"/>) in a buffer whose observations or state parts are not float32.</summary>
+    private void RequireRowLayout(string call)
+    {
+        string? unsupported = SequenceRowChecks.Unsupported(Options);
+        if (unsupported is not null)
+        {
+            throw new InvalidOperationException($"{Name}: {call}: {unsupported}; build the buffer with float32 observations and state parts.");
+        }
     }
 
     private static Span<T> Scratch<T>(ref T[] buffer, int length)

@@ -245,6 +245,104 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
         }
     }
 
+    /// <summary>
+    /// Copies host rows [<paramref name="firstRow"/>, <paramref name="firstRow"/> + <c>slots.Length</c>) of each part
+    /// of <paramref name="states"/> (float32 parts only; one array per part, <c>rows × part.RowSize</c> floats, already
+    /// checked) into the stored initial states of <paramref name="slots"/>.
+    /// </summary>
+    public void StoreRows(float[][] states, int firstRow, ReadOnlySpan<int> slots)
+    {
+        ThrowIfDisposed();
+        if (slots.IsEmpty)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _stored.Length; i++)
+        {
+            RequireFloat32(i);
+            int rowSize = _rowSizes[i];
+            if (_direct)
+            {
+                long rowBytes = _rowBytes[i];
+                fixed (float* from = states[i])
+                {
+                    for (int j = 0; j < slots.Length; j++)
+                    {
+                        Buffer.MemoryCopy(from + ((long)(firstRow + j) * rowSize), _storedAddresses[i] + (slots[j] * rowBytes), rowBytes, rowBytes);
+                    }
+                }
+
+                continue;
+            }
+
+            using DisposeScope scope = NewDisposeScope();
+            using IDisposable noGrad = torch.no_grad();
+            float[] values = states[i].AsSpan(firstRow * rowSize, slots.Length * rowSize).ToArray();
+            Tensor rows = torch.tensor(values, [slots.Length, .. _spec.Parts[i].Shape], device: _device);
+            Tensor to = torch.tensor(ToLongs(slots), ScalarType.Int64, _device);
+            _stored[i].index_copy_(0, to, rows);
+        }
+    }
+
+    /// <summary>
+    /// Copies snapshot rows <paramref name="rows"/> of each part (float32 parts only) into host arrays, one per part, at
+    /// rows [<paramref name="firstRow"/>, <paramref name="firstRow"/> + <c>rows.Length</c>) of <paramref name="destinations"/>.
+    /// </summary>
+    public void ReadSnapshots(ReadOnlySpan<int> rows, float[][] destinations, int firstRow)
+    {
+        ThrowIfDisposed();
+        if (rows.IsEmpty)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _snapshots.Length; i++)
+        {
+            RequireFloat32(i);
+            int rowSize = _rowSizes[i];
+            if (_direct)
+            {
+                long rowBytes = _rowBytes[i];
+                fixed (float* to = destinations[i])
+                {
+                    for (int j = 0; j < rows.Length; j++)
+                    {
+                        Buffer.MemoryCopy(_snapshotAddresses[i] + (rows[j] * rowBytes), to + ((long)(firstRow + j) * rowSize), rowBytes, rowBytes);
+                    }
+                }
+
+                continue;
+            }
+
+            using DisposeScope scope = NewDisposeScope();
+            using IDisposable noGrad = torch.no_grad();
+            Tensor index = torch.tensor(ToLongs(rows), ScalarType.Int64, _device);
+            Tensor picked = _snapshots[i].index_select(0, index).cpu().contiguous();
+            picked.data<float>().CopyTo(destinations[i].AsSpan(firstRow * rowSize, rows.Length * rowSize));
+        }
+    }
+
+    /// <summary>
+    /// The initial states of the sequences at <paramref name="indices"/> (int64 <c>[B]</c> on the device) as host
+    /// arrays, one per part (float32 parts only), each <c>B × part.RowSize</c> floats.
+    /// </summary>
+    public float[][] GatherRows(Tensor indices)
+    {
+        ThrowIfDisposed();
+        var result = new float[_stored.Length][];
+        for (int i = 0; i < _stored.Length; i++)
+        {
+            RequireFloat32(i);
+            using DisposeScope scope = NewDisposeScope();
+            using IDisposable noGrad = torch.no_grad();
+            Tensor picked = _stored[i].index_select(0, indices).cpu().contiguous();
+            result[i] = picked.data<float>().ToArray();
+        }
+
+        return result;
+    }
+
     /// <summary>Every stored initial state in [0, <paramref name="rows"/>) as float64 values, row-major (tests and tools).</summary>
     public double[][] ReadStored(long rows)
     {
@@ -314,6 +412,14 @@ internal sealed unsafe class SequenceStateStorage : IDisposable
         foreach (Tensor t in _snapshots.Concat(_stored))
         {
             t?.Dispose();
+        }
+    }
+
+    private void RequireFloat32(int part)
+    {
+        if (_spec.Parts[part].DType != ScalarType.Float32)
+        {
+            throw new InvalidOperationException($"{_owner}: recurrent state part {_spec.Parts[part]} is not float32; host state rows carry float32 parts only.");
         }
     }
 

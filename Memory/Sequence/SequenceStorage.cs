@@ -89,55 +89,45 @@ internal sealed class SequenceStorage : IDisposable
 
     /// <summary>
     /// Writes the emitted sequences to consecutive ring slots (only the last <see cref="Capacity"/> when more arrive at
-    /// once) and returns the slots written (a scratch span, valid until the next call).
+    /// once, each in the slot it would have taken had they come one by one) and returns the slots written (a scratch
+    /// span, valid until the next call).
     /// </summary>
     public ReadOnlySpan<int> Write(ReadOnlySpan<SequenceEmission> emissions, SequenceCutter cutter)
     {
         ThrowIfDisposed();
-        int count = emissions.Length;
-        int first = Math.Max(0, count - Capacity);
-        int written = count - first;
+        var composer = new EmissionComposer(emissions, cutter);
+        int written = WriteTable(ref composer, emissions.Length, out int first);
         if (written == 0)
         {
             return default;
         }
 
-        if (_slotScratch.Length < written)
+        for (int k = 0; k < written; k++)
         {
-            _slotScratch = new int[written];
-            _rowScratch = new int[written];
-        }
-
-        int maxRows = Math.Min(_tableWriter.MaxRowsPerWrite, _bytesWriter?.MaxRowsPerWrite ?? int.MaxValue);
-        int width = _layout.Width;
-        int byteWidth = _layout.ObservationValues;
-        int pos = _nextSlot;
-        int k = 0;
-        for (int j = first; j < count;)
-        {
-            int segment = Math.Min(Math.Min(count - j, Capacity - pos), maxRows);
-            Span<float> rows = _tableWriter.Begin(pos, segment);
-            Span<byte> bytes = _bytesWriter is null ? default : _bytesWriter.Begin(pos, segment);
-            for (int r = 0; r < segment; r++)
-            {
-                SequenceEmission emission = emissions[j + r];
-                cutter.Compose(emission, rows.Slice(r * width, width), bytes.IsEmpty ? default : bytes.Slice(r * byteWidth, byteWidth));
-                _lengths[pos + r] = emission.Length;
-                _slotScratch[k] = pos + r;
-                _rowScratch[k] = emission.SnapshotRow;
-                k++;
-            }
-
-            _tableWriter.Commit(pos, segment);
-            _bytesWriter?.Commit(pos, segment);
-            pos = (pos + segment) % Capacity;
-            j += segment;
+            _rowScratch[k] = emissions[first + k].SnapshotRow;
         }
 
         _states.Store(_rowScratch.AsSpan(0, written), _slotScratch.AsSpan(0, written));
-        _nextSlot = pos;
-        _size = (int)Math.Min(Capacity, (long)_size + written);
-        return _slotScratch.AsSpan(0, written);
+        return MoveCursors(emissions.Length, written);
+    }
+
+    /// <summary>
+    /// Writes complete sequences given as host rows (already checked: float32 observations in the table, float32 state
+    /// parts) to consecutive ring slots, like <see cref="Write"/>, and returns the slots written (a scratch span, valid
+    /// until the next call).
+    /// </summary>
+    public ReadOnlySpan<int> WriteRows(SequenceRows rows)
+    {
+        ThrowIfDisposed();
+        var composer = new RowsComposer(rows);
+        int written = WriteTable(ref composer, rows.Count, out int first);
+        if (written == 0)
+        {
+            return default;
+        }
+
+        _states.StoreRows(rows.States, first, _slotScratch.AsSpan(0, written));
+        return MoveCursors(rows.Count, written);
     }
 
     /// <summary>
@@ -148,47 +138,100 @@ internal sealed class SequenceStorage : IDisposable
     public SequenceBatch Gather(Tensor indices, Tensor? weights)
     {
         ThrowIfDisposed();
-        long b = indices.shape[0];
-        int t = _layout.Length;
-        var created = new List<Tensor>(10);
+        Tensor? rows = null;
+        Tensor? bytes = null;
         RecurrentState? state = null;
         try
         {
-            Tensor rows = Track(created, _table.index_select(0, indices));
-            _observationBatchShape[0] = b;
+            rows = _table.index_select(0, indices);
+            bytes = _observationBytes?.index_select(0, indices);
+            state = _states.Gather(indices);
+        }
+        catch
+        {
+            rows?.Dispose();
+            bytes?.Dispose();
+            state?.Dispose();
+            throw;
+        }
+
+        return Slice(_layout, rows, bytes, state, indices, weights, _observationBatchShape, _actionBatchShape);
+    }
+
+    /// <summary>
+    /// The sequences at <paramref name="indices"/> (int64 <c>[B]</c> on the device, each a stored slot) as host rows
+    /// with their initial states (float32 observations in the table and float32 state parts only).
+    /// </summary>
+    public SequenceRows GatherRows(Tensor indices)
+    {
+        ThrowIfDisposed();
+        int b = (int)indices.shape[0];
+        float[] table;
+        using (Tensor rows = _table.index_select(0, indices))
+        {
+            table = ToHost<float>(rows, b);
+        }
+
+        long[] slots = ToHost<long>(indices, b);
+        var lengths = new int[b];
+        for (int i = 0; i < b; i++)
+        {
+            lengths[i] = _lengths[slots[i]];
+        }
+
+        return new SequenceRows(b, _layout.Width, table, lengths, _states.GatherRows(indices));
+    }
+
+    /// <summary>
+    /// Cuts a batch out of gathered table rows: float32 <paramref name="rows"/> <c>[B, W]</c> in the table layout of
+    /// <paramref name="layout"/>, and, when observations are stored as bytes, <paramref name="observationBytes"/> uint8
+    /// <c>[B, (T + 1) · obs]</c>. The fields are views of <paramref name="rows"/> (observations and discrete actions
+    /// converted). <paramref name="observationBatchShape"/> (<c>[·, T + 1, ..obs]</c>) and
+    /// <paramref name="actionBatchShape"/> (<c>[·, T, d]</c>) are scratch arrays whose first element is set to B.
+    /// The batch takes ownership of everything passed; if this throws, <paramref name="rows"/>,
+    /// <paramref name="observationBytes"/> and <paramref name="state"/> are disposed, and <paramref name="indices"/> and
+    /// <paramref name="weights"/> remain the caller's.
+    /// </summary>
+    internal static SequenceBatch Slice(SequenceLayout layout, Tensor rows, Tensor? observationBytes, RecurrentState state, Tensor indices, Tensor? weights, long[] observationBatchShape, long[] actionBatchShape)
+    {
+        long b = rows.shape[0];
+        int t = layout.Length;
+        var created = new List<Tensor>(8);
+        try
+        {
+            observationBatchShape[0] = b;
             Tensor observations;
-            if (_layout.ObservationsInTable)
+            if (layout.ObservationsInTable)
             {
-                using Tensor columns = rows.narrow(1, 0, _layout.ObservationValues);
-                observations = Track(created, columns.view(_observationBatchShape));
+                using Tensor columns = rows.narrow(1, 0, layout.ObservationValues);
+                observations = Track(created, columns.view(observationBatchShape));
             }
             else
             {
-                using Tensor gathered = _observationBytes!.index_select(0, indices);
-                using Tensor floats = gathered.to(ScalarType.Float32);
-                observations = Track(created, floats.view(_observationBatchShape));
+                using Tensor floats = observationBytes!.to(ScalarType.Float32);
+                observations = Track(created, floats.view(observationBatchShape));
             }
 
             Tensor actions;
-            if (_layout.Discrete)
+            if (layout.Discrete)
             {
-                using Tensor columns = rows.narrow(1, _layout.ActionColumn, t);
+                using Tensor columns = rows.narrow(1, layout.ActionColumn, t);
                 actions = Track(created, columns.to(ScalarType.Int64));
             }
             else
             {
-                _actionBatchShape[0] = b;
-                using Tensor columns = rows.narrow(1, _layout.ActionColumn, t * _layout.ActionDimension);
-                actions = Track(created, columns.view(_actionBatchShape));
+                actionBatchShape[0] = b;
+                using Tensor columns = rows.narrow(1, layout.ActionColumn, t * layout.ActionDimension);
+                actions = Track(created, columns.view(actionBatchShape));
             }
 
-            Tensor rewards = Track(created, rows.narrow(1, _layout.RewardColumn, t));
-            Tensor terminated = Track(created, rows.narrow(1, _layout.TerminatedColumn, t));
-            Tensor truncated = Track(created, rows.narrow(1, _layout.TruncatedColumn, t));
-            Tensor mask = Track(created, rows.narrow(1, _layout.MaskColumn, t));
-            state = _states.Gather(indices);
-            var batch = new SequenceBatch(_layout.BurnIn, _layout.LearningLength, observations, actions, rewards, terminated, truncated, mask, state, indices, weights);
+            Tensor rewards = Track(created, rows.narrow(1, layout.RewardColumn, t));
+            Tensor terminated = Track(created, rows.narrow(1, layout.TerminatedColumn, t));
+            Tensor truncated = Track(created, rows.narrow(1, layout.TruncatedColumn, t));
+            Tensor mask = Track(created, rows.narrow(1, layout.MaskColumn, t));
+            var batch = new SequenceBatch(layout.BurnIn, layout.LearningLength, observations, actions, rewards, terminated, truncated, mask, state, indices, weights);
             rows.Dispose();   // the views keep the gathered memory alive
+            observationBytes?.Dispose();
             return batch;
         }
         catch
@@ -198,7 +241,9 @@ internal sealed class SequenceStorage : IDisposable
                 tensor.Dispose();
             }
 
-            state?.Dispose();
+            rows.Dispose();
+            observationBytes?.Dispose();
+            state.Dispose();
             throw;
         }
     }
@@ -342,6 +387,62 @@ internal sealed class SequenceStorage : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The segment loop shared by <see cref="Write"/> and <see cref="WriteRows"/>: composes the last (at most
+    /// <see cref="Capacity"/>) of <paramref name="count"/> sequences into the table (and byte observations) from the
+    /// slot after <see cref="NextSlot"/> that the first of them would take had they come one by one, records their
+    /// valid lengths and their slots in the slot scratch, and returns how many were written; <paramref name="first"/>
+    /// is the index of the first one written. The cursors are not moved (<see cref="MoveCursors"/>).
+    /// </summary>
+    private int WriteTable<TComposer>(ref TComposer composer, int count, out int first)
+        where TComposer : IRowComposer, allows ref struct
+    {
+        first = Math.Max(0, count - Capacity);
+        int written = count - first;
+        if (written == 0)
+        {
+            return 0;
+        }
+
+        if (_slotScratch.Length < written)
+        {
+            _slotScratch = new int[written];
+            _rowScratch = new int[written];
+        }
+
+        int maxRows = Math.Min(_tableWriter.MaxRowsPerWrite, _bytesWriter?.MaxRowsPerWrite ?? int.MaxValue);
+        int width = _layout.Width;
+        int byteWidth = _layout.ObservationValues;
+        int pos = (int)((_nextSlot + (long)first) % Capacity);
+        int k = 0;
+        for (int j = first; j < count;)
+        {
+            int segment = Math.Min(Math.Min(count - j, Capacity - pos), maxRows);
+            Span<float> rows = _tableWriter.Begin(pos, segment);
+            Span<byte> bytes = _bytesWriter is null ? default : _bytesWriter.Begin(pos, segment);
+            for (int r = 0; r < segment; r++)
+            {
+                _lengths[pos + r] = composer.Compose(j + r, rows.Slice(r * width, width), bytes.IsEmpty ? default : bytes.Slice(r * byteWidth, byteWidth));
+                _slotScratch[k++] = pos + r;
+            }
+
+            _tableWriter.Commit(pos, segment);
+            _bytesWriter?.Commit(pos, segment);
+            pos = (pos + segment) % Capacity;
+            j += segment;
+        }
+
+        return written;
+    }
+
+    /// <summary>Moves the ring cursors past <paramref name="count"/> sequences of which <paramref name="written"/> were stored; returns the slots written.</summary>
+    private ReadOnlySpan<int> MoveCursors(int count, int written)
+    {
+        _nextSlot = (int)((_nextSlot + (long)count) % Capacity);
+        _size = (int)Math.Min(Capacity, (long)_size + written);
+        return _slotScratch.AsSpan(0, written);
+    }
+
     private void ThrowIfDisposed()
     {
         if (_disposed)
@@ -387,3 +488,49 @@ internal sealed record SequenceStorageState
 
 /// <summary>One stored sequence read back from a storage (tests and tools): flat arrays, the initial state per part as float64.</summary>
 internal sealed record StoredSequence(int Slot, int Length, float[] Observations, float[] Actions, float[] Rewards, float[] Terminated, float[] Truncated, float[] Mask, double[][] InitialState);
+
+/// <summary>Writes the sequences of one <see cref="SequenceStorage"/> write into table rows.</summary>
+internal interface IRowComposer
+{
+    /// <summary>
+    /// Writes sequence <paramref name="index"/> into <paramref name="row"/> (and its observations into
+    /// <paramref name="observationBytes"/> when they are stored as bytes; empty otherwise) and returns its valid length.
+    /// </summary>
+    int Compose(int index, Span<float> row, Span<byte> observationBytes);
+}
+
+/// <summary>Composes a cutter's emissions (<see cref="SequenceCutter.Compose"/>).</summary>
+internal readonly ref struct EmissionComposer : IRowComposer
+{
+    private readonly ReadOnlySpan<SequenceEmission> _emissions;
+    private readonly SequenceCutter _cutter;
+
+    public EmissionComposer(ReadOnlySpan<SequenceEmission> emissions, SequenceCutter cutter)
+    {
+        _emissions = emissions;
+        _cutter = cutter;
+    }
+
+    /// <inheritdoc />
+    public int Compose(int index, Span<float> row, Span<byte> observationBytes)
+    {
+        SequenceEmission emission = _emissions[index];
+        _cutter.Compose(emission, row, observationBytes);
+        return emission.Length;
+    }
+}
+
+/// <summary>Copies pre-composed host rows (float32 observations in the table).</summary>
+internal readonly struct RowsComposer : IRowComposer
+{
+    private readonly SequenceRows _rows;
+
+    public RowsComposer(SequenceRows rows) => _rows = rows;
+
+    /// <inheritdoc />
+    public int Compose(int index, Span<float> row, Span<byte> observationBytes)
+    {
+        _rows.Table.AsSpan(index * row.Length, row.Length).CopyTo(row);
+        return _rows.Lengths[index];
+    }
+}
