@@ -6,7 +6,7 @@ using Orleans.Configuration;
 
 namespace RlMemory.Distributed;
 
-/// <summary>An actor in a process of its own (<c>rlmemory cluster actor</c>): an Orleans client of the run's silo running <see cref="DqnActor"/>.</summary>
+/// <summary>An actor in a process of its own (<c>rlmemory cluster actor</c>): an Orleans client of the run's silo running <see cref="DistributedActor"/>.</summary>
 public static class ActorProcessHost
 {
     /// <summary>The cluster id and service id of a run's silo and its clients.</summary>
@@ -22,7 +22,7 @@ public static class ActorProcessHost
         try
         {
             CancellationToken stopping = ClusterHosts.Stopping(host); // SIGTERM
-            DqnActor.Run(ClusterHosts.Client(host), RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested || stopping.IsCancellationRequested);
+            DistributedActor.Run(ClusterHosts.Client(host), RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested || stopping.IsCancellationRequested);
         }
         finally
         {
@@ -67,7 +67,7 @@ public static class ActorProcessHost
         {
             IClusterClient client = host.Services.GetRequiredService<IClusterClient>();
             CancellationToken stopping = ClusterHosts.Stopping(host); // SIGTERM
-            DqnActor.Run(client, RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested || stopping.IsCancellationRequested);
+            DistributedActor.Run(client, RunIdentity.Current(runId), index, () => cancel.IsCancellationRequested || stopping.IsCancellationRequested);
         }
         finally
         {

@@ -118,7 +118,7 @@ internal sealed class ActorSupervisor(DistributedOptions options, RunIdentity ru
             {
                 try
                 {
-                    DqnActor.Run(grains, run, index, stopping);
+                    DistributedActor.Run(grains, run, index, stopping);
                 }
                 catch (Exception e)
                 {

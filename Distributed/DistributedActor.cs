@@ -3,19 +3,20 @@ using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 using RlMemory.Training;
 using RlMemory.Training.Configuration;
-using RlMemory.Training.Dqn;
+using RlMemory.Training.Learning;
 using static TorchSharp.torch;
 
 namespace RlMemory.Distributed;
 
 /// <summary>
-/// One DQN actor of a distributed run, in whatever process it lives (a thread of the learner's process, or
+/// One actor of a distributed run, in whatever process it lives (a thread of the learner's process, or
 /// <c>rlmemory cluster actor</c>): it joins the run's coordinator, steps its own vector environment with an ε-greedy
-/// copy of the Q-network, assembles n-step transitions, inserts them in batches into the shards in turn (waiting while
-/// a shard pushes back), pulls newer weights every <see cref="RunPlan.PullEvery"/> vector steps and reports its
+/// copy of the Q-network (R2D2: carrying each environment's recurrent state), completes items — n-step transitions
+/// (DQN) or sequences with the state before each (R2D2) — inserts them in batches into the shards in turn (waiting
+/// while a shard pushes back), pulls newer weights every <see cref="RunPlan.PullEvery"/> vector steps and reports its
 /// progress. A restarted actor of the same index goes on from the steps its predecessor reported.
 /// </summary>
-public static class DqnActor
+public static class DistributedActor
 {
     /// <summary>How often an actor whose inserts are refused tells the coordinator it is still there.</summary>
     internal static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(5);
@@ -30,7 +31,9 @@ public static class DqnActor
         IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
         ActorAssignment assignment = coordinator.Join(run, index).GetAwaiter().GetResult();
         RunPlan plan = assignment.Plan;
-        var config = (DqnConfig)TrainerCatalog.Find(DqnTrainer.Algo).Configure(Presets.Parse(plan.ConfigYaml, run.RunId, "the run's plan"), []).Config;
+        DistributedAlgorithm algorithm = DistributedAlgorithm.FromPlan(plan);
+        RunConfig config = algorithm.Config;
+        IQLearningConfig q = algorithm.Q;
         var shards = Enumerable.Range(0, plan.Shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
 
@@ -38,22 +41,12 @@ public static class DqnActor
         set_num_threads(1);
         MklOnAmd.Apply(); // the kernels the learner and single-process runs use
         using VectorEnv<int> envs = TrainingEnvironments.MakeVector<int>(config, n);
-        var network = new QNetworkConfig
-        {
-            ObservationSize = envs.ObservationSize,
-            ActionCount = ((RlMemory.Environments.Discrete)envs.SingleActionSpace).N,
-            HiddenSizes = config.NetArch,
-            Dueling = config.Dueling,
-        };
 
         // Each start of an index explores with its own seed: a restarted actor does not replay its predecessor's episodes.
         int seed = config.Seed + (1000 * (index + 1)) + (100_000 * (assignment.Incarnation - 1));
         envs.Reset(seed: seed);
-        using var policy = new QNetwork(network, CPU);
-        using var actor = new BatchedActor(policy, n, (ulong)seed);
-        var exploration = new LinearSchedule(config.ExplorationInitialEps, config.ExplorationFinalEps, (long)(config.ExplorationFraction * config.TotalTimesteps));
-        var assembler = new NStepAssembler(config.NSteps, config.Gamma, n, network.ObservationSize, ActionSpec.Discrete);
-        var sink = new TransitionBatchSink(network.ObservationSize);
+        using IActorPolicy policy = algorithm.CreateActor(envs, seed);
+        var exploration = new LinearSchedule(q.ExplorationInitialEps, q.ExplorationFinalEps, (long)(q.ExplorationFraction * config.TotalTimesteps));
         var actions = new int[n];
         var running = new double[n];
         var returns = new List<double>();
@@ -101,7 +94,7 @@ public static class DqnActor
 
                 if (weights is not null)
                 {
-                    Weights.Load(policy, weights.Values);
+                    Weights.Load(policy.Network, weights.Values);
                     version = weights.Version;
                     if (weights.PublishedTicks > 0)
                     {
@@ -114,9 +107,9 @@ public static class DqnActor
 
             // ε over the steps of all actors together, estimated as this actor's times the number of actors.
             long global = steps * plan.Actors;
-            actor.EpsilonGreedy(envs.Observations, actions, global < config.LearningStarts ? 1.0 : exploration.ValueAt(global));
+            policy.Act(envs.Observations, actions, global < q.LearningStarts ? 1.0 : exploration.ValueAt(global));
             VectorStep<int> step = envs.Step(actions);
-            assembler.AddStep(step, sink);
+            policy.Record(step);
             for (int i = 0; i < n; i++)
             {
                 running[i] += step.Rewards[i];
@@ -128,9 +121,9 @@ public static class DqnActor
             }
 
             steps += n;
-            while (sink.Count >= plan.InsertBatch)
+            while (policy.Take(run, name, sequence, plan.InsertBatch, final: false) is { } batch)
             {
-                if (!Insert(sink.Take(run, name, sequence, plan.InsertBatch), route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
+                if (!Insert(batch, route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
                 {
                     return;
                 }
@@ -139,7 +132,7 @@ public static class DqnActor
             }
         }
 
-        if (sink.Count > 0 && !Insert(sink.Take(run, name, sequence, sink.Count), route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
+        if (policy.Take(run, name, sequence, plan.InsertBatch, final: true) is { } last && !Insert(last, route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
         {
             return;
         }
@@ -153,7 +146,7 @@ public static class DqnActor
     /// coordinator every few seconds (a learner that is away, e.g. restarting from its checkpoint, does not make the
     /// waiting actor look gone). False when stopped first.
     /// </summary>
-    private static bool Insert(TransitionBatchMessage batch, ShardRoute route, int first, Func<bool> stop, Action heartbeat)
+    private static bool Insert(Func<IReplayShardGrain, Task<InsertReply>> batch, ShardRoute route, int first, Func<bool> stop, Action heartbeat)
     {
         int wait = 1;
         var waiting = System.Diagnostics.Stopwatch.StartNew();
@@ -190,8 +183,8 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
     private readonly long[] _avoidUntil = new long[shards.Length];
     private readonly bool[] _lost = new bool[shards.Length];
 
-    /// <summary>Offers <paramref name="batch"/> to the shards from <paramref name="preferred"/> on: whether one took it.</summary>
-    public bool TryInsert(TransitionBatchMessage batch, int preferred)
+    /// <summary>Offers a batch (<paramref name="insert"/> sends it to a shard) to the shards from <paramref name="preferred"/> on: whether one took it.</summary>
+    public bool TryInsert(Func<IReplayShardGrain, Task<InsertReply>> insert, int preferred)
     {
         for (int k = 0; k < shards.Length; k++)
         {
@@ -203,7 +196,7 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
 
             try
             {
-                bool accepted = shards[i].Insert(batch).GetAwaiter().GetResult().Accepted;
+                bool accepted = insert(shards[i]).GetAwaiter().GetResult().Accepted;
                 if (_lost[i])
                 {
                     _lost[i] = false;
@@ -227,70 +220,5 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
         }
 
         return false;
-    }
-}
-
-/// <summary>Collects what an <see cref="NStepAssembler"/> completes, until an insert takes it.</summary>
-internal sealed class TransitionBatchSink(int observationSize) : ITransitionSink
-{
-    private readonly List<float> _observations = [], _next = [];
-    private readonly List<int> _actions = [];
-    private readonly List<double> _rewards = [], _discounts = [];
-    private readonly List<bool> _terminated = [];
-
-    public int Count => _actions.Count;
-
-    public void AddTransitions<TAction>(in VectorStep<TAction> transitions, ReadOnlySpan<double> discounts)
-        where TAction : unmanaged
-    {
-        if (typeof(TAction) != typeof(int))
-        {
-            throw new ArgumentException("The distributed DQN stores discrete (int) actions.");
-        }
-
-        foreach (float x in transitions.Observations)
-        {
-            _observations.Add(x);
-        }
-
-        foreach (float x in transitions.NextObservations)
-        {
-            _next.Add(x);
-        }
-
-        foreach (TAction a in transitions.Actions)
-        {
-            _actions.Add((int)(object)a);
-        }
-
-        foreach (double r in transitions.Rewards)
-        {
-            _rewards.Add(r);
-        }
-
-        foreach (bool t in transitions.Terminations)
-        {
-            _terminated.Add(t);
-        }
-
-        foreach (double d in discounts)
-        {
-            _discounts.Add(d);
-        }
-    }
-
-    public TransitionBatchMessage Take(RunIdentity run, string actor, long sequence, int count)
-    {
-        var message = new TransitionBatchMessage(
-            run, actor, sequence, count,
-            [.. _observations.Take(count * observationSize)], [.. _actions.Take(count)], [.. _rewards.Take(count)],
-            [.. _next.Take(count * observationSize)], [.. _terminated.Take(count)], [.. _discounts.Take(count)]);
-        _observations.RemoveRange(0, count * observationSize);
-        _next.RemoveRange(0, count * observationSize);
-        _actions.RemoveRange(0, count);
-        _rewards.RemoveRange(0, count);
-        _terminated.RemoveRange(0, count);
-        _discounts.RemoveRange(0, count);
-        return message;
     }
 }

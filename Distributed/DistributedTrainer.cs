@@ -45,7 +45,8 @@ public sealed record DistributedOptions
     public Func<ActorLaunch, System.Diagnostics.ProcessStartInfo>? ActorProcess { get; init; }
 
     /// <summary>
-    /// Transitions a shard takes between checkpoints of its replay and counters (in the run folder's <c>shards/</c>;
+    /// Transitions (R2D2: environment steps of inserted sequences) a shard takes between checkpoints of its replay and
+    /// counters (in the run folder's <c>shards/</c>;
     /// none without a run folder, or with 0): a shard whose silo dies comes back from its last one, losing at most this
     /// many transitions and those inserted since.
     /// </summary>
@@ -128,7 +129,7 @@ public sealed record DistributedOptions
 /// <param name="SamplesPerInsert">Transitions sampled per transition inserted, measured over the shards.</param>
 /// <param name="TargetSamplesPerInsert">The rate limiter's target.</param>
 /// <param name="WeightsVersion">The last weights version published.</param>
-/// <param name="BytesPerTransition">Payload bytes per transition in the actors' inserts.</param>
+/// <param name="BytesPerTransition">Payload bytes per item (transition, or R2D2's sequence with its state) in the actors' inserts.</param>
 /// <param name="Shards">Each shard's counters at the end.</param>
 /// <param name="WeightLatencyMs">Median time from a weights publication to an actor's first step with them (ms).</param>
 public sealed record DistributedResult(
@@ -163,43 +164,47 @@ public sealed record DistributedResult(
 }
 
 /// <summary>
-/// DQN as Ape-X lays it out (Horgan et al. 2018): actors with their own environments and policy copies push complete
-/// (n-step) transitions in batches to replay shards; one learner samples from every shard, trains the existing DQN
-/// learner and publishes versioned weights that the actors pull every <see cref="DistributedOptions.PullEvery"/>
+/// A Q-learning run laid out as Ape-X and R2D2 ran it (Horgan et al. 2018, Kapturowski et al. 2019): actors with their
+/// own environments and policy copies push complete items — n-step transitions (DQN) or overlapping sequences with the
+/// recurrent state before each (R2D2) — in batches to replay shards; one learner samples from every shard, trains the
+/// existing learner and publishes versioned weights that the actors pull every <see cref="DistributedOptions.PullEvery"/>
 /// steps. The shards and the parameter store are Orleans grains; a samples-per-insert rate limiter on each shard keeps
-/// the learner's replay ratio at DQN's (<c>batch_size · gradient_steps / (train_freq · n_envs)</c>) whatever the
-/// actors' speed. This class runs every role in one process on a local (localhost-clustered) silo.
+/// the learner's replay ratio at the single-process loop's whatever the actors' speed. <see cref="Learn(CancellationToken)"/>
+/// runs every role in one process on a local (localhost-clustered) silo.
 /// </summary>
 /// <remarks>
 /// The actors' ε follows the configuration's schedule over the environment steps of all actors together; the learner
-/// copies its target network every <c>gradient_steps · max(1, target_update_interval / (train_freq · n_envs))</c>
-/// updates (where the single-process loop's copies fall between its training phases). The final weights are evaluated
+/// updates its target network every <c>gradient_steps · max(1, target_update_interval / (train_freq · n_envs))</c>
+/// updates (where the single-process loop's updates fall between its training phases). The final weights are evaluated
 /// once, at the end (<c>eval_freq</c> does not apply); each role computes with one torch thread on the CPU.
-/// Prioritized replay, memory-saving storage and other devices are refused for now.
+/// Prioritized replay, DQN's memory-saving storage and other devices are refused for now.
 /// </remarks>
-public sealed class DistributedDqnTrainer
+public sealed class DistributedTrainer
 {
-    private readonly DqnConfig _config;
+    private readonly DistributedAlgorithm _algorithm;
+    private readonly RunConfig _config;
     private readonly DistributedOptions _options;
     private readonly int _shards;
     private readonly LearnerCheckpoint? _resume;
     private volatile bool _stopping;
 
     /// <summary>
-    /// A run of <paramref name="config"/> laid out as <paramref name="options"/> says; with
-    /// <see cref="DistributedOptions.ResumeFrom"/>, the run of that folder's learner checkpoint (its configuration
-    /// replaces <paramref name="config"/>).
+    /// A run of <paramref name="config"/> (a <see cref="DqnConfig"/> or <see cref="Training.R2d2.R2d2Config"/>) laid out as
+    /// <paramref name="options"/> says; with <see cref="DistributedOptions.ResumeFrom"/>, the run of that folder's
+    /// learner checkpoint (its configuration replaces <paramref name="config"/>).
     /// </summary>
-    /// <exception cref="ConfigException">A setting is out of range or not offered in distributed runs, or a resumed run's layout differs.</exception>
-    /// <exception cref="CheckpointException">The checkpoint to resume from is missing, corrupt or not a distributed learner's.</exception>
-    public DistributedDqnTrainer(DqnConfig config, DistributedOptions? options = null)
+    /// <exception cref="ConfigException">Another algorithm, a setting out of range or not offered in distributed runs, or a resumed run's layout differs.</exception>
+    /// <exception cref="CheckpointException">The checkpoint to resume from is missing, corrupt or not a distributed learner's of this algorithm.</exception>
+    public DistributedTrainer(RunConfig config, DistributedOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _options = (options ?? new DistributedOptions()).Validate();
+        _algorithm = DistributedAlgorithm.For(config, config.GetType().Name);
         if (_options.ResumeFrom is not null)
         {
-            _resume = LearnerCheckpoint.Open(_options.ResumeFrom);
+            _resume = LearnerCheckpoint.Open(_options.ResumeFrom, _algorithm);
             config = _resume.Config;
+            _algorithm = DistributedAlgorithm.For(config, config.GetType().Name);
             int shards = _options.Shards == 0 ? _options.Actors : _options.Shards;
             if (_resume.Actors != _options.Actors || _resume.Shards != shards)
             {
@@ -207,39 +212,27 @@ public sealed class DistributedDqnTrainer
             }
         }
 
-        config.ValidateCombinations();
-        if (config.Prioritized)
-        {
-            throw new ConfigException("prioritized: true is not offered by the distributed DQN yet (its shards sample uniformly); set prioritized: false or train in one process.");
-        }
-
-        if (config.OptimizeMemoryUsage)
-        {
-            throw new ConfigException("optimize_memory_usage: true is not offered by the distributed DQN yet (its shards keep both observations of a transition); set it to false or train in one process.");
-        }
-
-        if (!string.Equals(config.Device, "cpu", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new ConfigException($"device = {config.Device}: the distributed DQN runs its learner and actors on the CPU for now; set device: cpu or train in one process.");
-        }
-
         _config = config;
         _shards = _options.Shards == 0 ? _options.Actors : _options.Shards;
-        if (config.BatchSize < _shards)
-        {
-            throw new ConfigException($"batch_size ({config.BatchSize}) must be at least the number of replay shards ({_shards}): each learner batch takes a share from every shard.");
-        }
+        _algorithm.Validate(_shards);
     }
+
+    /// <summary>Refuses a configuration no distributed run trains, naming its algorithm <paramref name="algo"/>.</summary>
+    /// <exception cref="ConfigException">Not a DQN or R2D2 configuration.</exception>
+    public static void RequireDistributed(RunConfig config, string algo) => DistributedAlgorithm.For(config, algo);
 
     /// <summary>Learner updates between learner checkpoints (0: none); see <see cref="DistributedOptions.LearnerCheckpointEvery"/>.</summary>
     public long LearnerCheckpointEvery => _options.LearnerCheckpointEvery
-        ?? (_config.CheckpointFreq > 0 ? Math.Max(1, _config.CheckpointFreq * _config.GradientStepsPerPhase / ((long)_config.TrainFreq * _config.NumEnvs)) : 2_000);
+        ?? (_config.CheckpointFreq > 0 ? Math.Max(1, _config.CheckpointFreq * _algorithm.GradientStepsPerPhase / ((long)_algorithm.Q.TrainFreq * _config.NumEnvs)) : 2_000);
 
     /// <summary>The folder of the last learner checkpoint this trainer wrote, or null.</summary>
     public string? LastCheckpoint { get; private set; }
 
     /// <summary>The run's configuration (a resumed run's: its checkpoint's).</summary>
-    public DqnConfig Config => _config;
+    public RunConfig Config => _config;
+
+    /// <summary>The algorithm's name, for messages: DQN, R2D2.</summary>
+    public string Title => _algorithm.Title;
 
     /// <summary>The id of the run being resumed, or null for a new run.</summary>
     public string? ResumedRunId => _resume?.RunId;
@@ -247,13 +240,13 @@ public sealed class DistributedDqnTrainer
     /// <summary>Updates and environment steps of the checkpoint being resumed (zeros for a new run).</summary>
     public (long Updates, long Steps) ResumedAt => _resume is null ? (0, 0) : (_resume.Updates, _resume.ActorSteps.Sum());
 
-    /// <summary>The rate limiter's target: DQN's samples per inserted transition.</summary>
-    public double TargetSamplesPerInsert => (double)_config.BatchSize * _config.GradientStepsPerPhase / ((double)_config.TrainFreq * _config.NumEnvs);
+    /// <summary>The rate limiter's target: transitions sampled per transition inserted (DQN), or sequences sampled per environment step inserted (R2D2).</summary>
+    public double TargetSamplesPerInsert => _algorithm.TargetSamplesPerInsert;
 
     /// <summary>Starts a local silo, runs the actors and the learner until the actors have taken <c>n_timesteps</c> steps together, evaluates the final weights.</summary>
     public DistributedResult Learn(CancellationToken cancel = default)
     {
-        var (observationSize, actionCount) = Probe();
+        var (observationSize, actionCount) = _algorithm.Probe();
         using IHost host = LocalSilo(out int gatewayPort);
         host.StartAsync(cancel).GetAwaiter().GetResult();
         try
@@ -261,7 +254,7 @@ public sealed class DistributedDqnTrainer
             IGrainFactory grains = host.Services.GetRequiredService<IGrainFactory>();
             var run = RunIdentity.Current(_resume?.RunId ?? NewRunId());
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, ClusterHosts.Stopping(host)); // SIGTERM too
-            return Run(grains, run, Network(observationSize, actionCount), ["--gateway", $"127.0.0.1:{gatewayPort}"], stop.Token);
+            return Run(grains, run, observationSize, actionCount, ["--gateway", $"127.0.0.1:{gatewayPort}"], stop.Token);
         }
         finally
         {
@@ -283,34 +276,33 @@ public sealed class DistributedDqnTrainer
             throw new ConfigException($"The checkpoint in {_options.ResumeFrom} is of run '{_resume.RunId}', not '{runId}'.");
         }
 
-        var (observationSize, actionCount) = Probe();
-        return Run(grains, RunIdentity.Current(runId), Network(observationSize, actionCount), connect, cancel);
+        var (observationSize, actionCount) = _algorithm.Probe();
+        return Run(grains, RunIdentity.Current(runId), observationSize, actionCount, connect, cancel);
     }
 
     /// <summary>A new run id: the environment, the seed and a random part.</summary>
     public string NewRunId() => $"{_config.Env}-{_config.Seed}-{Guid.NewGuid():N}";
 
-    private QNetworkConfig Network(int observationSize, int actionCount) =>
-        new() { ObservationSize = observationSize, ActionCount = actionCount, HiddenSizes = _config.NetArch, Dueling = _config.Dueling };
-
-    private DistributedResult Run(IGrainFactory grains, RunIdentity run, QNetworkConfig network, IReadOnlyList<string> connect, CancellationToken cancel)
+    private DistributedResult Run(IGrainFactory grains, RunIdentity run, int observationSize, int actionCount, IReadOnlyList<string> connect, CancellationToken cancel)
     {
         _stopping = false;
         double spi = TargetSamplesPerInsert;
         int k = _options.BatchesPerSample;
-        int largest = LearnerShards.Shares(_config.BatchSize, _shards).Max() * k;
-        long minPerShard = Math.Max(largest, (_config.LearningStarts + _shards - 1) / _shards);
-        var limit = new RateLimit(spi, minPerShard, 2 * (largest + (spi * _options.InsertBatch))).Validate(largest, _options.InsertBatch);
+        int batchSize = _algorithm.Q.BatchSize;
+        int insertBatch = _options.InsertBatch;
+        int largest = LearnerShards.Shares(batchSize, _shards).Max() * k;
+        long minPerShard = Math.Max(largest, (_algorithm.Q.LearningStarts + _shards - 1) / _shards);
+        var limit = new RateLimit(spi, minPerShard, 2 * (largest + (spi * insertBatch))).Validate(largest, insertBatch);
         var shards = Enumerable.Range(0, _shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
         string? checkpoints = _options.RunDirectory is null || _options.ShardCheckpointEvery == 0 ? null : Path.GetFullPath(Path.Combine(_options.RunDirectory, "shards"));
-        ShardSettings[] settings = [.. shards.Select((s, i) => new ShardSettings(run, Math.Max(1, _config.BufferSize / _shards), network.ObservationSize, network.ActionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery))];
+        SequenceShape? sequences = _algorithm.Sequences(observationSize, actionCount);
+        ShardSettings[] settings = [.. shards.Select((s, i) => new ShardSettings(run, Math.Max(1, _algorithm.BufferSize / _shards), observationSize, actionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery, sequences))];
         Task.WaitAll([.. shards.Select((s, i) => s.Configure(settings[i]))], cancel);
-        var replay = new LearnerShards(shards, settings, run, _config.BatchSize, k, largest, Console.Error);
+        var replay = new LearnerShards(shards, settings, run, batchSize, k, largest, Console.Error, (shard, r, count) => _algorithm.Sample(shard, r, count));
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
         IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
         long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;
-        string yaml = ConfigYaml.Write(DqnTrainer.Algo, DqnConfig.Schema.ToEntries(_config));
-        var plan = new RunPlan(run, yaml, _options.Actors, _shards, _options.InsertBatch, _options.PullEvery, stepsPerActor);
+        var plan = new RunPlan(run, _algorithm.Yaml, _options.Actors, _shards, insertBatch, _options.PullEvery, stepsPerActor);
         if (_resume is null)
         {
             coordinator.Start(plan, _options.ActorTimeout).GetAwaiter().GetResult();
@@ -325,7 +317,7 @@ public sealed class DistributedDqnTrainer
         set_num_threads(1);
         MklOnAmd.Apply(); // libtorch is loaded now, and no matrix product has run yet (as the single-process loop does)
         manual_seed(_config.Seed);
-        using var learner = new DqnLearner(network, CPU, _config.LearningRate, _config.DoubleQ, _config.Loss, _config.MaxGradNorm);
+        using DistributedLearner learner = _algorithm.CreateLearner(observationSize, actionCount);
         long version = 1;
         if (_resume is not null)
         {
@@ -334,7 +326,7 @@ public sealed class DistributedDqnTrainer
             version = Math.Max(_resume.WeightsVersion, store.Version().GetAwaiter().GetResult()) + 1;
         }
 
-        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
+        store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Policy), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
 
         var clock = Stopwatch.StartNew();
         using var actors = new ActorSupervisor(_options, run, connect, grains, () => _stopping);
@@ -343,7 +335,6 @@ public sealed class DistributedDqnTrainer
         using RunLog? log = _options.RunDirectory is null ? null : new RunLog(_options.RunDirectory, Columns, resumeFrom: _resume?.Log);
         long checkpointEvery = LearnerCheckpointEvery;
         CheckpointStore? learnerCheckpoints = _options.RunDirectory is null || checkpointEvery == 0 ? null : new CheckpointStore(_options.RunDirectory);
-        int targetEvery = _config.GradientStepsPerPhase * Math.Max(1, _config.TargetUpdateInterval / (_config.TrainFreq * _config.NumEnvs));
         RunProgress progress = coordinator.Progress(run).GetAwaiter().GetResult();
 
         // The run's progress; a coordinator lost with its silo is started again from the actors' last known steps,
@@ -392,42 +383,18 @@ public sealed class DistributedDqnTrainer
 
                 wait = 1;
 
-                // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample, laid
-                // out as one set of tensors of k batches (made once per round), of which each update takes a slice.
-                // With a shard lost, the others give its share (and k may be smaller, as their limiters admit).
+                // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample. With a
+                // shard lost, the others give its share (and k may be smaller, as their limiters admit).
                 using var round = NewDisposeScope();
                 var (_, share, rounds) = replay.Layout;
-                TransitionBatch batches = Combine(replay.Samples, share, rounds, network.ObservationSize);
-                // The target network's part of the TD targets for the round's remaining batches in one forward pass
-                // (as the single-process loop does for a training phase), again after each target update.
-                Tensor? targets = null;
-                int from = 0;
-                for (int j = 0; j < rounds; j++)
+                learner.TrainRound(replay.Samples, share, rounds, () => progress.StepsDone, () =>
                 {
-                    if (targets is null)
-                    {
-                        from = j;
-                        targets = learner.Precompute(batches.Slice(j * _config.BatchSize, (rounds - j) * _config.BatchSize));
-                    }
-
-                    using (var scope = NewDisposeScope())
-                    {
-                        TransitionBatch batch = batches.Slice(j * _config.BatchSize, _config.BatchSize);
-                        learner.Step(batch, wantPriorities: false, progress.StepsDone, targets.narrow(0, (j - from) * _config.BatchSize, _config.BatchSize));
-                    }
-
-                    if (learner.Updates % targetEvery == 0)
-                    {
-                        learner.UpdateTarget(_config.Tau);
-                        targets = null;
-                    }
-
                     if (learner.Updates % _options.PublishEvery == 0)
                     {
                         version++;
                         try
                         {
-                            store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Online), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
+                            store.Publish(new WeightsMessage(run, version, Weights.Flatten(learner.Policy), DateTime.UtcNow.Ticks)).GetAwaiter().GetResult();
                         }
                         catch (Exception e) when (ClusterFaults.IsUnreachable(e))
                         {
@@ -439,7 +406,7 @@ public sealed class DistributedDqnTrainer
                     if (learnerCheckpoints is not null && learner.Updates % checkpointEvery == 0)
                     {
                         progress = Progress();
-                        LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _config, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
+                        LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _algorithm, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
                     }
 
                     if (log is not null && learner.Updates % _options.LogEvery == 0)
@@ -447,7 +414,7 @@ public sealed class DistributedDqnTrainer
                         progress = Progress();
                         Log(log, learner, replay, progress, version, clock);
                     }
-                }
+                });
 
                 replay.Clear();
             }
@@ -465,7 +432,7 @@ public sealed class DistributedDqnTrainer
             if (learnerCheckpoints is not null && learner.Updates > 0)
             {
                 progress = Progress();
-                LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _config, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
+                LastCheckpoint = LearnerCheckpoint.Save(learnerCheckpoints, progress.StepsDone, run.RunId, _algorithm, _options.Actors, _shards, learner, version, progress.ActorSteps, log?.Position);
             }
 
             cancel.ThrowIfCancellationRequested();
@@ -478,11 +445,10 @@ public sealed class DistributedDqnTrainer
             Log(log, learner, replay, progress, version, clock);
         }
 
-        EvaluationResult evaluation = Evaluate(learner, progress.StepsDone);
+        EvaluationResult evaluation = learner.Evaluate(progress.StepsDone);
         if (_options.RunDirectory is not null)
         {
-            using var agent = new DqnAgent(learner.Online, _config.Env);
-            agent.Save(Path.Combine(_options.RunDirectory, "final_model.rlagent"));
+            learner.SaveAgent(Path.Combine(_options.RunDirectory, "final_model.rlagent"));
         }
 
         long inserted = statistics.Sum(s => s.Inserted);
@@ -495,7 +461,7 @@ public sealed class DistributedDqnTrainer
             inserted == 0 ? 0 : statistics.Sum(s => s.Sampled) / (double)inserted,
             TargetSamplesPerInsert,
             version,
-            TransitionBatchMessage.BytesPerTransition(network.ObservationSize),
+            _algorithm.BytesPerItem(observationSize, actionCount),
             statistics,
             sorted.Length == 0 ? double.NaN : sorted[sorted.Length / 2])
         {
@@ -513,7 +479,7 @@ public sealed class DistributedDqnTrainer
         "distributed/samples_refused", "distributed/weights_version", "distributed/actor_starts",
     ];
 
-    private static void Log(RunLog log, DqnLearner learner, LearnerShards shards, RunProgress progress, long version, Stopwatch clock)
+    private static void Log(RunLog log, DistributedLearner learner, LearnerShards shards, RunProgress progress, long version, Stopwatch clock)
     {
         ShardStatistics[] s = shards.Statistics();
         var (loss, q) = learner.TakeStatistics();
@@ -527,60 +493,6 @@ public sealed class DistributedDqnTrainer
             new("distributed/inserts_refused", s.Sum(x => x.InsertsRefused)), new("distributed/samples_refused", s.Sum(x => x.SamplesRefused)),
             new("distributed/weights_version", version), new("distributed/actor_starts", progress.Joins),
         ]);
-    }
-
-    /// <summary>The k batches of a round as one set of tensors: batch j is rows [j·B, (j + 1)·B), shard i's share of it its rows [j·share_i, (j + 1)·share_i).</summary>
-    private static TransitionBatch Combine(SampledTransitions[] parts, int[] shareOf, int k, int observationSize)
-    {
-        int batch = shareOf.Sum(), count = batch * k;
-        var observations = new float[count * observationSize];
-        var next = new float[count * observationSize];
-        var actions = new long[count];
-        var rewards = new float[count];
-        var terminated = new float[count];
-        var discounts = new float[count];
-        int row = 0;
-        for (int j = 0; j < k; j++)
-        {
-            for (int i = 0; i < parts.Length; i++)
-            {
-                int share = shareOf[i], from = j * share;
-                parts[i].Observations.AsSpan(from * observationSize, share * observationSize).CopyTo(observations.AsSpan(row * observationSize));
-                parts[i].NextObservations.AsSpan(from * observationSize, share * observationSize).CopyTo(next.AsSpan(row * observationSize));
-                parts[i].Actions.AsSpan(from, share).CopyTo(actions.AsSpan(row));
-                parts[i].Rewards.AsSpan(from, share).CopyTo(rewards.AsSpan(row));
-                parts[i].Terminated.AsSpan(from, share).CopyTo(terminated.AsSpan(row));
-                parts[i].Discounts.AsSpan(from, share).CopyTo(discounts.AsSpan(row));
-                row += share;
-            }
-        }
-
-        return new TransitionBatch(
-            tensor(observations, [count, observationSize]),
-            tensor(actions, [count]),
-            tensor(rewards, [count]),
-            tensor(next, [count, observationSize]),
-            tensor(terminated, [count]),
-            zeros([count], ScalarType.Float32),
-            tensor(discounts, [count]),
-            arange(count, ScalarType.Int64),
-            weights: null);
-    }
-
-    private EvaluationResult Evaluate(DqnLearner learner, long step)
-    {
-        using var greedy = new BatchedActor(learner.Online, _config.EvalEpisodes, 0);
-        using var evaluator = new Evaluator(() => TrainingEnvironments.MakeOne<int>(_config), _config.EvalEpisodes, Evaluator.SeedFor(_config.Seed));
-        return evaluator.Run(step, greedy.Greedy);
-    }
-
-    private (int ObservationSize, int ActionCount) Probe()
-    {
-        TrainingEnvironments.RequireTrainable(_config.Env, DqnTrainer.Algo, typeof(int));
-        using VectorEnv<int> envs = TrainingEnvironments.MakeVector<int>(_config, 1);
-        return envs.SingleActionSpace is Discrete { Start: 0 } discrete
-            ? (envs.ObservationSize, discrete.N)
-            : throw new ConfigException($"env {_config.Env} has the action space {envs.SingleActionSpace}; DQN needs Discrete(n) starting at 0.");
     }
 
     private static IHost LocalSilo(out int gateway)

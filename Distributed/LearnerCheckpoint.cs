@@ -17,8 +17,9 @@ namespace RlMemory.Distributed;
 /// </summary>
 internal sealed record LearnerCheckpoint(
     string Folder,
+    string Algo,
     string RunId,
-    DqnConfig Config,
+    RunConfig Config,
     int Actors,
     int Shards,
     long Updates,
@@ -27,20 +28,13 @@ internal sealed record LearnerCheckpoint(
     double[] Statistics,
     LogPosition? Log)
 {
-    /// <summary>The algorithm name its manifest records (a single-process DQN checkpoint is not one of these).</summary>
-    public const string Algo = "dqn-distributed";
-
-    private const string NetworksFile = "networks.rlmb";
-    private const string NetworksKind = "DistributedDqnLearner";
-    private const string OptimizerFile = "optimizer.bin";
-
-    /// <summary>Writes a checkpoint at <paramref name="step"/> environment steps; returns its folder.</summary>
+    /// <summary>Writes a checkpoint at <paramref name="step"/> environment steps (its manifest records the algorithm as <c>dqn-distributed</c> or <c>r2d2-distributed</c>, so a single-process checkpoint is not one of these); returns its folder.</summary>
     /// <exception cref="CheckpointException">It could not be written (the previous one is kept).</exception>
-    public static string Save(CheckpointStore store, long step, string runId, DqnConfig config, int actors, int shards, DqnLearner learner, long weightsVersion, long[] actorSteps, LogPosition? log)
+    public static string Save(CheckpointStore store, long step, string runId, DistributedAlgorithm algorithm, int actors, int shards, DistributedLearner learner, long weightsVersion, long[] actorSteps, LogPosition? log)
     {
         var state = new JsonObject
         {
-            ["config"] = ConfigJson.Write(DqnConfig.Schema.ToEntries(config)),
+            ["config"] = ConfigJson.Write(algorithm.Entries()),
             ["run_id"] = runId,
             ["actors"] = actors,
             ["shards"] = shards,
@@ -50,22 +44,19 @@ internal sealed record LearnerCheckpoint(
             ["statistics"] = JsonSerializer.SerializeToNode(learner.StatisticsState(), TrainingJsonContext.Default.DoubleArray),
             ["log"] = log is null ? null : JsonSerializer.SerializeToNode(log, TrainingJsonContext.Default.LogPosition),
         };
-        return store.Save(step, Algo, state, folder =>
-        {
-            ModuleFile.Save(Path.Combine(folder, NetworksFile), NetworksKind, 1, "{}", ("online", learner.Online), ("target", learner.Target));
-            File.WriteAllBytes(Path.Combine(folder, OptimizerFile), learner.OptimizerState());
-        });
+        return store.Save(step, algorithm.CheckpointAlgo, state, learner.Save);
     }
 
-    /// <summary>Reads and verifies the latest learner checkpoint of the run folder <paramref name="runDirectory"/>.</summary>
-    /// <exception cref="CheckpointException">None there, or it is corrupt, truncated, not a distributed learner's, or holds a value out of range.</exception>
-    public static LearnerCheckpoint Open(string runDirectory)
+    /// <summary>Reads and verifies the latest learner checkpoint of <paramref name="algorithm"/>'s in the run folder <paramref name="runDirectory"/>.</summary>
+    /// <exception cref="CheckpointException">None there, or it is corrupt, truncated, not a distributed learner's of this algorithm, or holds a value out of range.</exception>
+    public static LearnerCheckpoint Open(string runDirectory, DistributedAlgorithm algorithm)
     {
-        Checkpoint checkpoint = CheckpointStore.Open(runDirectory, Algo);
+        string algo = algorithm.CheckpointAlgo;
+        Checkpoint checkpoint = CheckpointStore.Open(runDirectory, algo);
         var state = new CheckpointState(checkpoint);
         return CheckpointState.Restore(checkpoint, () =>
         {
-            DqnConfig config = DqnConfig.Schema.Apply(new DqnConfig(), state.Config(), $"checkpoint {checkpoint.Folder}");
+            RunConfig config = algorithm.Apply(state.Config(), $"checkpoint {checkpoint.Folder}");
             int actors = (int)state.Long("actors", 1, 256);
             long[] steps = state.Value("actor_steps", TrainingJsonContext.Default.Int64Array);
             if (steps.Length != actors || Array.Exists(steps, s => s < 0))
@@ -79,20 +70,18 @@ internal sealed record LearnerCheckpoint(
                 ? text
                 : throw new InvalidDataException("'run_id' must be the run's id.");
             return new LearnerCheckpoint(
-                checkpoint.Folder, runId, config, actors, (int)state.Long("shards", 1, 256), state.Long("updates"), state.Long("weights_version", 1),
+                checkpoint.Folder, algo, runId, config, actors, (int)state.Long("shards", 1, 256), state.Long("updates"), state.Long("weights_version", 1),
                 steps, statistics, log);
         });
     }
 
     /// <summary>Loads the networks, the optimizer and the statistics into <paramref name="learner"/> (built with <see cref="Config"/>'s network).</summary>
-    public void Restore(DqnLearner learner)
+    public void Restore(DistributedLearner learner)
     {
         Checkpoint checkpoint = CheckpointStore.Open(Folder, Algo);
         CheckpointState.Restore(checkpoint, () =>
         {
-            ModuleFile.Load(Path.Combine(checkpoint.Folder, NetworksFile), NetworksKind, ("online", learner.Online), ("target", learner.Target));
-            learner.RestoreOptimizer(File.ReadAllBytes(Path.Combine(checkpoint.Folder, OptimizerFile)), Updates);
-            learner.RestoreStatistics(Statistics);
+            learner.Restore(checkpoint.Folder, Updates, Statistics);
             return 0;
         });
     }

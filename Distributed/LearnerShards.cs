@@ -17,7 +17,8 @@ internal sealed class LearnerShards
     private readonly int _rounds;
     private readonly int _largest;
     private readonly TextWriter _say;
-    private readonly SampledTransitions?[] _samples;
+    private readonly Func<IReplayShardGrain, RunIdentity, int, Task<IShardSample?>> _sample;
+    private readonly IShardSample?[] _samples;
     private readonly Stopwatch?[] _downFor;
     private readonly long[] _updatesAtDown;
     private readonly long[] _lastInserted;
@@ -34,8 +35,10 @@ internal sealed class LearnerShards
     /// <param name="rounds">Batches per round of sampling.</param>
     /// <param name="largest">The largest sample a shard's rate limiter admits.</param>
     /// <param name="say">Where losing and regaining a shard is reported.</param>
-    public LearnerShards(IReplayShardGrain[] grains, ShardSettings[] settings, RunIdentity run, int batch, int rounds, int largest, TextWriter say)
+    /// <param name="sample">Asks a shard for a sample of a count of items (transitions or sequences).</param>
+    public LearnerShards(IReplayShardGrain[] grains, ShardSettings[] settings, RunIdentity run, int batch, int rounds, int largest, TextWriter say, Func<IReplayShardGrain, RunIdentity, int, Task<IShardSample?>> sample)
     {
+        _sample = sample;
         _grains = grains;
         _settings = settings;
         _run = run;
@@ -43,7 +46,7 @@ internal sealed class LearnerShards
         _rounds = rounds;
         _largest = largest;
         _say = say;
-        _samples = new SampledTransitions?[grains.Length];
+        _samples = new IShardSample?[grains.Length];
         _downFor = new Stopwatch?[grains.Length];
         _updatesAtDown = new long[grains.Length];
         _lastInserted = new long[grains.Length];
@@ -89,7 +92,7 @@ internal sealed class LearnerShards
 
             try
             {
-                _samples[i] = _grains[i].Sample(_run, _share[j] * rounds).GetAwaiter().GetResult();
+                _samples[i] = _sample(_grains[i], _run, _share[j] * rounds).GetAwaiter().GetResult();
                 if (_samples[i] is { } s)
                 {
                     _lastInserted[i] = Math.Max(_lastInserted[i], s.Inserted);
@@ -106,7 +109,7 @@ internal sealed class LearnerShards
     }
 
     /// <summary>This round's samples of the live shards, in <see cref="Layout"/>'s order.</summary>
-    public SampledTransitions[] Samples => [.. _live.Select(i => _samples[i]!)];
+    public IShardSample[] Samples => [.. _live.Select(i => _samples[i]!)];
 
     /// <summary>Forgets this round's samples (after training on them).</summary>
     public void Clear() => Array.Clear(_samples);

@@ -11,7 +11,7 @@ namespace RlMemory.Distributed;
 public sealed record RunIdentity([property: Id(0)] string RunId, [property: Id(1)] int Protocol)
 {
     /// <summary>The protocol this build speaks; raised when a message's meaning changes.</summary>
-    public const int CurrentProtocol = 2;
+    public const int CurrentProtocol = 3;
 
     /// <summary>A run of this build's protocol.</summary>
     public static RunIdentity Current(string runId) => new(runId, CurrentProtocol);
@@ -143,6 +143,76 @@ public sealed record TransitionBatchMessage(
     }
 }
 
+/// <summary>
+/// Complete R2D2 sequences cut by an actor, flattened: <see cref="Count"/> rows of <see cref="Width"/> floats in the
+/// sequence replay's table layout (observations of the T steps and the one after, actions, rewards, terminated and
+/// truncated flags, mask), each sequence's valid steps, and the recurrent state the actor had before each sequence's
+/// first step (one array per state part, <c>Count × part size</c> floats). <see cref="Steps"/> is what the batch counts
+/// for in the shards' rate limiters: the environment steps its actor took since its previous batch (sequences overlap,
+/// and episodes shorter than the minimum length give none, so the sequence count does not say how much was played).
+/// </summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.SequenceBatchMessage")]
+[Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
+public sealed record SequenceBatchMessage(
+    [property: Id(0)] RunIdentity Run,
+    [property: Id(1)] string Actor,
+    [property: Id(2)] long Sequence,
+    [property: Id(3)] int Count,
+    [property: Id(4)] int Width,
+    [property: Id(5)] float[] Table,
+    [property: Id(6)] int[] Lengths,
+    [property: Id(7)] float[][] States,
+    [property: Id(8)] int Steps);
+
+/// <summary>What a learner samples from a shard: transitions or sequences, with the shard's insert counter at the time.</summary>
+public interface IShardSample
+{
+    /// <summary>What the shard's rate limiter had counted as inserted when it drew this sample (transitions; R2D2: environment steps).</summary>
+    long Inserted { get; }
+}
+
+/// <summary>Sequences sampled from a shard, flattened as <see cref="SequenceBatchMessage"/>, with the shard's insert counter at the time.</summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.SampledSequences")]
+[Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
+public sealed record SampledSequences(
+    [property: Id(0)] int Count,
+    [property: Id(1)] int Width,
+    [property: Id(2)] float[] Table,
+    [property: Id(3)] int[] Lengths,
+    [property: Id(4)] float[][] States,
+    [property: Id(5)] long Inserted) : IShardSample;
+
+/// <summary>
+/// The sequences a replay shard holds (R2D2): burn-in, learning steps, the overlap of consecutive sequences, the
+/// fewest valid steps of a stored partial sequence, and the recurrent state's parts (float32, names and shapes in the
+/// network's order).
+/// </summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.SequenceShape")]
+public sealed record SequenceShape(
+    [property: Id(0)] int BurnIn,
+    [property: Id(1)] int LearningLength,
+    [property: Id(2)] int Overlap,
+    [property: Id(3)] int MinLength,
+    [property: Id(4)] string[] StateNames,
+    [property: Id(5)] long[][] StateShapes)
+{
+    /// <summary>Value equality over the arrays too (settings sent again must compare equal).</summary>
+    public bool Equals(SequenceShape? other) =>
+        other is not null && BurnIn == other.BurnIn && LearningLength == other.LearningLength && Overlap == other.Overlap && MinLength == other.MinLength
+        && StateNames.SequenceEqual(other.StateNames) && StateShapes.Length == other.StateShapes.Length
+        && StateShapes.Zip(other.StateShapes).All(p => p.First.SequenceEqual(p.Second));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(BurnIn, LearningLength, Overlap, MinLength, StateNames.Length);
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"burn-in {BurnIn} + {LearningLength} steps, overlap {Overlap}, at least {MinLength} valid, state {string.Join(", ", StateNames.Zip(StateShapes, (n, s) => $"{n} [{string.Join(", ", s)}]"))}";
+}
+
 /// <summary>A shard's answer to an insert: whether it stored the batch, or (back-pressure) the learner must sample first.</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.InsertReply")]
@@ -160,7 +230,7 @@ public sealed record SampledTransitions(
     [property: Id(4)] float[] NextObservations,
     [property: Id(5)] float[] Terminated,
     [property: Id(6)] float[] Discounts,
-    [property: Id(7)] long Inserted = 0);
+    [property: Id(7)] long Inserted = 0) : IShardSample;
 
 /// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order, and when the learner published them (UTC ticks).</summary>
 [GenerateSerializer]
@@ -176,7 +246,8 @@ public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property
 /// <param name="Limiter">The samples-per-insert rate limiter's settings.</param>
 /// <param name="Seed">The sampler's seed.</param>
 /// <param name="CheckpointDirectory">Where the shard checkpoints its replay and counters (a folder the silo can write; null: no checkpoints). A shard configured again after its silo died comes back from it.</param>
-/// <param name="CheckpointEvery">Transitions inserted between checkpoints: at most this many (and the inserts since) are lost with the silo.</param>
+/// <param name="CheckpointEvery">Inserts between checkpoints, as the rate limiter counts them (transitions; R2D2: environment steps of the sequences): at most this many (and the inserts since) are lost with the silo.</param>
+/// <param name="Sequences">Null: the shard holds transitions (DQN); else sequences of this shape (R2D2), <paramref name="Capacity"/> of them.</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardSettings")]
 public sealed record ShardSettings(
@@ -187,7 +258,8 @@ public sealed record ShardSettings(
     [property: Id(4)] RateLimit Limiter,
     [property: Id(5)] ulong Seed,
     [property: Id(6)] string? CheckpointDirectory = null,
-    [property: Id(7)] long CheckpointEvery = 0);
+    [property: Id(7)] long CheckpointEvery = 0,
+    [property: Id(8)] SequenceShape? Sequences = null);
 
 /// <summary>A shard's counters.</summary>
 /// <param name="Inserted">Transitions inserted.</param>

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 namespace RlMemory.Distributed;
 
 /// <summary>
-/// One shard of a run's replay: the existing <see cref="ReplayBuffer"/> (uniform sampling) behind a grain, with a
-/// samples-per-insert rate limiter. Keyed by the shard's index and the run's id.
+/// One shard of a run's replay: the existing <see cref="ReplayBuffer"/> (transitions, DQN) or
+/// <see cref="SequenceReplayBuffer"/> (sequences with their initial recurrent states, R2D2) behind a grain, sampled
+/// uniformly, with a samples-per-insert rate limiter. Keyed by the shard's index and the run's id.
 /// </summary>
 public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
 {
@@ -22,6 +23,14 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
     /// <summary>Draws <paramref name="count"/> transitions uniformly with replacement, or null while the rate limiter says to wait.</summary>
     Task<SampledTransitions?> Sample(RunIdentity run, int count);
 
+    /// <summary>Stores complete sequences (a shard of sequences), or refuses them (not <see cref="InsertReply.Accepted"/>) while the learner is behind.</summary>
+    /// <exception cref="RunMismatchException">The batch is from another run or protocol.</exception>
+    /// <exception cref="ArgumentException">The batch does not fit the shard's sequences, or holds a bad value (the message names the field and the sequence).</exception>
+    Task<InsertReply> InsertSequences(SequenceBatchMessage batch);
+
+    /// <summary>Draws <paramref name="count"/> sequences uniformly with replacement (a shard of sequences), or null while the rate limiter says to wait.</summary>
+    Task<SampledSequences?> SampleSequences(RunIdentity run, int count);
+
     /// <summary>The shard's counters.</summary>
     Task<ShardStatistics> Statistics();
 }
@@ -32,6 +41,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 {
     private ShardSettings? _settings;
     private ReplayBuffer? _replay;
+    private SequenceReplayBuffer? _sequences;
     private SampleToInsertRatio? _ratio;
     private long _insertsRefused;
     private long _samplesRefused;
@@ -61,28 +71,17 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             throw new RunMismatchException($"{Where}: settings of run '{settings.Run.RunId}' were refused.");
         }
 
-        var options = new ReplayBufferOptions
-        {
-            Capacity = settings.Capacity,
-            ObservationShape = [settings.ObservationSize],
-            NumEnvs = 1,
-            Gamma = 1,
-            NSteps = 1,
-            Device = CPU,
-            Seed = settings.Seed,
-        };
         _ratio = new SampleToInsertRatio(settings.Limiter);
         string? folder = CheckpointFolder(settings);
         if (folder is not null && File.Exists(Path.Combine(folder, CountersFile)))
         {
             // This shard's silo died (or the grain was moved): come back from the last checkpoint, which the replay's
             // own file checks (length, checksum, options) before anything is kept.
-            _replay = ReplayBuffer.Load(Path.Combine(folder, "replay"), options);
+            int count = Build(settings, Path.Combine(folder, "replay"));
             long[] counters = [.. File.ReadAllText(Path.Combine(folder, CountersFile)).Split(' ').Select(long.Parse)];
-            if (counters.Length != 2 || counters[0] < 0 || counters[1] < 0 || counters[0] < _replay.Count)
+            if (counters.Length != 2 || counters[0] < 0 || counters[1] < 0 || counters[0] < count)
             {
-                _replay.Dispose();
-                _replay = null;
+                Dispose();
                 throw new InvalidDataException($"{Where}: {Path.Combine(folder, CountersFile)} holds no valid counters (inserted, sampled).");
             }
 
@@ -92,11 +91,47 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         }
         else
         {
-            _replay = new ReplayBuffer(options);
+            Build(settings, from: null);
         }
 
         _settings = settings;
         return Task.CompletedTask;
+    }
+
+    /// <summary>Builds the shard's replay, empty or loaded from <paramref name="from"/>; returns the items it holds.</summary>
+    private int Build(ShardSettings settings, string? from)
+    {
+        if (settings.Sequences is { } shape)
+        {
+            var options = new SequenceReplayOptions
+            {
+                Capacity = settings.Capacity,
+                BurnIn = shape.BurnIn,
+                LearningLength = shape.LearningLength,
+                Overlap = shape.Overlap,
+                ObservationShape = [settings.ObservationSize],
+                NumEnvs = 1,
+                StateSpec = new RecurrentStateSpec([.. shape.StateNames.Zip(shape.StateShapes, (n, s) => new RecurrentStatePart(n, s, ScalarType.Float32))]),
+                Device = CPU,
+                Seed = settings.Seed,
+                MinSequenceLength = shape.MinLength,
+            };
+            _sequences = from is null ? new SequenceReplayBuffer(options) : SequenceReplayBuffer.Load(from, options);
+            return _sequences.Count;
+        }
+
+        var transitions = new ReplayBufferOptions
+        {
+            Capacity = settings.Capacity,
+            ObservationShape = [settings.ObservationSize],
+            NumEnvs = 1,
+            Gamma = 1,
+            NSteps = 1,
+            Device = CPU,
+            Seed = settings.Seed,
+        };
+        _replay = from is null ? new ReplayBuffer(transitions) : ReplayBuffer.Load(from, transitions);
+        return (int)_replay.Count;
     }
 
     private const string CountersFile = "counters.txt";
@@ -104,11 +139,14 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
     private string? CheckpointFolder(ShardSettings settings) =>
         settings.CheckpointDirectory is null ? null : Path.Combine(settings.CheckpointDirectory, $"shard-{this.GetPrimaryKeyLong(out _)}");
 
-    private void Checkpoint(ShardSettings settings, ReplayBuffer replay, SampleToInsertRatio ratio)
+    private void Checkpoint(ShardSettings settings, SampleToInsertRatio ratio)
     {
         string folder = CheckpointFolder(settings)!;
         Directory.CreateDirectory(folder);
-        replay.Save(Path.Combine(folder, "replay")); // written aside and renamed: an older checkpoint stays whole until then
+
+        // Written aside and renamed: an older checkpoint stays whole until then.
+        _replay?.Save(Path.Combine(folder, "replay"));
+        _sequences?.Save(Path.Combine(folder, "replay"));
         string counters = Path.Combine(folder, CountersFile);
         File.WriteAllText(counters + ".tmp", FormattableString.Invariant($"{ratio.Inserted} {ratio.Sampled}"));
         File.Move(counters + ".tmp", counters, overwrite: true);
@@ -119,7 +157,8 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
     public Task<InsertReply> Insert(TransitionBatchMessage batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var (settings, replay, ratio) = Require();
+        var (settings, ratio) = Require();
+        ReplayBuffer replay = _replay ?? throw new InvalidOperationException($"{Where} holds sequences (R2D2), not transitions: an actor of another algorithm is connected to this run.");
         settings.Run.Require(batch.Run, Where);
         batch.Check(settings.ObservationSize, settings.ActionCount);
         if (!ratio.CanInsert(batch.Count))
@@ -131,27 +170,103 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         var truncated = new bool[batch.Count];
         var step = new VectorStep<int>(batch.Observations, batch.Actions, batch.Rewards, batch.Terminated, truncated, batch.NextObservations);
         replay.AddTransitions(step, batch.Discounts);
-        ratio.Insert(batch.Count);
-        if (settings.CheckpointDirectory is not null && settings.CheckpointEvery > 0 && ratio.Inserted - _checkpointedAt >= settings.CheckpointEvery)
+        Inserted(settings, ratio, batch.Count);
+        return Task.FromResult(new InsertReply(true, replay.Count));
+    }
+
+    public Task<InsertReply> InsertSequences(SequenceBatchMessage batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var (settings, ratio) = Require();
+        SequenceReplayBuffer sequences = _sequences ?? throw new InvalidOperationException($"{Where} holds transitions (DQN), not sequences: an actor of another algorithm is connected to this run.");
+        settings.Run.Require(batch.Run, Where);
+        if (batch.Steps < 1)
         {
-            Checkpoint(settings, replay, ratio);
+            throw new ArgumentException($"Batch {batch.Sequence} of actor {batch.Actor}: it must stand for at least 1 environment step; got {batch.Steps}.", nameof(batch));
         }
 
-        return Task.FromResult(new InsertReply(true, replay.Count));
+        if (!ratio.CanInsert(batch.Steps))
+        {
+            _insertsRefused++;
+            return Task.FromResult(new InsertReply(false, sequences.Count));
+        }
+
+        try
+        {
+            sequences.AddRows(new SequenceRows(batch.Count, batch.Width, batch.Table, batch.Lengths, batch.States));
+        }
+        catch (ArgumentException e)
+        {
+            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+            throw new ArgumentException($"Batch {batch.Sequence} of actor {batch.Actor}: {reason}", e);
+        }
+
+        Inserted(settings, ratio, batch.Steps);
+        return Task.FromResult(new InsertReply(true, sequences.Count));
+    }
+
+    private void Inserted(ShardSettings settings, SampleToInsertRatio ratio, int count)
+    {
+        ratio.Insert(count);
+        if (settings.CheckpointDirectory is not null && settings.CheckpointEvery > 0 && ratio.Inserted - _checkpointedAt >= settings.CheckpointEvery)
+        {
+            Checkpoint(settings, ratio);
+        }
+    }
+
+    /// <summary>Whether <paramref name="count"/> items may be drawn now from a replay holding <paramref name="stored"/>; counts a refusal.</summary>
+    private bool MaySample(ShardSettings settings, SampleToInsertRatio ratio, RunIdentity run, int count, long stored)
+    {
+        settings.Run.Require(run, Where);
+        if (count < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"{Where}: a sample needs at least 1 item.");
+        }
+
+        if (!ratio.CanSample(count) || stored < count)
+        {
+            _samplesRefused++;
+            return false;
+        }
+
+        return true;
+    }
+
+    public Task<SampledSequences?> SampleSequences(RunIdentity run, int count)
+    {
+        var (settings, ratio) = Require();
+        SequenceReplayBuffer sequences = _sequences ?? throw new InvalidOperationException($"{Where} holds transitions (DQN), not sequences.");
+
+        // The limiter counts environment steps, so the shard may hold fewer sequences than a round asks for (the
+        // learning_starts steps gave fewer sequences): they are drawn with replacement all the same, in draws of at
+        // most what it holds.
+        if (!MaySample(settings, ratio, run, count, Math.Min(count, (long)sequences.Count * count)))
+        {
+            return Task.FromResult<SampledSequences?>(null);
+        }
+
+        SequenceRows rows = sequences.SampleRows(Math.Min(count, sequences.Count));
+        if (rows.Count < count)
+        {
+            var parts = new List<SequenceRows> { rows };
+            for (int left = count - rows.Count; left > 0; left -= parts[^1].Count)
+            {
+                parts.Add(sequences.SampleRows(Math.Min(left, sequences.Count)));
+            }
+
+            rows = SequenceRows.Concat(parts);
+        }
+
+        ratio.Sample(rows.Count); // sequences sampled against environment steps inserted: R2D2's replay ratio
+        return Task.FromResult<SampledSequences?>(new SampledSequences(rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, ratio.Inserted));
     }
 
     public Task<SampledTransitions?> Sample(RunIdentity run, int count)
     {
-        var (settings, replay, ratio) = Require();
-        settings.Run.Require(run, Where);
-        if (count < 1)
+        var (settings, ratio) = Require();
+        ReplayBuffer replay = _replay ?? throw new InvalidOperationException($"{Where} holds sequences (R2D2), not transitions.");
+        if (!MaySample(settings, ratio, run, count, replay.Count))
         {
-            throw new ArgumentOutOfRangeException(nameof(count), count, $"{Where}: a sample needs at least 1 transition.");
-        }
-
-        if (!ratio.CanSample(count) || replay.Count < count)
-        {
-            _samplesRefused++;
             return Task.FromResult<SampledTransitions?>(null);
         }
 
@@ -171,14 +286,20 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
     }
 
     public Task<ShardStatistics> Statistics() =>
-        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored, RuntimeIdentity));
+        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? _sequences?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored, RuntimeIdentity));
 
-    public void Dispose() => _replay?.Dispose();
+    public void Dispose()
+    {
+        _replay?.Dispose();
+        _sequences?.Dispose();
+        _replay = null;
+        _sequences = null;
+    }
 
-    private (ShardSettings Settings, ReplayBuffer Replay, SampleToInsertRatio Ratio) Require() =>
-        _settings is null || _replay is null || _ratio is null
+    private (ShardSettings Settings, SampleToInsertRatio Ratio) Require() =>
+        _settings is null || (_replay is null && _sequences is null) || _ratio is null
             ? throw new ShardNotConfiguredException($"{Where} is not configured: the learner configures every shard before actors insert (and again after its silo died).")
-            : (_settings, _replay, _ratio);
+            : (_settings, _ratio);
 
     private static float[] Floats(Tensor t)
     {

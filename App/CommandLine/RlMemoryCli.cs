@@ -94,7 +94,7 @@ public static partial class RlMemoryCli
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint." };
         var set = new Option<string[]>("--set") { Description = "Override a key: --set learning_rate=1e-3 (repeatable).", AllowMultipleArgumentsPerToken = true };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the final result." };
-        var actors = new Option<int?>("--actors") { Description = "Distributed DQN (Ape-X layout) on a local Orleans silo: this many actor processes feed replay shards, one learner trains (dqn presets)." };
+        var actors = new Option<int?>("--actors") { Description = "Distributed DQN or R2D2 (Ape-X / R2D2 layout) on a local Orleans silo: this many actor processes feed replay shards, one learner trains (dqn and r2d2 presets)." };
         var actorThreads = new Option<bool>("--actor-threads") { Description = "With --actors: run the actors as threads of this process instead of processes of their own." };
         var watch = new TrainingWatchOptions();
         var assemblies = new EnvAssemblyOption();
@@ -199,21 +199,17 @@ public static partial class RlMemoryCli
 
     private static int TrainDistributed(RunConfig config, string algo, int actors, bool threads, string runDirectory, bool resuming, bool watching, TextWriter output, CancellationToken cancel, Func<string> resumeCommand)
     {
-        if (config is not DqnConfig dqn)
-        {
-            throw new ConfigException($"--actors trains dqn presets on a local Orleans silo; this preset's algorithm is {algo} (leave out --actors to train it in one process).");
-        }
-
         if (watching)
         {
             throw new ConfigException("--actors cannot be combined with --watch or --window: the distributed run has no viewer yet.");
         }
 
-        var trainer = new DistributedDqnTrainer(dqn, new DistributedOptions { Actors = actors, RunDirectory = runDirectory, ActorProcess = threads ? null : ActorProcess, ResumeFrom = resuming ? runDirectory : null });
-        dqn = trainer.Config;
+        DistributedTrainer.RequireDistributed(config, algo);
+        var trainer = new DistributedTrainer(config, new DistributedOptions { Actors = actors, RunDirectory = runDirectory, ActorProcess = threads ? null : ActorProcess, ResumeFrom = resuming ? runDirectory : null });
+        config = trainer.Config;
         output.WriteLine(resuming
-            ? $"Resuming distributed DQN run {trainer.ResumedRunId} in {runDirectory} at step {trainer.ResumedAt.Steps:N0} of {dqn.TotalTimesteps:N0} (update {trainer.ResumedAt.Updates:N0}; {actors} actor {(threads ? "threads" : "processes")})."
-            : $"Training distributed DQN on {dqn.Env} (seed {dqn.Seed}, {dqn.TotalTimesteps:N0} steps, {actors} actor {(threads ? "threads" : "processes")}, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
+            ? $"Resuming distributed {trainer.Title} run {trainer.ResumedRunId} in {runDirectory} at step {trainer.ResumedAt.Steps:N0} of {config.TotalTimesteps:N0} (update {trainer.ResumedAt.Updates:N0}; {actors} actor {(threads ? "threads" : "processes")})."
+            : $"Training distributed {trainer.Title} on {config.Env} (seed {config.Seed}, {config.TotalTimesteps:N0} steps, {actors} actor {(threads ? "threads" : "processes")}, samples per insert {trainer.TargetSamplesPerInsert:0.##}); run folder {runDirectory}.");
         DistributedResult result;
         try
         {
@@ -299,7 +295,7 @@ public static partial class RlMemoryCli
             return 0;
         }));
 
-        var preset = new Argument<string>("preset") { Description = "A dqn preset or YAML file." };
+        var preset = new Argument<string>("preset") { Description = "A dqn or r2d2 preset, or YAML file." };
         var learnerRedis = new Option<string>("--redis") { Description = redisHelp, Required = true };
         var actors = new Option<int>("--actors") { Description = "Actors of the run.", Required = true };
         var startActors = new Option<bool>("--start-actors") { Description = "Start the actors as processes on this host (else start them yourself, on any host)." };
@@ -310,7 +306,7 @@ public static partial class RlMemoryCli
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/<preset>-seed<seed>)." };
         var resume = new Option<bool>("--resume") { Description = "Go on from the learner checkpoint in --out (after the learner died): same run id, configuration and actors." };
         var shardCheckpoints = new Option<long>("--shard-checkpoint-every") { Description = "Transitions a replay shard takes between its checkpoints (a shard whose silo dies comes back from its last one; 0: none).", DefaultValueFactory = _ => new DistributedOptions().ShardCheckpointEvery };
-        var learner = new Command("learner", "Be the learner of a distributed DQN run on a Redis-membership cluster: configure the shards, train, write the run folder.")
+        var learner = new Command("learner", "Be the learner of a distributed DQN or R2D2 run on a Redis-membership cluster: configure the shards, train, write the run folder.")
         {
             preset, learnerRedis, actors, startActors, runId, steps, seed, set, outDir, resume, shardCheckpoints,
         };
@@ -328,10 +324,8 @@ public static partial class RlMemoryCli
             }
 
             Preset chosen = Presets.Load(parse.GetValue(preset)!);
-            if (TrainerCatalog.Find(chosen.Algo).Configure(chosen, overrides).Config is not DqnConfig config)
-            {
-                throw new ConfigException($"cluster learner trains dqn presets; {chosen.Name} is {chosen.Algo}.");
-            }
+            RunConfig config = TrainerCatalog.Find(chosen.Algo).Configure(chosen, overrides).Config;
+            DistributedTrainer.RequireDistributed(config, chosen.Algo);
 
             string r = parse.GetValue(learnerRedis)!;
             string[] connect = ["--redis", r];
@@ -347,7 +341,7 @@ public static partial class RlMemoryCli
                 throw new ConfigException($"{folder} already holds a run; pass --resume to continue it, or choose another --out.");
             }
 
-            var trainer = new DistributedDqnTrainer(config, new DistributedOptions
+            var trainer = new DistributedTrainer(config, new DistributedOptions
             {
                 Actors = parse.GetValue(actors),
                 RunDirectory = folder ?? FreshFolder(Path.Combine("runs", $"{chosen.Name}-seed{config.Seed}")),

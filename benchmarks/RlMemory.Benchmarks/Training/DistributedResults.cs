@@ -52,7 +52,7 @@ internal static class DistributedResults
             foreach (int actors in actorCounts)
             {
                 double cpu = BusySeconds();
-                DistributedResult d = new DistributedDqnTrainer(config, new DistributedOptions { Actors = actors, ActorProcess = cli is null ? null : launch => Launch(cli, launch) }).Learn();
+                DistributedResult d = new DistributedTrainer(config, new DistributedOptions { Actors = actors, ActorProcess = cli is null ? null : launch => Launch(cli, launch) }).Learn();
                 double cpuPerK = (BusySeconds() - cpu) * 1000 / d.EnvSteps;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| distributed, {actors} actor {(cli is null ? "thread" : "process")}{(actors == 1 ? string.Empty : cli is null ? "s" : "es")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} |"));

@@ -27,7 +27,7 @@ public sealed class DistributedDqnTests : IDisposable
     {
         // dqn-cartpole's hyperparameters over 6,000 steps: 4 runs ended at 116, 140, 182, 277 (random play: about 22).
         var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 6000, LearningStarts = 500, EvalEpisodes = 3 };
-        var trainer = new DistributedDqnTrainer(config, new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 100, ShardCheckpointEvery = 1000 });
+        var trainer = new DistributedTrainer(config, new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 100, ShardCheckpointEvery = 1000 });
         Assert.Equal(64.0 * 128 / 256, trainer.TargetSamplesPerInsert);
         DistributedResult result = trainer.Learn();
 
@@ -61,7 +61,7 @@ public sealed class DistributedDqnTests : IDisposable
         string id = $"ThrowsAfter-{Guid.NewGuid():N}-v0";
         EnvRegistry.Register<int>(id, _ => new ThrowsAfter(700), maxEpisodeSteps: 100);
         var config = DqnConfig.FromPreset("dqn-cartpole") with { Env = id, TotalTimesteps = 4000, LearningStarts = 200, NetArch = [16], EvalEpisodes = 1 };
-        var e = Assert.Throws<InvalidOperationException>(() => new DistributedDqnTrainer(config, new DistributedOptions { Actors = 2 }).Learn());
+        var e = Assert.Throws<InvalidOperationException>(() => new DistributedTrainer(config, new DistributedOptions { Actors = 2 }).Learn());
         Assert.StartsWith("The distributed run stopped: actor ", e.Message, StringComparison.Ordinal);
         Assert.Contains("failed: " + id + "×1, environment 0: the environment broke at step 701", e.Message, StringComparison.Ordinal);
     }
@@ -73,14 +73,14 @@ public sealed class DistributedDqnTests : IDisposable
     [InlineData("device=cuda", "device = cuda: the distributed DQN runs its learner and actors on the CPU for now")]
     public void SettingsItCannotHonour_AreRefused(string assignment, string expected)
     {
-        var e = Assert.Throws<ConfigException>(() => new DistributedDqnTrainer(DqnConfig.FromPreset("dqn-cartpole", assignment), new DistributedOptions { Actors = 3 }));
+        var e = Assert.Throws<ConfigException>(() => new DistributedTrainer(DqnConfig.FromPreset("dqn-cartpole", assignment), new DistributedOptions { Actors = 3 }));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void BadLayouts_AreRefusedNamingTheSetting()
     {
-        var e = Assert.Throws<ConfigException>(() => new DistributedDqnTrainer(DqnConfig.FromPreset("dqn-cartpole"), new DistributedOptions { Actors = 0 }));
+        var e = Assert.Throws<ConfigException>(() => new DistributedTrainer(DqnConfig.FromPreset("dqn-cartpole"), new DistributedOptions { Actors = 0 }));
         Assert.Equal("actors = 0 is out of range: must be in [1, 256].", e.Message);
     }
 
@@ -98,7 +98,7 @@ public sealed class DistributedDqnTests : IDisposable
 
         error = new StringWriter();
         Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "ppo-cartpole", "--actors", "2", "--out", Path.Combine(_dir, "ppo")], new StringWriter(), error));
-        Assert.Contains("--actors trains dqn presets on a local Orleans silo; this preset's algorithm is ppo", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Distributed runs (--actors, cluster learner) train dqn and r2d2 presets; this preset's algorithm is ppo", error.ToString(), StringComparison.Ordinal);
         error = new StringWriter();
         Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "dqn-cartpole", "--actors", "2", "--watch", "--out", Path.Combine(_dir, "w")], new StringWriter(), error));
         Assert.Contains("--actors cannot be combined with --watch or --window", error.ToString(), StringComparison.Ordinal);
@@ -153,7 +153,7 @@ public sealed class DistributedDqnTests : IDisposable
             }
         });
 
-        DistributedResult result = new DistributedDqnTrainer(config, options).Learn();
+        DistributedResult result = new DistributedTrainer(config, options).Learn();
         done.Cancel();
         await killer;
         Assert.NotEqual(0, killed);
@@ -175,7 +175,7 @@ public sealed class DistributedDqnTests : IDisposable
         // own; actors join again and take the steps left; the log reads as one run.
         var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 6000, LearningStarts = 500, NetArch = [32], EvalEpisodes = 1 };
         var options = new DistributedOptions { Actors = 2, RunDirectory = _dir, LogEvery = 50, ShardCheckpointEvery = 500, LearnerCheckpointEvery = 250 };
-        var first = new DistributedDqnTrainer(config, options);
+        var first = new DistributedTrainer(config, options);
         Assert.Equal(250, first.LearnerCheckpointEvery);
         using var stop = new CancellationTokenSource();
         var watcher = Task.Run(() =>
@@ -185,7 +185,7 @@ public sealed class DistributedDqnTests : IDisposable
                 Thread.Sleep(10);
                 try
                 {
-                    if (LearnerCheckpoint.Open(_dir).Updates >= 1000)
+                    if (LearnerCheckpoint.Open(_dir, DistributedAlgorithm.For(config, "dqn")).Updates >= 1000)
                     {
                         stop.Cancel();
                     }
@@ -198,7 +198,7 @@ public sealed class DistributedDqnTests : IDisposable
         });
         Assert.ThrowsAny<OperationCanceledException>(() => first.Learn(stop.Token));
         await watcher;
-        LearnerCheckpoint saved = LearnerCheckpoint.Open(_dir);
+        LearnerCheckpoint saved = LearnerCheckpoint.Open(_dir, DistributedAlgorithm.For(config, "dqn"));
         Assert.Equal(first.LastCheckpoint, saved.Folder); // the last one was written on the way out
         Assert.InRange(saved.Updates, 1000, 2999);
         Assert.Equal(2, saved.ActorSteps.Length);
@@ -207,7 +207,7 @@ public sealed class DistributedDqnTests : IDisposable
         long loggedBefore = File.ReadAllLines(Path.Combine(_dir, "progress.csv")).Length;
 
         // Another seed and budget given: the checkpoint's configuration wins (a resumed run is the same run).
-        var resumed = new DistributedDqnTrainer(config with { Seed = 7, TotalTimesteps = 100 }, options with { ResumeFrom = _dir });
+        var resumed = new DistributedTrainer(config with { Seed = 7, TotalTimesteps = 100 }, options with { ResumeFrom = _dir });
         Assert.Equal((saved.Updates, saved.ActorSteps.Sum()), resumed.ResumedAt);
         Assert.Equal(6000, resumed.Config.TotalTimesteps);
         Assert.Equal(0, resumed.Config.Seed);
@@ -269,13 +269,13 @@ public sealed class DistributedDqnTests : IDisposable
     public void ResumingWithoutACheckpoint_OrWithAnotherLayout_IsRefusedWithAMessage()
     {
         var config = DqnConfig.FromPreset("dqn-cartpole");
-        var e = Assert.Throws<RlMemory.Training.Checkpoints.CheckpointException>(() => new DistributedDqnTrainer(config, new DistributedOptions { ResumeFrom = _dir }));
+        var e = Assert.Throws<RlMemory.Training.Checkpoints.CheckpointException>(() => new DistributedTrainer(config, new DistributedOptions { ResumeFrom = _dir }));
         Assert.Contains($"No checkpoint at '{_dir}'", e.Message, StringComparison.Ordinal);
 
         // A single-process DQN run's checkpoint is not a distributed learner's.
         var single = new RlMemory.Training.Checkpoints.CheckpointStore(_dir);
         single.Save(100, "dqn", new System.Text.Json.Nodes.JsonObject(), _ => { });
-        e = Assert.Throws<RlMemory.Training.Checkpoints.CheckpointException>(() => new DistributedDqnTrainer(config, new DistributedOptions { ResumeFrom = _dir }));
+        e = Assert.Throws<RlMemory.Training.Checkpoints.CheckpointException>(() => new DistributedTrainer(config, new DistributedOptions { ResumeFrom = _dir }));
         Assert.Contains("dqn-distributed", e.Message, StringComparison.Ordinal);
     }
 

@@ -183,11 +183,11 @@ public sealed class RedisClusterTests : IDisposable
             Thread.Sleep(20);
             try
             {
-                if (RlMemory.Distributed.LearnerCheckpoint.Open(run).Updates >= 1000)
+                if (RlMemory.Distributed.LearnerCheckpoint.Open(run, RlMemory.Distributed.DistributedAlgorithm.For(new RlMemory.Training.Dqn.DqnConfig(), "dqn")).Updates >= 1000)
                 {
                     learner.Kill();
                     learner.WaitForExit();
-                    killedAt = RlMemory.Distributed.LearnerCheckpoint.Open(run).Updates;
+                    killedAt = RlMemory.Distributed.LearnerCheckpoint.Open(run, RlMemory.Distributed.DistributedAlgorithm.For(new RlMemory.Training.Dqn.DqnConfig(), "dqn")).Updates;
                 }
             }
             catch (RlMemory.Training.Checkpoints.CheckpointException)

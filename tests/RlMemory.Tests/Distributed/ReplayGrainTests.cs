@@ -213,14 +213,14 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         await shards[0].Configure(settings[0]);
         await shards[0].Insert(Batch(run, 20));
         var say = new StringWriter();
-        var view = new LearnerShards(shards, settings, run, batch: 6, rounds: 2, largest: 12, say);
+        var view = new LearnerShards(shards, settings, run, batch: 6, rounds: 2, largest: 12, say, async (shard, r, count) => await shard.Sample(r, count));
         AssertLayout(view, [0, 1], [3, 3], 2);
 
         Assert.False(view.TrySample(updates: 10)); // shard 0 gave its share; shard 1 is found lost
         Assert.Contains("warning: replay shard 1 cannot be reached (replay shard 1 of run", say.ToString(), StringComparison.Ordinal);
         AssertLayout(view, [0], [6], 2);
         Assert.True(view.TrySample(updates: 10));
-        Assert.Equal(12, view.Samples.Single().Count); // two batches of 6, all from shard 0
+        Assert.Equal(12, Assert.IsType<SampledTransitions>(view.Samples.Single()).Count); // two batches of 6, all from shard 0
         view.Clear();
 
         await Task.Delay(1100);
@@ -243,17 +243,107 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         await shards[2].Configure(Settings(run) with { Seed = 9 });
         var route = new ShardRoute(shards, "actor 0");
 
-        Assert.True(route.TryInsert(Batch(run, 4), preferred: 0));
+        Assert.True(route.TryInsert(Insert(Batch(run, 4)), preferred: 0));
         Assert.Equal((0L, 1L), ((await shards[0].Statistics()).Inserted, (await shards[0].Statistics()).InsertsRefused));
         Assert.Equal(4, (await shards[2].Statistics()).Inserted);
-        Assert.True(route.TryInsert(Batch(run, 4, first: 4, sequence: 1), preferred: 1)); // shard 1 passed over (for 2 s)
+        Assert.True(route.TryInsert(Insert(Batch(run, 4, first: 4, sequence: 1)), preferred: 1)); // shard 1 passed over (for 2 s)
         Assert.Equal(8, (await shards[2].Statistics()).Inserted);
 
         var full = RunIdentity.Current($"full-{Guid.NewGuid():N}");
         IReplayShardGrain only = _grains.GetGrain<IReplayShardGrain>(0, full.RunId);
         await only.Configure(Settings(full, new RateLimit(1, 1, 2)));
-        Assert.False(new ShardRoute([only], "actor 0").TryInsert(Batch(full, 4), preferred: 0)); // every shard refuses: the actor waits
+        Assert.False(new ShardRoute([only], "actor 0").TryInsert(Insert(Batch(full, 4)), preferred: 0)); // every shard refuses: the actor waits
     }
+
+    /// <summary>Sequences of T = 1 + 2 steps of 2 observation floats; sequence i holds the value i in its observations and its one state part, valid steps 2 or 3.</summary>
+    private static readonly SequenceShape Shape = new(BurnIn: 1, LearningLength: 2, Overlap: 0, MinLength: 2, ["h"], [[2]]);
+
+    private const int Width = (4 * 2) + 3 + (4 * 3); // (T + 1)·obs, T actions, rewards, terminated, truncated, mask
+
+    private static SequenceBatchMessage Sequences(RunIdentity run, int count, int first = 0, int steps = 10, long sequence = 0)
+    {
+        var table = new float[count * Width];
+        var lengths = new int[count];
+        var state = new float[count * 2];
+        for (int k = 0; k < count; k++)
+        {
+            int i = first + k, length = 2 + (i % 2);
+            Span<float> row = table.AsSpan(k * Width, Width);
+            row[..((length + 1) * 2)].Fill(i);                 // observations of the valid steps and the one after
+            for (int t = 0; t < length; t++)
+            {
+                row[8 + t] = i % 3;                            // action
+                row[11 + t] = i * 0.5f;                        // reward
+                row[20 + t] = 1;                               // mask
+            }
+
+            lengths[k] = length;
+            state[2 * k] = i;
+            state[(2 * k) + 1] = -i;
+        }
+
+        return new SequenceBatchMessage(run, "actor-0", sequence, count, Width, table, lengths, [state], steps);
+    }
+
+    [Fact]
+    public async Task ASequenceShard_GivesBackInsertedSequences_WithTheirStates_AndCountsStepsInItsLimiter()
+    {
+        var run = RunIdentity.Current($"sequences-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(0, run.RunId);
+        await shard.Configure(Settings(run, new RateLimit(1, 1, 1000)) with { Sequences = Shape });
+        Assert.Equal(new InsertReply(true, 3), await shard.InsertSequences(Sequences(run, 3, steps: 40)));
+
+        // 7 sequences from a shard that holds 3: the limiter counts steps, so a round may ask for more sequences than
+        // are held; they are drawn with replacement all the same.
+        SampledSequences? sample = await shard.SampleSequences(run, 7);
+        Assert.NotNull(sample);
+        Assert.Equal((7, Width, 40L), (sample.Count, sample.Width, sample.Inserted));
+        var seen = new HashSet<int>();
+        for (int k = 0; k < sample.Count; k++)
+        {
+            int i = (int)sample.Table[k * Width];
+            Assert.InRange(i, 0, 2);
+            seen.Add(i);
+            float[] expected = Sequences(run, 1, first: i).Table;
+            Assert.Equal(expected, sample.Table.AsSpan(k * Width, Width).ToArray());
+            Assert.Equal(2 + (i % 2), sample.Lengths[k]);
+            Assert.Equal(new float[] { i, -i }, sample.States[0].AsSpan(2 * k, 2).ToArray()); // the state stays with its sequence
+        }
+
+        Assert.True(seen.Count >= 2, "7 uniform draws from 3 sequences gave one sequence only");
+        ShardStatistics statistics = await shard.Statistics();
+        Assert.Equal((40L, 7L, 3L), (statistics.Inserted, statistics.Sampled, statistics.Stored)); // steps in, sequences out
+    }
+
+    [Fact]
+    public async Task BadSequenceBatches_AreRefusedNamingTheActorTheFieldAndTheSequence()
+    {
+        var run = RunIdentity.Current($"bad-sequences-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(0, run.RunId);
+        await shard.Configure(Settings(run) with { Sequences = Shape });
+        SequenceBatchMessage good = Sequences(run, 2);
+        float[] nan = [.. good.Table];
+        nan[Width + 11] = float.NaN; // sequence 1's first reward
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(good with { Table = nan, Sequence = 4 }));
+        Assert.Contains("Batch 4 of actor actor-0: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("rewards of sequence 1 at step 0 is NaN", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(good with { States = [[1f, float.PositiveInfinity, 0f, 0f]] }));
+        Assert.Contains("state", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(good with { Steps = 0 }));
+        Assert.Contains("must stand for at least 1 environment step; got 0", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await shard.Statistics()).Stored); // nothing kept
+
+        // A shard of transitions refuses sequences, and one of sequences refuses transitions.
+        var dqn = RunIdentity.Current($"kinds-{Guid.NewGuid():N}");
+        IReplayShardGrain transitions = _grains.GetGrain<IReplayShardGrain>(0, dqn.RunId);
+        await transitions.Configure(Settings(dqn));
+        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => transitions.InsertSequences(Sequences(dqn, 1)));
+        Assert.Contains("holds transitions (DQN), not sequences", wrong.Message, StringComparison.Ordinal);
+        wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => shard.Insert(Batch(run, 1)));
+        Assert.Contains("holds sequences (R2D2), not transitions", wrong.Message, StringComparison.Ordinal);
+    }
+
+    private static Func<IReplayShardGrain, Task<InsertReply>> Insert(TransitionBatchMessage batch) => shard => shard.Insert(batch);
 
     private static void AssertLayout(LearnerShards view, int[] live, int[] share, int rounds)
     {

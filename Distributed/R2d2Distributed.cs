@@ -1,0 +1,237 @@
+using RlMemory.Agents;
+using RlMemory.Agents.Recurrent;
+using RlMemory.Environments.Vector;
+using RlMemory.Memory;
+using RlMemory.Training;
+using RlMemory.Training.Configuration;
+using RlMemory.Training.R2d2;
+using static TorchSharp.torch;
+
+namespace RlMemory.Distributed;
+
+/// <summary>
+/// R2D2 laid out as Kapturowski et al. ran it: each actor carries its recurrent state, cuts its own step streams into
+/// overlapping sequences (<see cref="SequenceCollector"/>, the cut of <see cref="SequenceReplayBuffer"/>) and sends
+/// them with the state it had before each sequence's first step; the shards hold sequences; the learner trains the
+/// existing <see cref="R2d2Learner"/> (stored state, burn-in, n-step Double-Q, value rescaling) on them.
+/// </summary>
+/// <remarks>
+/// The rate limiter weighs an inserted batch by the environment steps its actor took since its previous batch (at most
+/// twice the insert batch), and counts the sequences sampled: the single-process loop samples
+/// <c>batch_size · gradient_steps</c> sequences per <c>train_freq · n_envs</c> environment steps, and so does the
+/// learner here, however many sequences the episodes yield (they overlap, and episodes shorter than
+/// <c>burn_in + 1</c> steps give none). Uniform replay only: prioritized shards are not offered yet.
+/// </remarks>
+internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
+{
+    /// <inheritdoc />
+    public override RunConfig Config => config;
+
+    /// <inheritdoc />
+    public override string Algo => R2d2Trainer.Algo;
+
+    /// <inheritdoc />
+    public override string Title => "R2D2";
+
+    /// <inheritdoc />
+    public override int BufferSize => config.BufferSize;
+
+    /// <inheritdoc />
+    public override int GradientStepsPerPhase => config.GradientSteps;
+
+    /// <inheritdoc />
+    public override double Tau => 1;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<KeyValuePair<string, object?>> Entries() => R2d2Config.Schema.ToEntries(config);
+
+    /// <inheritdoc />
+    public override RunConfig Apply(IEnumerable<KeyValuePair<string, object?>> values, string source) => R2d2Config.Schema.Apply(new R2d2Config(), values, source);
+
+    /// <inheritdoc />
+    public override void Validate(int shards)
+    {
+        config.ValidateCombinations();
+        if (config.Prioritized)
+        {
+            throw new ConfigException("prioritized: true is not offered by the distributed R2D2 yet (its shards sample sequences uniformly); set prioritized: false or train in one process.");
+        }
+
+        RequireCpu();
+        if (config.BatchSize < shards)
+        {
+            throw new ConfigException($"batch_size ({config.BatchSize} sequences) must be at least the number of replay shards ({shards}): each learner batch takes a share from every shard.");
+        }
+    }
+
+    /// <inheritdoc />
+    public override SequenceShape? Sequences(int observationSize, int actionCount)
+    {
+        RecurrentStateSpec spec = StateSpec(observationSize, actionCount);
+        return new SequenceShape(
+            config.BurnIn, config.SequenceLength, config.Overlap, MinLength,
+            [.. spec.Parts.Select(p => p.Name)], [.. spec.Parts.Select(p => p.Shape.ToArray())]);
+    }
+
+    /// <inheritdoc />
+    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count) => await shard.SampleSequences(run, count).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public override double BytesPerItem(int observationSize, int actionCount)
+    {
+        int t = config.BurnIn + config.SequenceLength;
+        long stateFloats = StateSpec(observationSize, actionCount).Parts.Sum(p => p.RowSize);
+        return sizeof(float) * (((t + 1) * observationSize) + (5 * t) + 1 + stateFloats);
+    }
+
+    /// <inheritdoc />
+    public override DistributedLearner CreateLearner(int observationSize, int actionCount)
+    {
+        RecurrentQNetworkConfig network = Network(observationSize, actionCount);
+        var learner = new R2d2Learner(network, CPU, config);
+        try
+        {
+            return new Learner(config, learner, Options(observationSize, learner.Online.StateSpec, environments: 1));
+        }
+        catch
+        {
+            learner.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public override IActorPolicy CreateActor(VectorEnv<int> envs, int seed)
+    {
+        RecurrentQNetworkConfig network = Network(envs.ObservationSize, ((RlMemory.Environments.Discrete)envs.SingleActionSpace).N);
+        return new Actor(network, envs.NumEnvs, seed, this);
+    }
+
+    /// <summary>A sequence whose valid steps all lie in the burn-in gives the learner nothing (as in one process).</summary>
+    private int MinLength => config.BurnIn + 1;
+
+    private RecurrentQNetworkConfig Network(int observationSize, int actionCount) => new()
+    {
+        ObservationSize = observationSize,
+        ActionCount = actionCount,
+        Core = config.CoreConfig!,
+        HeadSizes = config.HeadSizes,
+        Dueling = config.Dueling,
+    };
+
+    private RecurrentStateSpec StateSpec(int observationSize, int actionCount)
+    {
+        using var network = new RecurrentQNetwork(Network(observationSize, actionCount), CPU);
+        return network.StateSpec;
+    }
+
+    private SequenceReplayOptions Options(int observationSize, RecurrentStateSpec spec, int environments) => new()
+    {
+        Capacity = 1,
+        BurnIn = config.BurnIn,
+        LearningLength = config.SequenceLength,
+        Overlap = config.Overlap,
+        ObservationShape = [observationSize],
+        NumEnvs = environments,
+        StateSpec = spec,
+        Device = CPU,
+        MinSequenceLength = MinLength,
+    };
+
+    private sealed class Learner(R2d2Config config, R2d2Learner learner, SequenceReplayOptions layout)
+        : QDistributedLearner<RecurrentQNetwork>(
+            learner,
+            "DistributedR2d2Learner",
+            config.GradientSteps * Math.Max(1, config.TargetUpdateInterval / (config.TrainFreq * config.NumEnvs)),
+            tau: 1)
+    {
+        public override void TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate)
+        {
+            SampledSequences[] parts = [.. samples.Cast<SampledSequences>()];
+            for (int j = 0; j < rounds; j++)
+            {
+                using (var scope = NewDisposeScope())
+                {
+                    using SequenceBatch batch = SequenceReplayBuffer.ToBatch(Rows(parts, shares, j), layout);
+                    learner.Step(batch, envStep());
+                }
+
+                UpdateTargetIfDue();
+                afterUpdate();
+            }
+        }
+
+        public override EvaluationResult Evaluate(long step)
+        {
+            using var greedy = new RecurrentQActor(learner.Online, config.EvalEpisodes);
+            using var evaluator = new Evaluator(() => TrainingEnvironments.MakeOne<int>(config), config.EvalEpisodes, Evaluator.SeedFor(config.Seed));
+            return evaluator.Run(step, greedy);
+        }
+
+        public override void SaveAgent(string path)
+        {
+            using var agent = new RecurrentDqnAgent(learner.Online, config.Env);
+            agent.Save(path);
+        }
+
+        /// <summary>Batch <paramref name="j"/> of a round: rows [j·share_i, (j + 1)·share_i) of each shard's sample, shard by shard.</summary>
+        private static SequenceRows Rows(SampledSequences[] parts, int[] shareOf, int j) =>
+            SequenceRows.Concat([.. parts.Select((p, i) => new SequenceRows(p.Count, p.Width, p.Table, p.Lengths, p.States).Slice(j * shareOf[i], shareOf[i]))]);
+    }
+
+    /// <summary>An ε-greedy copy of the recurrent Q-network, its state per environment and the sequences it cut.</summary>
+    private sealed class Actor : IActorPolicy
+    {
+        private readonly RecurrentQNetwork _network;
+        private readonly RecurrentQActor _actor;
+        private readonly SequenceCollector _collector;
+        private readonly int _environments;
+        private long _steps;
+
+        public Actor(RecurrentQNetworkConfig network, int environments, int seed, R2d2Distributed algorithm)
+        {
+            _network = new RecurrentQNetwork(network, CPU);
+            _actor = new RecurrentQActor(_network, environments, (ulong)seed);
+            _collector = new SequenceCollector(algorithm.Options(network.ObservationSize, _network.StateSpec, environments));
+            _environments = environments;
+        }
+
+        public nn.Module Network => _network;
+
+        public int Pending => _collector.Count;
+
+        public void Act(ReadOnlySpan<float> observations, Span<int> actions, double epsilon) => _actor.EpsilonGreedy(observations, actions, epsilon);
+
+        public void Record(in VectorStep<int> step)
+        {
+            // As the single-process loop: the state each step was acted from goes with the sequences that start there,
+            // and rows whose next step begins an episode start again from the zero state.
+            _collector.Add(step, _actor.PreviousState);
+            _actor.ResetRows(_collector.NextStepBeginsEpisode);
+            _steps += _environments;
+        }
+
+        public Func<IReplayShardGrain, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final)
+        {
+            if (_collector.Count == 0 || (!final && _steps < insertBatch))
+            {
+                return null;
+            }
+
+            // What the batch counts for in the rate limiters: the steps taken since the last batch, capped so that one
+            // batch always fits the limiter's error buffer (steps without a sequence carry over to the next batch).
+            SequenceRows rows = _collector.Take(_collector.Count);
+            int steps = (int)Math.Clamp(_steps, 1, 2L * insertBatch);
+            _steps -= Math.Min(_steps, steps);
+            var message = new SequenceBatchMessage(run, actor, sequence, rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, steps);
+            return shard => shard.InsertSequences(message);
+        }
+
+        public void Dispose()
+        {
+            _collector.Dispose();
+            _actor.Dispose();
+            _network.Dispose();
+        }
+    }
+}
