@@ -80,8 +80,11 @@ internal abstract class DistributedAlgorithm
     /// <summary>The shape of the shards' sequences (R2D2), or null for transitions.</summary>
     public abstract SequenceShape? Sequences(int observationSize, int actionCount);
 
-    /// <summary>Asks <paramref name="shard"/> for <paramref name="count"/> items.</summary>
-    public abstract Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count);
+    /// <summary>The shards' priority settings (prioritized replay), or null for uniform sampling.</summary>
+    public virtual ShardPriorities? Priorities => null;
+
+    /// <summary>Asks <paramref name="shard"/> for <paramref name="count"/> items, <paramref name="envStep"/> steps into the run (for β's schedule).</summary>
+    public abstract Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count, long envStep);
 
     /// <summary>Payload bytes per item of the actors' inserts.</summary>
     public abstract double BytesPerItem(int observationSize, int actionCount);
@@ -125,9 +128,10 @@ internal abstract class DistributedLearner : IDisposable
     /// <summary>
     /// Trains on one round of samples: <paramref name="rounds"/> batches, batch j taking rows [j·share, (j + 1)·share)
     /// of each shard's sample; updates the target network where the single-process loop would; calls
-    /// <paramref name="afterUpdate"/> after each gradient step.
+    /// <paramref name="afterUpdate"/> after each gradient step. Returns, with prioritized replay, each sampled row's
+    /// new |TD error| (one array per sample, in its row order) for the shards; else null.
     /// </summary>
-    public abstract void TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate);
+    public abstract double[][]? TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate);
 
     /// <summary>Mean loss and mean Q since the last call.</summary>
     public abstract (double Loss, double Q) TakeStatistics();

@@ -177,7 +177,9 @@ public sealed record DistributedResult(
 /// updates its target network every <c>gradient_steps · max(1, target_update_interval / (train_freq · n_envs))</c>
 /// updates (where the single-process loop's updates fall between its training phases). The final weights are evaluated
 /// once, at the end (<c>eval_freq</c> does not apply); each role computes with one torch thread on the CPU.
-/// Prioritized replay, DQN's memory-saving storage and other devices are refused for now.
+/// DQN's prioritized replay is Ape-X's: actors compute each transition's initial priority with their copy of the
+/// network, the learner sends new ones back to the shards after each round. R2D2's prioritized sequence replay, DQN's
+/// memory-saving storage and other devices are refused for now.
 /// </remarks>
 public sealed class DistributedTrainer
 {
@@ -296,9 +298,10 @@ public sealed class DistributedTrainer
         var shards = Enumerable.Range(0, _shards).Select(i => grains.GetGrain<IReplayShardGrain>(i, run.RunId)).ToArray();
         string? checkpoints = _options.RunDirectory is null || _options.ShardCheckpointEvery == 0 ? null : Path.GetFullPath(Path.Combine(_options.RunDirectory, "shards"));
         SequenceShape? sequences = _algorithm.Sequences(observationSize, actionCount);
-        ShardSettings[] settings = [.. shards.Select((s, i) => new ShardSettings(run, Math.Max(1, _algorithm.BufferSize / _shards), observationSize, actionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery, sequences))];
+        ShardSettings[] settings = [.. shards.Select((s, i) => new ShardSettings(run, Math.Max(1, _algorithm.BufferSize / _shards), observationSize, actionCount, limit, (ulong)(_config.Seed + 2 + i), checkpoints, _options.ShardCheckpointEvery, sequences, _algorithm.Priorities))];
         Task.WaitAll([.. shards.Select((s, i) => s.Configure(settings[i]))], cancel);
-        var replay = new LearnerShards(shards, settings, run, batchSize, k, largest, Console.Error, (shard, r, count) => _algorithm.Sample(shard, r, count));
+        long stepsDone = 0; // the actors' steps as the learner last heard (β's schedule)
+        var replay = new LearnerShards(shards, settings, run, batchSize, k, largest, Console.Error, (shard, r, count) => _algorithm.Sample(shard, r, count, stepsDone));
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
         IRunGrain coordinator = grains.GetGrain<IRunGrain>(run.RunId);
         long stepsPerActor = (_config.TotalTimesteps + _options.Actors - 1) / _options.Actors;
@@ -387,7 +390,9 @@ public sealed class DistributedTrainer
                 // shard lost, the others give its share (and k may be smaller, as their limiters admit).
                 using var round = NewDisposeScope();
                 var (_, share, rounds) = replay.Layout;
-                learner.TrainRound(replay.Samples, share, rounds, () => progress.StepsDone, () =>
+                IShardSample[] samples = replay.Samples;
+                stepsDone = progress.StepsDone;
+                double[][]? priorities = learner.TrainRound(samples, share, rounds, () => progress.StepsDone, () =>
                 {
                     if (learner.Updates % _options.PublishEvery == 0)
                     {
@@ -415,6 +420,11 @@ public sealed class DistributedTrainer
                         Log(log, learner, replay, progress, version, clock);
                     }
                 });
+
+                if (priorities is not null)
+                {
+                    replay.UpdatePriorities(samples, priorities);
+                }
 
                 replay.Clear();
             }

@@ -43,11 +43,6 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
     public override void Validate(int shards)
     {
         config.ValidateCombinations();
-        if (config.Prioritized)
-        {
-            throw new ConfigException("prioritized: true is not offered by the distributed DQN yet (its shards sample uniformly); set prioritized: false or train in one process.");
-        }
-
         if (config.OptimizeMemoryUsage)
         {
             throw new ConfigException("optimize_memory_usage: true is not offered by the distributed DQN yet (its shards keep both observations of a transition); set it to false or train in one process.");
@@ -64,7 +59,16 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
     public override SequenceShape? Sequences(int observationSize, int actionCount) => null;
 
     /// <inheritdoc />
-    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count) => await shard.Sample(run, count).ConfigureAwait(false);
+    public override ShardPriorities? Priorities => config.Prioritized ? new ShardPriorities(config.PrioritizedAlpha, config.PrioritizedEps) : null;
+
+    /// <inheritdoc />
+    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count, long envStep) =>
+        config.Prioritized
+            ? await shard.SamplePrioritized(run, count, _beta.ValueAt(envStep)).ConfigureAwait(false)
+            : await shard.Sample(run, count).ConfigureAwait(false);
+
+    /// <summary>β of the importance-sampling weights, annealed from <c>prioritized_beta0</c> to 1 over the run (as in one process).</summary>
+    private readonly LinearSchedule _beta = new(config.PrioritizedBeta0, 1.0, config.TotalTimesteps);
 
     /// <inheritdoc />
     public override double BytesPerItem(int observationSize, int actionCount) => TransitionBatchMessage.BytesPerTransition(observationSize);
@@ -88,13 +92,17 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
     {
         private DqnLearner Dqn => (DqnLearner)Learner;
 
-        public override void TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate)
+        public override double[][]? TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate)
         {
             // The k batches of the round as one set of tensors (made once per round), of which each update takes a slice;
             // the target network's part of the TD targets for the round's remaining batches in one forward pass (as the
-            // single-process loop does for a training phase), again after each target update.
+            // single-process loop does for a training phase), again after each target update. With priorities, each
+            // row's new |TD error| goes back to its shard's sample row (Ape-X: the round was drawn with the priorities
+            // of its start, so later batches of a round see those, not the ones this round sets).
             int batchSize = config.BatchSize;
-            TransitionBatch batches = Combine([.. samples.Cast<SampledTransitions>()], shares, rounds, network.ObservationSize);
+            SampledTransitions[] parts = [.. samples.Cast<SampledTransitions>()];
+            TransitionBatch batches = Combine(parts, shares, rounds, network.ObservationSize);
+            double[][]? priorities = config.Prioritized ? [.. parts.Select(p => new double[p.Count])] : null;
             Tensor? targets = null;
             int from = 0;
             for (int j = 0; j < rounds; j++)
@@ -108,7 +116,19 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
                 using (var scope = NewDisposeScope())
                 {
                     TransitionBatch batch = batches.Slice(j * batchSize, batchSize);
-                    Dqn.Step(batch, wantPriorities: false, envStep(), targets.narrow(0, (j - from) * batchSize, batchSize));
+                    Tensor? errors = Dqn.Step(batch, wantPriorities: priorities is not null, envStep(), targets.narrow(0, (j - from) * batchSize, batchSize));
+                    if (priorities is not null)
+                    {
+                        // Batch j holds shard i's rows [j·share_i, (j + 1)·share_i), the shards in order.
+                        float[] magnitudes = errors!.cpu().data<float>().ToArray();
+                        for (int i = 0, row = 0; i < parts.Length; row += shares[i], i++)
+                        {
+                            for (int r = 0; r < shares[i]; r++)
+                            {
+                                priorities[i][(j * shares[i]) + r] = magnitudes[row + r];
+                            }
+                        }
+                    }
                 }
 
                 if (UpdateTargetIfDue())
@@ -118,6 +138,8 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
 
                 afterUpdate();
             }
+
+            return priorities;
         }
 
         public override EvaluationResult Evaluate(long step)
@@ -143,6 +165,7 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
             var rewards = new float[count];
             var terminated = new float[count];
             var discounts = new float[count];
+            float[]? weights = parts[0].Weights is null ? null : new float[count];
             int row = 0;
             for (int j = 0; j < k; j++)
             {
@@ -155,6 +178,7 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
                     parts[i].Rewards.AsSpan(from, share).CopyTo(rewards.AsSpan(row));
                     parts[i].Terminated.AsSpan(from, share).CopyTo(terminated.AsSpan(row));
                     parts[i].Discounts.AsSpan(from, share).CopyTo(discounts.AsSpan(row));
+                    parts[i].Weights?.AsSpan(from, share).CopyTo(weights.AsSpan(row));
                     row += share;
                 }
             }
@@ -168,8 +192,24 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
                 zeros([count], ScalarType.Float32),
                 tensor(discounts, [count]),
                 arange(count, ScalarType.Int64),
-                weights: null);
+                weights: weights is null ? null : tensor(weights, [count]));
         }
+    }
+
+    /// <summary>
+    /// Ape-X's initial priorities: each transition's |TD error| under the actor's copy of the network,
+    /// <c>|r + γⁿ(1 − terminated)·max_a Q(s', a) − Q(s, a)|</c> (the discount γⁿ as the n-step assembler stored it).
+    /// </summary>
+    internal static double[] InitialPriorities(QNetwork network, TransitionBatchMessage batch)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        int n = batch.Count, size = batch.Observations.Length / n;
+        Tensor q = network.forward(tensor(batch.Observations, [n, size])).gather(1, tensor(batch.Actions.Select(a => (long)a).ToArray(), [n, 1])).squeeze(1);
+        Tensor next = network.forward(tensor(batch.NextObservations, [n, size])).amax([1]);
+        Tensor live = tensor(batch.Terminated.Select(t => t ? 0.0f : 1.0f).ToArray());
+        Tensor target = tensor(batch.Rewards.Select(r => (float)r).ToArray()).add(tensor(batch.Discounts.Select(d => (float)d).ToArray()).mul(live).mul(next));
+        return [.. target.sub(q).abs().to(ScalarType.Float64).data<double>()];
     }
 
     /// <summary>An ε-greedy copy of the Q-network and the n-step transitions it completed.</summary>
@@ -179,6 +219,7 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
         private readonly BatchedActor _actor;
         private readonly NStepAssembler _assembler;
         private readonly TransitionBatchSink _sink;
+        private readonly bool _prioritized;
 
         public Actor(DqnConfig config, QNetworkConfig network, int environments, int seed)
         {
@@ -186,6 +227,7 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
             _actor = new BatchedActor(_network, environments, (ulong)seed);
             _assembler = new NStepAssembler(config.NSteps, config.Gamma, environments, network.ObservationSize, ActionSpec.Discrete);
             _sink = new TransitionBatchSink(network.ObservationSize);
+            _prioritized = config.Prioritized;
         }
 
         public nn.Module Network => _network;
@@ -205,6 +247,11 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
             }
 
             TransitionBatchMessage message = _sink.Take(run, actor, sequence, count);
+            if (_prioritized)
+            {
+                message = message with { Priorities = InitialPriorities(_network, message) };
+            }
+
             return shard => shard.Insert(message);
         }
 

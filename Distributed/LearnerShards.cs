@@ -111,6 +111,34 @@ internal sealed class LearnerShards
     /// <summary>This round's samples of the live shards, in <see cref="Layout"/>'s order.</summary>
     public IShardSample[] Samples => [.. _live.Select(i => _samples[i]!)];
 
+    /// <summary>
+    /// Sends each live shard the new |TD errors| of the rows it gave this round (<paramref name="samples"/> as
+    /// <see cref="Samples"/> returned them), all at once; a shard that cannot be reached is lost as when sampling.
+    /// </summary>
+    public void UpdatePriorities(IShardSample[] samples, double[][] priorities)
+    {
+        var sends = new List<(int Shard, Task Call)>();
+        for (int j = 0; j < _live.Length && j < samples.Length; j++)
+        {
+            if (samples[j] is SampledTransitions { Slots: { } slots })
+            {
+                sends.Add((_live[j], _grains[_live[j]].UpdatePriorities(_run, slots, priorities[j])));
+            }
+        }
+
+        foreach (var (shard, call) in sends)
+        {
+            try
+            {
+                call.GetAwaiter().GetResult();
+            }
+            catch (Exception e) when (ClusterFaults.IsUnreachable(e))
+            {
+                Lose(shard, _updates, e);
+            }
+        }
+    }
+
     /// <summary>Forgets this round's samples (after training on them).</summary>
     public void Clear() => Array.Clear(_samples);
 

@@ -105,7 +105,9 @@ public sealed class RunMismatchException : Exception
 
 /// <summary>
 /// Complete transitions with discrete actions (their n-step returns assembled by the actor), flattened: observations
-/// and next observations <c>Count × ObservationSize</c>, the rest <c>Count</c> values each.
+/// and next observations <c>Count × ObservationSize</c>, the rest <c>Count</c> values each. For prioritized shards,
+/// <see cref="Priorities"/> holds each transition's initial priority: the |TD error| the actor computed with its copy of
+/// the network (Ape-X).
 /// </summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.TransitionBatchMessage")]
@@ -120,7 +122,8 @@ public sealed record TransitionBatchMessage(
     [property: Id(6)] double[] Rewards,
     [property: Id(7)] float[] NextObservations,
     [property: Id(8)] bool[] Terminated,
-    [property: Id(9)] double[] Discounts)
+    [property: Id(9)] double[] Discounts,
+    [property: Id(10)] double[]? Priorities = null)
 {
     /// <summary>Payload bytes of one transition on the wire, less framing: two observations of float32, an int action, a double reward and discount, a bool flag.</summary>
     public static int BytesPerTransition(int observationSize) => (2 * sizeof(float) * observationSize) + sizeof(int) + (2 * sizeof(double)) + sizeof(bool);
@@ -218,7 +221,11 @@ public sealed record SequenceShape(
 [Alias("RlMemory.Distributed.InsertReply")]
 public sealed record InsertReply([property: Id(0)] bool Accepted, [property: Id(1)] long Stored);
 
-/// <summary>Transitions sampled from a shard, flattened as <see cref="TransitionBatchMessage"/>, with the shard's insert counter at the time.</summary>
+/// <summary>
+/// Transitions sampled from a shard, flattened as <see cref="TransitionBatchMessage"/>, with the shard's insert counter
+/// at the time; from a prioritized shard also their slots (to send their new priorities back) and importance-sampling
+/// weights <c>(p_min / p_i)^β</c> within the shard.
+/// </summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.SampledTransitions")]
 [Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
@@ -230,7 +237,9 @@ public sealed record SampledTransitions(
     [property: Id(4)] float[] NextObservations,
     [property: Id(5)] float[] Terminated,
     [property: Id(6)] float[] Discounts,
-    [property: Id(7)] long Inserted = 0) : IShardSample;
+    [property: Id(7)] long Inserted = 0,
+    [property: Id(8)] long[]? Slots = null,
+    [property: Id(9)] float[]? Weights = null) : IShardSample;
 
 /// <summary>Versioned weights: every parameter of the policy network, flattened in its parameter order, and when the learner published them (UTC ticks).</summary>
 [GenerateSerializer]
@@ -248,6 +257,7 @@ public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property
 /// <param name="CheckpointDirectory">Where the shard checkpoints its replay and counters (a folder the silo can write; null: no checkpoints). A shard configured again after its silo died comes back from it.</param>
 /// <param name="CheckpointEvery">Inserts between checkpoints, as the rate limiter counts them (transitions; R2D2: environment steps of the sequences): at most this many (and the inserts since) are lost with the silo.</param>
 /// <param name="Sequences">Null: the shard holds transitions (DQN); else sequences of this shape (R2D2), <paramref name="Capacity"/> of them.</param>
+/// <param name="Priorities">Null: uniform sampling; else proportional prioritized sampling (transitions only) with these settings.</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardSettings")]
 public sealed record ShardSettings(
@@ -259,7 +269,13 @@ public sealed record ShardSettings(
     [property: Id(5)] ulong Seed,
     [property: Id(6)] string? CheckpointDirectory = null,
     [property: Id(7)] long CheckpointEvery = 0,
-    [property: Id(8)] SequenceShape? Sequences = null);
+    [property: Id(8)] SequenceShape? Sequences = null,
+    [property: Id(9)] ShardPriorities? Priorities = null);
+
+/// <summary>A prioritized shard's priority exponent α and the ε added to each |TD error|.</summary>
+[GenerateSerializer]
+[Alias("RlMemory.Distributed.ShardPriorities")]
+public sealed record ShardPriorities([property: Id(0)] double Alpha, [property: Id(1)] double Epsilon);
 
 /// <summary>A shard's counters.</summary>
 /// <param name="Inserted">Transitions inserted.</param>
@@ -270,6 +286,7 @@ public sealed record ShardSettings(
 /// <param name="Checkpoints">Checkpoints written by this activation.</param>
 /// <param name="Restored">Whether this activation came back from a checkpoint.</param>
 /// <param name="Silo">The silo that hosts this activation.</param>
+/// <param name="PriorityUpdates">Priorities the learner sent back (a prioritized shard).</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardStatistics")]
 public sealed record ShardStatistics(
@@ -280,4 +297,5 @@ public sealed record ShardStatistics(
     [property: Id(4)] long SamplesRefused,
     [property: Id(5)] int Checkpoints = 0,
     [property: Id(6)] bool Restored = false,
-    [property: Id(7)] string Silo = "");
+    [property: Id(7)] string Silo = "",
+    [property: Id(8)] long PriorityUpdates = 0);

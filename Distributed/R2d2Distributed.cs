@@ -74,7 +74,7 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
     }
 
     /// <inheritdoc />
-    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count) => await shard.SampleSequences(run, count).ConfigureAwait(false);
+    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count, long envStep) => await shard.SampleSequences(run, count).ConfigureAwait(false);
 
     /// <inheritdoc />
     public override double BytesPerItem(int observationSize, int actionCount)
@@ -145,7 +145,7 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
             config.GradientSteps * Math.Max(1, config.TargetUpdateInterval / (config.TrainFreq * config.NumEnvs)),
             tau: 1)
     {
-        public override void TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate)
+        public override double[][]? TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate)
         {
             SampledSequences[] parts = [.. samples.Cast<SampledSequences>()];
             for (int j = 0; j < rounds; j++)
@@ -159,6 +159,8 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
                 UpdateTargetIfDue();
                 afterUpdate();
             }
+
+            return null;
         }
 
         public override EvaluationResult Evaluate(long step)

@@ -8,7 +8,8 @@ namespace RlMemory.Distributed;
 /// <summary>
 /// One shard of a run's replay: the existing <see cref="ReplayBuffer"/> (transitions, DQN) or
 /// <see cref="SequenceReplayBuffer"/> (sequences with their initial recurrent states, R2D2) behind a grain, sampled
-/// uniformly, with a samples-per-insert rate limiter. Keyed by the shard's index and the run's id.
+/// uniformly or (transitions) by priority, with a samples-per-insert rate limiter. Keyed by the shard's index and the
+/// run's id.
 /// </summary>
 public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
 {
@@ -22,6 +23,21 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
 
     /// <summary>Draws <paramref name="count"/> transitions uniformly with replacement, or null while the rate limiter says to wait.</summary>
     Task<SampledTransitions?> Sample(RunIdentity run, int count);
+
+    /// <summary>
+    /// Draws <paramref name="count"/> transitions from a prioritized shard in proportion to their priorities, with their
+    /// slots and importance-sampling weights for exponent <paramref name="beta"/>, or null while the rate limiter says
+    /// to wait.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The shard samples uniformly.</exception>
+    Task<SampledTransitions?> SamplePrioritized(RunIdentity run, int count, double beta);
+
+    /// <summary>
+    /// Sets the priorities of sampled slots from the learner's new |TD errors| (Ape-X). A slot overwritten since it was
+    /// sampled takes the priority meant for its predecessor, as in Ape-X; a shard that samples uniformly ignores them.
+    /// </summary>
+    /// <exception cref="ArgumentException">The arrays differ in length, a slot holds nothing, or a value is NaN, infinite or negative; nothing changes.</exception>
+    Task UpdatePriorities(RunIdentity run, long[] slots, double[] tdErrorMagnitudes);
 
     /// <summary>Stores complete sequences (a shard of sequences), or refuses them (not <see cref="InsertReply.Accepted"/>) while the learner is behind.</summary>
     /// <exception cref="RunMismatchException">The batch is from another run or protocol.</exception>
@@ -46,6 +62,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
     private long _insertsRefused;
     private long _samplesRefused;
     private long _checkpointedAt;
+    private long _priorityUpdates;
     private int _checkpoints;
     private bool _restored;
 
@@ -116,6 +133,11 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
                 Seed = settings.Seed,
                 MinSequenceLength = shape.MinLength,
             };
+            if (settings.Priorities is not null)
+            {
+                throw new ArgumentException($"{Where}: prioritized shards hold transitions only; sequences are sampled uniformly.", nameof(settings));
+            }
+
             _sequences = from is null ? new SequenceReplayBuffer(options) : SequenceReplayBuffer.Load(from, options);
             return _sequences.Count;
         }
@@ -130,7 +152,8 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             Device = CPU,
             Seed = settings.Seed,
         };
-        _replay = from is null ? new ReplayBuffer(transitions) : ReplayBuffer.Load(from, transitions);
+        PriorityOptions? priorities = settings.Priorities is { } p ? new PriorityOptions { Alpha = p.Alpha, Epsilon = p.Epsilon } : null;
+        _replay = from is null ? new ReplayBuffer(transitions, priorities) : ReplayBuffer.Load(from, transitions, priorities);
         return (int)_replay.Count;
     }
 
@@ -169,7 +192,22 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 
         var truncated = new bool[batch.Count];
         var step = new VectorStep<int>(batch.Observations, batch.Actions, batch.Rewards, batch.Terminated, truncated, batch.NextObservations);
-        replay.AddTransitions(step, batch.Discounts);
+        if (batch.Priorities is null)
+        {
+            replay.AddTransitions(step, batch.Discounts);
+        }
+        else
+        {
+            try
+            {
+                replay.AddTransitions(step, batch.Discounts, batch.Priorities);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"Batch {batch.Sequence} of actor {batch.Actor}: {e.Message}", e);
+            }
+        }
+
         Inserted(settings, ratio, batch.Count);
         return Task.FromResult(new InsertReply(true, replay.Count));
     }
@@ -261,17 +299,34 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         return Task.FromResult<SampledSequences?>(new SampledSequences(rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, ratio.Inserted));
     }
 
-    public Task<SampledTransitions?> Sample(RunIdentity run, int count)
+    public Task<SampledTransitions?> Sample(RunIdentity run, int count) => SampleTransitions(run, count, beta: null);
+
+    public Task<SampledTransitions?> SamplePrioritized(RunIdentity run, int count, double beta)
+    {
+        if (!(beta is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Where}: beta must be in [0, 1].");
+        }
+
+        return SampleTransitions(run, count, beta);
+    }
+
+    private Task<SampledTransitions?> SampleTransitions(RunIdentity run, int count, double? beta)
     {
         var (settings, ratio) = Require();
         ReplayBuffer replay = _replay ?? throw new InvalidOperationException($"{Where} holds sequences (R2D2), not transitions.");
+        if (beta is not null && !replay.Prioritized)
+        {
+            throw new InvalidOperationException($"{Where} samples uniformly: the learner asked for a prioritized sample (the shard was configured without priorities).");
+        }
+
         if (!MaySample(settings, ratio, run, count, replay.Count))
         {
             return Task.FromResult<SampledTransitions?>(null);
         }
 
         using var scope = NewDisposeScope();
-        TransitionBatch batch = replay.Sample(count);
+        TransitionBatch batch = replay.Sample(count, beta ?? 1.0);
         ratio.Sample(batch.Size);
         var sampled = new SampledTransitions(
             batch.Size,
@@ -281,12 +336,45 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             Floats(batch.NextObservations),
             Floats(batch.Terminated),
             Floats(batch.Discounts),
-            ratio.Inserted);
+            ratio.Inserted,
+            replay.Prioritized ? Longs(batch.Indices) : null,
+            batch.Weights is null ? null : Floats(batch.Weights));
         return Task.FromResult<SampledTransitions?>(sampled);
     }
 
+    public Task UpdatePriorities(RunIdentity run, long[] slots, double[] tdErrorMagnitudes)
+    {
+        ArgumentNullException.ThrowIfNull(slots);
+        ArgumentNullException.ThrowIfNull(tdErrorMagnitudes);
+        var (settings, _) = Require();
+        settings.Run.Require(run, Where);
+        ReplayBuffer replay = _replay ?? throw new InvalidOperationException($"{Where} holds sequences (R2D2), not transitions.");
+        if (!replay.Prioritized)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (slots.Length != tdErrorMagnitudes.Length)
+        {
+            throw new ArgumentException($"{Where}: {slots.Length} slots but {tdErrorMagnitudes.Length} priorities.", nameof(tdErrorMagnitudes));
+        }
+
+        using var scope = NewDisposeScope();
+        try
+        {
+            replay.UpdatePriorities(tensor(slots), tensor(tdErrorMagnitudes));
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{Where}: the learner's priorities were refused: {e.Message}", nameof(tdErrorMagnitudes), e);
+        }
+
+        _priorityUpdates += slots.Length;
+        return Task.CompletedTask;
+    }
+
     public Task<ShardStatistics> Statistics() =>
-        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? _sequences?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored, RuntimeIdentity));
+        Task.FromResult(new ShardStatistics(_ratio?.Inserted ?? 0, _ratio?.Sampled ?? 0, _replay?.Count ?? _sequences?.Count ?? 0, _insertsRefused, _samplesRefused, _checkpoints, _restored, RuntimeIdentity, _priorityUpdates));
 
     public void Dispose()
     {

@@ -169,6 +169,51 @@ public sealed class ReplayBuffer : IReplayBuffer<TransitionBatch>, ITransitionSi
     }
 
     /// <summary>
+    /// Stores M complete transitions as <see cref="AddTransitions{TAction}(in VectorStep{TAction}, ReadOnlySpan{double})"/>
+    /// does, each with the |TD error| the caller computed for it instead of the maximal priority (Ape-X: actors compute
+    /// the initial priorities with their own copy of the network): p = (|δ| + ε)^α, and the maximal priority rises to
+    /// the largest. A uniform buffer stores the transitions and ignores the priorities.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad input, including a priority count other than M or a priority that is NaN, infinite or negative; the buffer is unchanged.</exception>
+    /// <exception cref="InvalidOperationException">The buffer is in memory-saving mode.</exception>
+    internal void AddTransitions<TAction>(in VectorStep<TAction> transitions, ReadOnlySpan<double> discounts, ReadOnlySpan<double> tdErrorMagnitudes)
+        where TAction : unmanaged
+    {
+        ThrowIfDisposed();
+        int m = transitions.Rewards.Length;
+        if (tdErrorMagnitudes.Length != m)
+        {
+            throw new ArgumentException($"{Name}: AddTransitions: {tdErrorMagnitudes.Length} initial priorities for {m} transitions; give one per transition.", nameof(tdErrorMagnitudes));
+        }
+
+        for (int i = 0; i < m; i++)
+        {
+            double v = tdErrorMagnitudes[i];
+            if (!double.IsFinite(v) || v < 0)
+            {
+                throw new ArgumentException($"{Name}: AddTransitions: tdErrorMagnitudes[{i}] is {TransitionChecks.Text(v)}; initial priorities are |TD errors|: finite and ≥ 0.", nameof(tdErrorMagnitudes));
+            }
+        }
+
+        SlotChanges changes = _storage.AddTransitions(transitions, discounts);
+        Report(changes);
+        int n = changes.CompletedCount;
+        if (_priorities is null || n == 0)
+        {
+            return;
+        }
+
+        // The last n of the M transitions were written (all of them unless M exceeds the capacity).
+        var slots = new int[n];
+        for (int k = 0; k < n; k++)
+        {
+            slots[k] = (int)((changes.CompletedStart + k) % _storage.Capacity);
+        }
+
+        _priorities.UpdatePriorities(slots, tdErrorMagnitudes[(m - n)..]);
+    }
+
+    /// <summary>
     /// Tells the buffer that the vector environment was reset outside <c>Add</c> (e.g. <c>vec.Reset()</c>): the next
     /// step's entries are all real transitions. The transitions already stored are kept; with n-step returns the
     /// partial windows are stored as transitions that bootstrap from their last next observation.

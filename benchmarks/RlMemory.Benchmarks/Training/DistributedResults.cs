@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using RlMemory.Distributed;
 using RlMemory.Training;
-using RlMemory.Training.Dqn;
+using RlMemory.Training.Configuration;
 
 namespace RlMemory.Benchmarks.Training;
 
 /// <summary>
-/// Distributed DQN against the single-process trainer on the same preset: for each actor count, one distributed run,
+/// Distributed DQN or R2D2 against the single-process trainer on the same preset: for each actor count, one distributed run,
 /// then (alternating) one single-process run; env steps/s, learner updates/s, measured samples per insert against the
 /// target, the median latency of a weights version reaching an actor, payload bytes per transition, final return, and
 /// the machine's CPU time per 1,000 environment steps (busy time of all cores from /proc/stat, so actor processes
@@ -15,7 +15,7 @@ namespace RlMemory.Benchmarks.Training;
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- distributed-results [preset] [--actors 1,2,4,8] [--cli PATH] [--seeds N] [--first-seed S] [--set key=value ...]</c>
-/// (default dqn-cartpole, actors 1, 2, 4, 8, one seed). With <c>--cli</c> (the rlmemory program or its .dll) the
+/// (a dqn or r2d2 preset, default dqn-cartpole; actors 1, 2, 4, 8; one seed). With <c>--cli</c> (the rlmemory program or its .dll) the
 /// actors are processes (<c>rlmemory cluster actor</c>); without it, threads of this process.
 /// </remarks>
 internal static class DistributedResults
@@ -44,11 +44,13 @@ internal static class DistributedResults
         ResultsOptions options = ResultsOptions.Parse([.. rest], defaultSeeds: 1);
         string preset = options.Presets.FirstOrDefault() ?? "dqn-cartpole";
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores; load average at start: {ResultsOptions.LoadAverage()}");
-        Console.WriteLine("| run | seed | env steps | final eval | env steps/s | updates/s | samples/insert (target) | weights latency | bytes/transition | CPU s per 1k steps |");
+        Console.WriteLine("| run | seed | env steps | final eval | env steps/s | updates/s | samples/insert (target) | weights latency | bytes/item | CPU s per 1k steps |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (int seed = options.FirstSeed; seed < options.FirstSeed + options.Seeds; seed++)
         {
-            DqnConfig config = DqnConfig.FromPreset(preset, [.. options.Overrides]) with { Seed = seed };
+            Preset chosen = Presets.Load(preset);
+            TrainerSetup setup = TrainerCatalog.Find(chosen.Algo).Configure(chosen, [.. options.Overrides, $"seed={seed}"]);
+            RunConfig config = setup.Config;
             foreach (int actors in actorCounts)
             {
                 double cpu = BusySeconds();
@@ -58,7 +60,8 @@ internal static class DistributedResults
                     $"| distributed, {actors} actor {(cli is null ? "thread" : "process")}{(actors == 1 ? string.Empty : cli is null ? "s" : "es")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} |"));
 
                 cpu = BusySeconds();
-                using var single = new DqnTrainer(config, new TrainerOptions { Quiet = true });
+                ITrainer single = setup.Create(new TrainerOptions { Quiet = true });
+                using var owned = single as IDisposable;
                 TrainingResult s = single.Learn();
                 cpuPerK = (BusySeconds() - cpu) * 1000 / s.Steps;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -56,6 +56,40 @@ public sealed class DistributedDqnTests : IDisposable
     }
 
     [Fact]
+    public void PrioritizedShards_TakeTheActorsInitialPriorities_AndTheLearnersUpdates()
+    {
+        // Ape-X: actors send each transition's |TD error| under their copy of the network; the learner samples by
+        // priority with importance weights and sends every sampled row's new |TD error| back.
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 4000, LearningStarts = 500, EvalEpisodes = 1, NetArch = [32], Prioritized = true };
+        DistributedResult result = new DistributedTrainer(config, new DistributedOptions { Actors = 2 }).Learn();
+        Assert.Equal(4000, result.EnvSteps);
+        Assert.InRange(result.SamplesPerInsert, 32 * 0.85, 32 * 1.0001);
+        long sampled = result.Shards.Sum(s => s.Sampled), updated = result.Shards.Sum(s => s.PriorityUpdates);
+        Assert.InRange(updated, sampled - (8 * 64), sampled); // every row trained on (all but at most the last round drawn)
+        Assert.All(result.Shards, s => Assert.True(s.PriorityUpdates > 0, "a shard got no priorities back"));
+    }
+
+    [Fact]
+    public void AnActorsInitialPriorities_AreTheTdErrorsOfItsNetwork()
+    {
+        TorchSharp.torch.manual_seed(3);
+        using var network = new QNetwork(new QNetworkConfig { ObservationSize = 2, ActionCount = 3, HiddenSizes = [4] });
+        var run = RunIdentity.Current("priorities");
+        var batch = new TransitionBatchMessage(run, "actor-0", 0, 2, [0.5f, -1f, 2f, 0.25f], [2, 0], [1.5, -0.5], [0.1f, 0.2f, -0.3f, 0.4f], [false, true], [0.9801, 0.99]);
+        double[] priorities = DqnDistributed.InitialPriorities(network, batch);
+
+        // By hand from the network's Q-values: |r + γⁿ(1 − done)·max Q(s') − Q(s, a)|.
+        float[] Q(float[] x) => network.forward(TorchSharp.torch.tensor(x, [1, 2])).data<float>().ToArray();
+        using (TorchSharp.torch.no_grad())
+        {
+            double first = Math.Abs(1.5 + (0.9801 * Q([0.1f, 0.2f]).Max()) - Q([0.5f, -1f])[2]);
+            double second = Math.Abs(-0.5 - Q([2f, 0.25f])[0]); // terminated: no bootstrap
+            Assert.Equal(first, priorities[0], 5);
+            Assert.Equal(second, priorities[1], 5);
+        }
+    }
+
+    [Fact]
     public void AFailingActor_StopsTheRun_WithItsError()
     {
         string id = $"ThrowsAfter-{Guid.NewGuid():N}-v0";
@@ -67,7 +101,6 @@ public sealed class DistributedDqnTests : IDisposable
     }
 
     [Theory]
-    [InlineData("prioritized=true", "prioritized: true is not offered by the distributed DQN yet")]
     [InlineData("batch_size=2", "batch_size (2) must be at least the number of replay shards (3)")]
     [InlineData("optimize_memory_usage=true", "optimize_memory_usage: true is not offered by the distributed DQN yet")]
     [InlineData("device=cuda", "device = cuda: the distributed DQN runs its learner and actors on the CPU for now")]

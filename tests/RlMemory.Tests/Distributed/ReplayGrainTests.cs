@@ -255,6 +255,39 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.False(new ShardRoute([only], "actor 0").TryInsert(Insert(Batch(full, 4)), preferred: 0)); // every shard refuses: the actor waits
     }
 
+    [Fact]
+    public async Task APrioritizedShard_SamplesByTheActorsPriorities_AndTakesTheLearnersNewOnes()
+    {
+        // α = 1: transition i of 4 inserted with |δ| = (0, 0, 0, 5) is the only one drawn; after the learner sends
+        // |δ| = 5 for slot 0 and 0 for slot 3, only transition 0 is.
+        var run = RunIdentity.Current($"prioritized-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(0, run.RunId);
+        await shard.Configure(Settings(run, new RateLimit(100, 1, 100_000)) with { Priorities = new ShardPriorities(1, 1e-9) });
+        Assert.True((await shard.Insert(Batch(run, 4) with { Priorities = [0, 0, 0, 5] })).Accepted);
+
+        SampledTransitions? sample = await shard.SamplePrioritized(run, 4, beta: 0.5); // at most the transitions held
+        Assert.NotNull(sample);
+        Assert.All(sample.Observations.Where((_, k) => k % 2 == 0), o => Assert.Equal(3f, o));
+        Assert.All(sample.Slots!, slot => Assert.Equal(3L, slot));
+        Assert.All(sample.Weights!, w => Assert.Equal(Math.Sqrt(1e-9 / (5 + 1e-9)), w, 1e-9)); // (p_min / p_i)^β over the shard
+
+        await shard.UpdatePriorities(run, [0, 3], [5, 0]);
+        sample = await shard.SamplePrioritized(run, 4, beta: 0.5);
+        Assert.All(sample!.Slots!, slot => Assert.Equal(0L, slot));
+        Assert.Equal(2, (await shard.Statistics()).PriorityUpdates);
+
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => shard.UpdatePriorities(run, [0], [double.NaN]));
+        Assert.Contains("the learner's priorities were refused", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.Insert(Batch(run, 2, sequence: 3) with { Priorities = [1, -2] }));
+        Assert.Contains("Batch 3 of actor actor-0: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("tdErrorMagnitudes[1] is -2", e.Message, StringComparison.Ordinal);
+        var uniform = RunIdentity.Current($"uniform-{Guid.NewGuid():N}");
+        IReplayShardGrain plain = _grains.GetGrain<IReplayShardGrain>(0, uniform.RunId);
+        await plain.Configure(Settings(uniform));
+        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => plain.SamplePrioritized(uniform, 1, 0.4));
+        Assert.Contains("samples uniformly", wrong.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Sequences of T = 1 + 2 steps of 2 observation floats; sequence i holds the value i in its observations and its one state part, valid steps 2 or 3.</summary>
     private static readonly SequenceShape Shape = new(BurnIn: 1, LearningLength: 2, Overlap: 0, MinLength: 2, ["h"], [[2]]);
 
