@@ -85,12 +85,25 @@ public static class ClusterHosts
                 host.Dispose();
                 if (attempt >= Backoff.Length)
                 {
-                    throw new InvalidOperationException($"The {role} could not join the cluster through Redis at {redis} after {attempt + 1} attempts over {Backoff.Sum(b => b.TotalSeconds):0} s: {e.GetBaseException().Message}", e);
+                    throw new InvalidOperationException($"The {role} could not join the cluster through Redis at {redis} after {attempt + 1} attempts over {Backoff.Sum(b => b.TotalSeconds):0} s: {e.GetBaseException().Message}{RemoteHint(redis)}", e);
                 }
 
                 Console.Error.WriteLine($"The {role} could not join the cluster through Redis at {redis} ({e.GetBaseException().Message}); trying again in {Backoff[attempt].TotalSeconds:0} s.");
                 Task.Delay(Backoff[attempt], cancel).GetAwaiter().GetResult();
             }
         }
+    }
+
+    /// <summary>
+    /// For a Redis on another host: Redis 7 (Debian 12's) refuses remote clients in its protected mode (no password set),
+    /// which StackExchange.Redis reports only as "not possible to connect"; say what to check.
+    /// </summary>
+    internal static string RemoteHint(string redis)
+    {
+        string host = redis.Contains(':', StringComparison.Ordinal) ? redis[..redis.LastIndexOf(':')] : redis;
+        bool local = host is "localhost" or "127.0.0.1" or "::1" or "[::1]";
+        return local
+            ? string.Empty
+            : $". Check that Redis listens on {host} (redis-server --bind {host}) and accepts clients from other hosts: in its protected mode (the default without a password) it refuses them; start it with --protected-mode no on a private network (docs/distributed.md)";
     }
 }

@@ -11,7 +11,9 @@ namespace RlMemory.Benchmarks.Training;
 /// then (alternating) one single-process run; env steps/s, learner updates/s, measured samples per insert against the
 /// target, the median latency of a weights version reaching an actor, payload bytes per transition, final return, and
 /// the machine's CPU time per 1,000 environment steps (busy time of all cores from /proc/stat, so actor processes
-/// count: the "per core" comparison, on an otherwise idle machine). Long runs: a benchmark, not a test.
+/// count: the "per core" comparison, on an otherwise idle machine); with actor processes also the learner process's
+/// CPU per update and the actors' CPU per 1,000 steps, and from them the projection for more cores (the learner's
+/// ceiling and the actor cores that reach it). Long runs: a benchmark, not a test.
 /// </summary>
 /// <remarks>
 /// <c>dotnet run -c Release --project benchmarks/RlMemory.Benchmarks -- distributed-results [preset] [--actors 1,2,4,8] [--cli PATH] [--seeds N] [--first-seed S] [--set key=value ...]</c>
@@ -44,8 +46,9 @@ internal static class DistributedResults
         ResultsOptions options = ResultsOptions.Parse([.. rest], defaultSeeds: 1);
         string preset = options.Presets.FirstOrDefault() ?? "dqn-cartpole";
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores; load average at start: {ResultsOptions.LoadAverage()}");
-        Console.WriteLine("| run | seed | env steps | final eval | env steps/s | updates/s | samples/insert (target) | weights latency | bytes/item | CPU s per 1k steps |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| run | seed | env steps | final eval | env steps/s | updates/s | samples/insert (target) | weights latency | bytes/item | CPU s per 1k steps | learner process CPU ms per update | actors' CPU s per 1k steps |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var projections = new List<string>();
         for (int seed = options.FirstSeed; seed < options.FirstSeed + options.Seeds; seed++)
         {
             Preset chosen = Presets.Load(preset);
@@ -54,10 +57,29 @@ internal static class DistributedResults
             foreach (int actors in actorCounts)
             {
                 double cpu = BusySeconds();
+                double own = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
                 DistributedResult d = new DistributedTrainer(config, new DistributedOptions { Actors = actors, ActorProcess = cli is null ? null : launch => Launch(cli, launch) }).Learn();
-                double cpuPerK = (BusySeconds() - cpu) * 1000 / d.EnvSteps;
+                double machine = BusySeconds() - cpu;
+                double learnerProcess = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - own;
+                double cpuPerK = machine * 1000 / d.EnvSteps;
+
+                // With actor processes, this process is the silo and the learner; the rest of the machine's busy time is
+                // the actors' (on an otherwise idle machine). With actor threads the two cannot be told apart.
+                double learnerMsPerUpdate = cli is null ? double.NaN : learnerProcess * 1000 / d.Updates;
+                double actorsPerK = cli is null ? double.NaN : (machine - learnerProcess) * 1000 / d.EnvSteps;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| distributed, {actors} actor {(cli is null ? "thread" : "process")}{(actors == 1 ? string.Empty : cli is null ? "s" : "es")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} |"));
+                    $"| distributed, {actors} actor {(cli is null ? "thread" : "process")}{(actors == 1 ? string.Empty : cli is null ? "s" : "es")} | {seed} | {d.EnvSteps:N0} | {d.FinalEvaluation.MeanReturn:0.#} | {d.EnvStepsPerSecond:N0} | {d.UpdatesPerSecond:N0} | {d.SamplesPerInsert:0.0} ({d.TargetSamplesPerInsert:0.#}) | {d.WeightLatencyMs:0.0} ms | {d.BytesPerTransition:0} | {cpuPerK:0.00} | {learnerMsPerUpdate:0.00} | {actorsPerK:0.00} |"));
+                if (cli is not null)
+                {
+                    // The projection for more cores: one learner (one thread, at most 1 / its CPU per update updates/s)
+                    // bounds the run at the preset's environment steps per update; each actor process adds
+                    // 1,000 / its CPU per 1,000 steps per core it gets.
+                    double stepsPerUpdate = (double)d.EnvSteps / d.Updates;
+                    double learnerCeiling = 1000 / learnerMsPerUpdate * stepsPerUpdate;
+                    double perActorCore = 1000 / actorsPerK;
+                    projections.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{actors} actor process(es), seed {seed}: the learner's ceiling {learnerCeiling:N0} env steps/s ({1000 / learnerMsPerUpdate:N0} updates/s on its core × {stepsPerUpdate:0.0} steps per update); an actor core gives {perActorCore:N0} env steps/s, so about {Math.Ceiling(learnerCeiling / perActorCore):0} actor cores reach the ceiling, {Math.Ceiling(learnerCeiling / perActorCore) + 1:0} cores in all."));
+                }
 
                 cpu = BusySeconds();
                 ITrainer single = setup.Create(new TrainerOptions { Quiet = true });
@@ -65,8 +87,13 @@ internal static class DistributedResults
                 TrainingResult s = single.Learn();
                 cpuPerK = (BusySeconds() - cpu) * 1000 / s.Steps;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| single process | {seed} | {s.Steps:N0} | {s.FinalEvaluation!.MeanReturn:0.#} | {s.StepsPerSecond:N0} | {single.Updates / s.Seconds:N0} | | | | {cpuPerK:0.00} |"));
+                    $"| single process | {seed} | {s.Steps:N0} | {s.FinalEvaluation!.MeanReturn:0.#} | {s.StepsPerSecond:N0} | {single.Updates / s.Seconds:N0} | | | | {cpuPerK:0.00} | | |"));
             }
+        }
+
+        foreach (string p in projections)
+        {
+            Console.WriteLine(p);
         }
     }
 
