@@ -136,28 +136,17 @@ internal sealed class NetworkNamespaces : IDisposable
 [Collection(nameof(SeededTrainingCollection))]
 public sealed class NetworkNamespaceTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-netns-{Guid.NewGuid():N}");
-    private readonly List<Process> _processes = [];
+    private readonly string _dir;
+    private readonly TestProcesses _processes;
     private readonly System.Text.StringBuilder _log = new();
 
-    public void Dispose()
+    public NetworkNamespaceTests()
     {
-        foreach (Process p in _processes)
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-                p.WaitForExit();
-            }
-
-            p.Dispose();
-        }
-
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
+        _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-netns-{Guid.NewGuid():N}");
+        _processes = new TestProcesses(_dir);
     }
+
+    public void Dispose() => _processes.Dispose();
 
     [NetworkNamespaceFact]
     public void ASiloAndRedisOnOneHost_ALearnerAndTwoActorsOnAnother_TrainOverTheLink()
@@ -198,11 +187,7 @@ public sealed class NetworkNamespaceTests : IDisposable
         Assert.False(silo.HasExited, "the silo stopped");
     }
 
-    private Process Keep(Process p)
-    {
-        _processes.Add(p);
-        return p;
-    }
+    private Process Keep(Process p) => _processes.Add(p);
 
     /// <summary>Keeps <paramref name="p"/> and collects its output as it comes (a full pipe would stop it).</summary>
     private Process Drain(Process p)

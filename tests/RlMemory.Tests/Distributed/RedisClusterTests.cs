@@ -114,12 +114,17 @@ internal sealed class RedisServer : IDisposable
     }
 }
 
-/// <summary>A run across processes that find each other through Redis membership, as on several hosts.</summary>
-[Collection(nameof(SeededTrainingCollection))]
-public sealed class RedisClusterTests : IDisposable
+/// <summary>The processes a test started (killed with their children if still running) and its scratch folder, removed with the test.</summary>
+internal sealed class TestProcesses(string directory) : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-redis-{Guid.NewGuid():N}");
     private readonly List<Process> _processes = [];
+
+    /// <summary>Keeps <paramref name="p"/> until the test ends.</summary>
+    public Process Add(Process p)
+    {
+        _processes.Add(p);
+        return p;
+    }
 
     public void Dispose()
     {
@@ -134,11 +139,27 @@ public sealed class RedisClusterTests : IDisposable
             p.Dispose();
         }
 
-        if (Directory.Exists(_dir))
+        if (Directory.Exists(directory))
         {
-            Directory.Delete(_dir, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
     }
+}
+
+/// <summary>A run across processes that find each other through Redis membership, as on several hosts.</summary>
+[Collection(nameof(SeededTrainingCollection))]
+public sealed class RedisClusterTests : IDisposable
+{
+    private readonly string _dir;
+    private readonly TestProcesses _processes;
+
+    public RedisClusterTests()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), $"rlmemory-redis-{Guid.NewGuid():N}");
+        _processes = new TestProcesses(_dir);
+    }
+
+    public void Dispose() => _processes.Dispose();
 
     [RedisFact]
     public void ASiloALearnerAndTwoActors_InProcessesOfTheirOwn_TrainThroughRedisMembership()
