@@ -389,7 +389,7 @@ public sealed class DistributedTrainer
                 // k updates from one round: batch j takes rows [j·share, (j + 1)·share) of every shard's sample. With a
                 // shard lost, the others give its share (and k may be smaller, as their limiters admit).
                 using var round = NewDisposeScope();
-                var (_, share, rounds) = replay.Layout;
+                var (live, share, rounds) = replay.Layout;
                 IShardSample[] samples = replay.Samples;
                 stepsDone = progress.StepsDone;
                 double[][]? priorities = learner.TrainRound(samples, share, rounds, () => progress.StepsDone, () =>
@@ -423,7 +423,7 @@ public sealed class DistributedTrainer
 
                 if (priorities is not null)
                 {
-                    replay.UpdatePriorities(samples, priorities);
+                    replay.UpdatePriorities(live, samples, priorities);
                 }
 
                 replay.Clear();

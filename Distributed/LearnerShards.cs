@@ -112,17 +112,19 @@ internal sealed class LearnerShards
     public IShardSample[] Samples => [.. _live.Select(i => _samples[i]!)];
 
     /// <summary>
-    /// Sends each live shard the new |TD errors| of the rows it gave this round (<paramref name="samples"/> as
-    /// <see cref="Samples"/> returned them), all at once; a shard that cannot be reached is lost as when sampling.
+    /// Sends each shard the new |TD errors| of the rows it gave this round (<paramref name="samples"/> as
+    /// <see cref="Samples"/> returned them, from the shards <paramref name="live"/> that <see cref="Layout"/> named
+    /// then), all at once. A shard that cannot be reached is lost as when sampling; one that refuses them (it came back
+    /// from a checkpoint that holds fewer slots since it was sampled) keeps its priorities, and that is said.
     /// </summary>
-    public void UpdatePriorities(IShardSample[] samples, double[][] priorities)
+    public void UpdatePriorities(int[] live, IShardSample[] samples, double[][] priorities)
     {
         var sends = new List<(int Shard, Task Call)>();
-        for (int j = 0; j < _live.Length && j < samples.Length; j++)
+        for (int j = 0; j < live.Length && j < samples.Length; j++)
         {
-            if (samples[j] is SampledTransitions { Slots: { } slots })
+            if (samples[j] is SampledTransitions { Slots: { } slots } && _downFor[live[j]] is null)
             {
-                sends.Add((_live[j], _grains[_live[j]].UpdatePriorities(_run, slots, priorities[j])));
+                sends.Add((live[j], _grains[live[j]].UpdatePriorities(_run, slots, priorities[j])));
             }
         }
 
@@ -135,6 +137,10 @@ internal sealed class LearnerShards
             catch (Exception e) when (ClusterFaults.IsUnreachable(e))
             {
                 Lose(shard, _updates, e);
+            }
+            catch (ArgumentException e)
+            {
+                Say($"warning: replay shard {shard} kept its priorities for this round's rows: {e.Message}");
             }
         }
     }
