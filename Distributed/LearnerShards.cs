@@ -197,6 +197,7 @@ internal sealed class LearnerShards
     {
         _downFor[shard] = Stopwatch.StartNew();
         _updatesAtDown[shard] = updates;
+        _retry.Restart(); // the first attempt to bring it back comes a second after the loss, not sooner
         Clear(); // the round's shares change: samples drawn for the old ones are dropped
         (_live, _share) = Split();
         Say($"warning: replay shard {shard} cannot be reached ({ClusterFaults.Reason(e)}); the learner samples from the {_live.Length} other shard{(_live.Length == 1 ? string.Empty : "s")} and configures it again every second.");
