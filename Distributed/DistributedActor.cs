@@ -132,9 +132,14 @@ public static class DistributedActor
             }
         }
 
-        if (policy.Take(run, name, sequence, plan.InsertBatch, final: true) is { } last && !Insert(last, route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
+        while (policy.Take(run, name, sequence, plan.InsertBatch, final: true) is { } last)
         {
-            return;
+            if (!Insert(last, route, (int)((index + sequence) % shards.Length), stop, () => Report(finished: false)))
+            {
+                return;
+            }
+
+            sequence++;
         }
 
         Report(finished: true);

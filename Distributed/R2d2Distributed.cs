@@ -107,6 +107,13 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
         return new Actor(network, envs.NumEnvs, seed, this);
     }
 
+    /// <summary>Floats per sequence row (T + 1 observations, T actions, rewards, two flags and the mask; T = burn-in + learning steps).</summary>
+    private int Width(int observationSize)
+    {
+        int t = config.BurnIn + config.SequenceLength;
+        return ((t + 1) * observationSize) + (5 * t);
+    }
+
     /// <summary>A sequence whose valid steps all lie in the burn-in gives the learner nothing (as in one process).</summary>
     private int MinLength => config.BurnIn + 1;
 
@@ -188,6 +195,8 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
         private readonly RecurrentQActor _actor;
         private readonly SequenceCollector _collector;
         private readonly int _environments;
+        private readonly int _width;
+        private readonly int _stateParts;
         private long _steps;
 
         public Actor(RecurrentQNetworkConfig network, int environments, int seed, R2d2Distributed algorithm)
@@ -196,6 +205,8 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
             _actor = new RecurrentQActor(_network, environments, (ulong)seed);
             _collector = new SequenceCollector(algorithm.Options(network.ObservationSize, _network.StateSpec, environments));
             _environments = environments;
+            _width = algorithm.Width(network.ObservationSize);
+            _stateParts = _network.StateSpec.Parts.Count;
         }
 
         public nn.Module Network => _network;
@@ -215,17 +226,20 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
 
         public Func<IReplayShardGrain, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final)
         {
-            if (_collector.Count == 0 || (!final && _steps < insertBatch))
+            if ((_steps == 0 && _collector.Count == 0) || (!final && _steps < insertBatch))
             {
                 return null;
             }
 
-            // What the batch counts for in the rate limiters: the steps taken since the last batch, capped so that one
-            // batch always fits the limiter's error buffer (steps without a sequence carry over to the next batch).
-            SequenceRows rows = _collector.Take(_collector.Count);
-            int steps = (int)Math.Clamp(_steps, 1, 2L * insertBatch);
-            _steps -= Math.Min(_steps, steps);
-            var message = new SequenceBatchMessage(run, actor, sequence, rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, steps);
+            // What the batch counts for in the rate limiters: the steps taken since the last batch, at most twice the
+            // insert batch so that one batch always fits the limiter's error buffer (the rest goes with the next batch,
+            // which may hold no sequence: the first 30 steps of an episode complete none). So every step is counted.
+            SequenceRows? rows = _collector.Count == 0 ? null : _collector.Take(_collector.Count);
+            int steps = (int)Math.Min(_steps, 2L * insertBatch);
+            _steps -= steps;
+            var message = rows is null
+                ? new SequenceBatchMessage(run, actor, sequence, 0, _width, [], [], [.. Enumerable.Range(0, _stateParts).Select(_ => Array.Empty<float>())], steps)
+                : new SequenceBatchMessage(run, actor, sequence, rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, steps);
             return shard => shard.InsertSequences(message);
         }
 

@@ -218,9 +218,9 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         var (settings, ratio) = Require();
         SequenceReplayBuffer sequences = _sequences ?? throw new InvalidOperationException($"{Where} holds transitions (DQN), not sequences: an actor of another algorithm is connected to this run.");
         settings.Run.Require(batch.Run, Where);
-        if (batch.Steps < 1)
+        if (batch.Steps < 0 || (batch.Steps == 0 && batch.Count == 0))
         {
-            throw new ArgumentException($"Batch {batch.Sequence} of actor {batch.Actor}: it must stand for at least 1 environment step; got {batch.Steps}.", nameof(batch));
+            throw new ArgumentException($"Batch {batch.Sequence} of actor {batch.Actor}: it must hold a sequence or stand for at least 1 environment step; got {batch.Count} sequences and {batch.Steps} steps.", nameof(batch));
         }
 
         if (!ratio.CanInsert(batch.Steps))
@@ -231,7 +231,11 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 
         try
         {
-            sequences.AddRows(new SequenceRows(batch.Count, batch.Width, batch.Table, batch.Lengths, batch.States));
+            // A batch of steps without sequences (an episode's first steps complete none) only counts in the limiter.
+            if (batch.Count > 0)
+            {
+                sequences.AddRows(new SequenceRows(batch.Count, batch.Width, batch.Table, batch.Lengths, batch.States));
+            }
         }
         catch (ArgumentException e)
         {

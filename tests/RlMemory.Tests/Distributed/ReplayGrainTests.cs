@@ -363,9 +363,13 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.Contains("rewards of sequence 1 at step 0 is NaN", e.Message, StringComparison.Ordinal);
         e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(good with { States = [[1f, float.PositiveInfinity, 0f, 0f]] }));
         Assert.Contains("state", e.Message, StringComparison.Ordinal);
-        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(good with { Steps = 0 }));
-        Assert.Contains("must stand for at least 1 environment step; got 0", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(good with { Count = 0, Table = [], Lengths = [], States = [[]], Steps = 0 }));
+        Assert.Contains("must hold a sequence or stand for at least 1 environment step; got 0 sequences and 0 steps", e.Message, StringComparison.Ordinal);
         Assert.Equal(0, (await shard.Statistics()).Stored); // nothing kept
+
+        // Steps without a sequence (an episode's first steps) count in the limiter and store nothing.
+        Assert.True((await shard.InsertSequences(good with { Count = 0, Table = [], Lengths = [], States = [[]], Steps = 64 })).Accepted);
+        Assert.Equal((64L, 0L), ((await shard.Statistics()).Inserted, (await shard.Statistics()).Stored));
 
         // A shard of transitions refuses sequences, and one of sequences refuses transitions.
         var dqn = RunIdentity.Current($"kinds-{Guid.NewGuid():N}");
