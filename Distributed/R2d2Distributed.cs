@@ -79,9 +79,9 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
     /// <inheritdoc />
     public override double BytesPerItem(int observationSize, int actionCount)
     {
-        int t = config.BurnIn + config.SequenceLength;
-        long stateFloats = StateSpec(observationSize, actionCount).Parts.Sum(p => p.RowSize);
-        return sizeof(float) * (((t + 1) * observationSize) + (5 * t) + 1 + stateFloats);
+        RecurrentStateSpec spec = StateSpec(observationSize, actionCount);
+        int width = new SequenceLayout(Options(observationSize, spec, environments: 1)).Width;
+        return sizeof(float) * (width + 1 + spec.Parts.Sum(p => p.RowSize)); // the row, its length, its state
     }
 
     /// <inheritdoc />
@@ -105,13 +105,6 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
     {
         RecurrentQNetworkConfig network = Network(envs.ObservationSize, ((RlMemory.Environments.Discrete)envs.SingleActionSpace).N);
         return new Actor(network, envs.NumEnvs, seed, this);
-    }
-
-    /// <summary>Floats per sequence row (T + 1 observations, T actions, rewards, two flags and the mask; T = burn-in + learning steps).</summary>
-    private int Width(int observationSize)
-    {
-        int t = config.BurnIn + config.SequenceLength;
-        return ((t + 1) * observationSize) + (5 * t);
     }
 
     /// <summary>A sequence whose valid steps all lie in the burn-in gives the learner nothing (as in one process).</summary>
@@ -205,7 +198,7 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
             _actor = new RecurrentQActor(_network, environments, (ulong)seed);
             _collector = new SequenceCollector(algorithm.Options(network.ObservationSize, _network.StateSpec, environments));
             _environments = environments;
-            _width = algorithm.Width(network.ObservationSize);
+            _width = new SequenceLayout(_collector.Options).Width;
             _stateParts = _network.StateSpec.Parts.Count;
         }
 
