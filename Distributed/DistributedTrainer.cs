@@ -177,8 +177,8 @@ public sealed record DistributedResult(
 /// updates its target network every <c>gradient_steps · max(1, target_update_interval / (train_freq · n_envs))</c>
 /// updates (where the single-process loop's updates fall between its training phases). The final weights are evaluated
 /// once, at the end (<c>eval_freq</c> does not apply); each role computes with one torch thread on the CPU.
-/// DQN's prioritized replay is Ape-X's: actors compute each transition's initial priority with their copy of the
-/// network, the learner sends new ones back to the shards after each round. R2D2's prioritized sequence replay, DQN's
+/// Prioritized replay is Ape-X's (DQN) and R2D2's (sequences, η-mixed priorities): actors compute each item's initial
+/// priority with their copy of the network, the learner sends new ones back to the shards after each round. DQN's
 /// memory-saving storage and other devices are refused for now.
 /// </remarks>
 public sealed class DistributedTrainer

@@ -122,7 +122,7 @@ internal sealed class LearnerShards
         var sends = new List<(int Shard, Task Call)>();
         for (int j = 0; j < live.Length && j < samples.Length; j++)
         {
-            if (samples[j] is SampledTransitions { Slots: { } slots } && _downFor[live[j]] is null)
+            if (samples[j] is { Slots: { } slots } && _downFor[live[j]] is null)
             {
                 sends.Add((live[j], _grains[live[j]].UpdatePriorities(_run, slots, priorities[j])));
             }

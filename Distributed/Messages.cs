@@ -11,7 +11,7 @@ namespace RlMemory.Distributed;
 public sealed record RunIdentity([property: Id(0)] string RunId, [property: Id(1)] int Protocol)
 {
     /// <summary>The protocol this build speaks; raised when a message's meaning changes.</summary>
-    public const int CurrentProtocol = 3;
+    public const int CurrentProtocol = 4;
 
     /// <summary>A run of this build's protocol.</summary>
     public static RunIdentity Current(string runId) => new(runId, CurrentProtocol);
@@ -153,6 +153,8 @@ public sealed record TransitionBatchMessage(
 /// first step (one array per state part, <c>Count × part size</c> floats). <see cref="Steps"/> is what the batch counts
 /// for in the shards' rate limiters: the environment steps its actor took since its previous batch (sequences overlap,
 /// and episodes shorter than the minimum length give none, so the sequence count does not say how much was played).
+/// For prioritized shards, <see cref="Priorities"/> holds each sequence's initial priority, R2D2's
+/// <c>η · max_t |δ_t| + (1 − η) · mean_t |δ_t|</c> over its learning steps under the actor's copy of the network.
 /// </summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.SequenceBatchMessage")]
@@ -166,16 +168,24 @@ public sealed record SequenceBatchMessage(
     [property: Id(5)] float[] Table,
     [property: Id(6)] int[] Lengths,
     [property: Id(7)] float[][] States,
-    [property: Id(8)] int Steps);
+    [property: Id(8)] int Steps,
+    [property: Id(9)] double[]? Priorities = null);
 
 /// <summary>What a learner samples from a shard: transitions or sequences, with the shard's insert counter at the time.</summary>
 public interface IShardSample
 {
     /// <summary>What the shard's rate limiter had counted as inserted when it drew this sample (transitions; R2D2: environment steps).</summary>
     long Inserted { get; }
+
+    /// <summary>The sampled items' slots in a prioritized shard (for their new priorities), or null (uniform sampling).</summary>
+    long[]? Slots { get; }
 }
 
-/// <summary>Sequences sampled from a shard, flattened as <see cref="SequenceBatchMessage"/>, with the shard's insert counter at the time.</summary>
+/// <summary>
+/// Sequences sampled from a shard, flattened as <see cref="SequenceBatchMessage"/>, with the shard's insert counter at
+/// the time; from a prioritized shard also their slots (to send their new priorities back) and importance-sampling
+/// weights <c>(p_min / p_i)^β</c> within the shard.
+/// </summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.SampledSequences")]
 [Immutable] // never changed after it is made: Orleans passes it between grains and clients of one process without a copy
@@ -185,7 +195,9 @@ public sealed record SampledSequences(
     [property: Id(2)] float[] Table,
     [property: Id(3)] int[] Lengths,
     [property: Id(4)] float[][] States,
-    [property: Id(5)] long Inserted) : IShardSample;
+    [property: Id(5)] long Inserted,
+    [property: Id(6)] long[]? Slots = null,
+    [property: Id(7)] float[]? Weights = null) : IShardSample;
 
 /// <summary>
 /// The sequences a replay shard holds (R2D2): burn-in, learning steps, the overlap of consecutive sequences, the
@@ -257,7 +269,7 @@ public sealed record WeightsMessage([property: Id(0)] RunIdentity Run, [property
 /// <param name="CheckpointDirectory">Where the shard checkpoints its replay and counters (a folder the silo can write; null: no checkpoints). A shard configured again after its silo died comes back from it.</param>
 /// <param name="CheckpointEvery">Inserts between checkpoints, as the rate limiter counts them (transitions; R2D2: environment steps of the sequences): at most this many (and the inserts since) are lost with the silo.</param>
 /// <param name="Sequences">Null: the shard holds transitions (DQN); else sequences of this shape (R2D2), <paramref name="Capacity"/> of them.</param>
-/// <param name="Priorities">Null: uniform sampling; else proportional prioritized sampling (transitions only) with these settings.</param>
+/// <param name="Priorities">Null: uniform sampling; else proportional prioritized sampling (of transitions or sequences) with these settings.</param>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardSettings")]
 public sealed record ShardSettings(
@@ -272,7 +284,7 @@ public sealed record ShardSettings(
     [property: Id(8)] SequenceShape? Sequences = null,
     [property: Id(9)] ShardPriorities? Priorities = null);
 
-/// <summary>A prioritized shard's priority exponent α and the ε added to each |TD error|.</summary>
+/// <summary>A prioritized shard's priority exponent α and the ε added to each priority (a transition's |TD error|, a sequence's η-mix of them).</summary>
 [GenerateSerializer]
 [Alias("RlMemory.Distributed.ShardPriorities")]
 public sealed record ShardPriorities([property: Id(0)] double Alpha, [property: Id(1)] double Epsilon);

@@ -52,11 +52,6 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
     public override void Validate(int shards)
     {
         config.ValidateCombinations();
-        if (config.Prioritized)
-        {
-            throw new ConfigException("prioritized: true is not offered by the distributed R2D2 yet (its shards sample sequences uniformly); set prioritized: false or train in one process.");
-        }
-
         RequireCpu();
         if (config.BatchSize < shards)
         {
@@ -74,7 +69,44 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
     }
 
     /// <inheritdoc />
-    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count, long envStep) => await shard.SampleSequences(run, count).ConfigureAwait(false);
+    public override ShardPriorities? Priorities => config.Prioritized ? new ShardPriorities(config.PriorityExponent, new PriorityOptions().Epsilon) : null;
+
+    /// <inheritdoc />
+    public override async Task<IShardSample?> Sample(IReplayShardGrain shard, RunIdentity run, int count, long envStep) =>
+        config.Prioritized
+            ? await shard.SamplePrioritizedSequences(run, count, config.ImportanceSamplingExponent).ConfigureAwait(false)
+            : await shard.SampleSequences(run, count).ConfigureAwait(false);
+
+    /// <summary>
+    /// R2D2's initial priorities of <paramref name="rows"/> (laid out as <paramref name="layout"/>) under one network
+    /// (an actor's copy, standing for both the online and the target network): each sequence is unrolled from its
+    /// stored state over its burn-in and then its learning part, as the learner does, and its priority is
+    /// <c>η · max_t |δ_t| + (1 − η) · mean_t |δ_t|</c> over the valid learning steps, δ the n-step (Double-Q, value
+    /// rescaled as configured) TD error.
+    /// </summary>
+    internal static double[] InitialPriorities(RecurrentQNetwork network, SequenceRows rows, SequenceReplayOptions layout, R2d2Config config)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using SequenceBatch batch = SequenceReplayBuffer.ToBatch(rows, layout);
+        int b = batch.Size, burnIn = batch.BurnIn, length = batch.LearningLength;
+        Tensor observations = batch.Observations.reshape(b, burnIn + length + 1, network.Config.ObservationSize);
+        RecurrentState start = batch.InitialState;
+        if (burnIn > 0)
+        {
+            (_, start) = network.Unroll(observations.narrow(1, 0, burnIn), start);
+        }
+
+        (Tensor q, _) = network.Unroll(observations.narrow(1, burnIn, length + 1), start);
+        Tensor taken = q.narrow(1, 0, length).gather(2, batch.Actions.narrow(1, burnIn, length).unsqueeze(2)).squeeze(2);
+        Tensor mask = batch.Mask.narrow(1, burnIn, length);
+        Tensor targets = R2d2Learner.NStepTargets(
+            q, q, batch.Rewards.narrow(1, burnIn, length), batch.Terminated.narrow(1, burnIn, length), mask,
+            config.Gamma, config.NSteps, config.DoubleQ, config.ValueRescaling ? ValueRescaling.DefaultEpsilon : null);
+        var priorities = new double[b];
+        SequencePriorities.Compute("R2D2 actor's initial priorities", taken - targets, mask, config.PriorityEta, b, length, priorities);
+        return priorities;
+    }
 
     /// <inheritdoc />
     public override double BytesPerItem(int observationSize, int actionCount)
@@ -147,20 +179,34 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
     {
         public override double[][]? TrainRound(IShardSample[] samples, int[] shares, int rounds, Func<long> envStep, Action afterUpdate)
         {
+            // With priorities, each trained sequence's new priority goes back to its shard's sample row (the round was
+            // drawn with the priorities of its start, as Ape-X's learner does).
             SampledSequences[] parts = [.. samples.Cast<SampledSequences>()];
+            double[][]? priorities = config.Prioritized ? [.. parts.Select(p => new double[p.Count])] : null;
             for (int j = 0; j < rounds; j++)
             {
                 using (var scope = NewDisposeScope())
                 {
-                    using SequenceBatch batch = SequenceReplayBuffer.ToBatch(Rows(parts, shares, j), layout);
-                    learner.Step(batch, envStep());
+                    float[]? weights = priorities is null ? null : Weights(parts, shares, j);
+                    using SequenceBatch batch = SequenceReplayBuffer.ToBatch(Rows(parts, shares, j), layout, weights);
+                    Tensor tdErrors = learner.Step(batch, envStep());
+                    if (priorities is not null)
+                    {
+                        // Batch j holds shard i's rows [j·share_i, (j + 1)·share_i), the shards in order.
+                        var values = new double[batch.Size];
+                        SequencePriorities.Compute("R2D2 learner's priorities", tdErrors, batch.Mask.narrow(1, batch.BurnIn, batch.LearningLength), config.PriorityEta, batch.Size, batch.LearningLength, values);
+                        for (int i = 0, row = 0; i < parts.Length; row += shares[i], i++)
+                        {
+                            Array.Copy(values, row, priorities[i], j * shares[i], shares[i]);
+                        }
+                    }
                 }
 
                 UpdateTargetIfDue();
                 afterUpdate();
             }
 
-            return null;
+            return priorities;
         }
 
         public override EvaluationResult Evaluate(long step)
@@ -176,6 +222,10 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
             agent.Save(path);
         }
 
+        /// <summary>The importance weights of <see cref="Rows"/>' rows.</summary>
+        private static float[] Weights(SampledSequences[] parts, int[] shareOf, int j) =>
+            [.. parts.SelectMany((p, i) => (p.Weights ?? throw new InvalidOperationException("A prioritized shard's sample came without importance weights.")).AsSpan(j * shareOf[i], shareOf[i]).ToArray())];
+
         /// <summary>Batch <paramref name="j"/> of a round: rows [j·share_i, (j + 1)·share_i) of each shard's sample, shard by shard.</summary>
         private static SequenceRows Rows(SampledSequences[] parts, int[] shareOf, int j) =>
             SequenceRows.Concat([.. parts.Select((p, i) => new SequenceRows(p.Count, p.Width, p.Table, p.Lengths, p.States).Slice(j * shareOf[i], shareOf[i]))]);
@@ -190,10 +240,12 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
         private readonly int _environments;
         private readonly int _width;
         private readonly int _stateParts;
+        private readonly R2d2Config? _prioritized;
         private long _steps;
 
         public Actor(RecurrentQNetworkConfig network, int environments, int seed, R2d2Distributed algorithm)
         {
+            _prioritized = algorithm.Config is R2d2Config { Prioritized: true } c ? c : null;
             _network = new RecurrentQNetwork(network, CPU);
             _actor = new RecurrentQActor(_network, environments, (ulong)seed);
             _collector = new SequenceCollector(algorithm.Options(network.ObservationSize, _network.StateSpec, environments));
@@ -232,7 +284,8 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
             _steps -= steps;
             var message = rows is null
                 ? new SequenceBatchMessage(run, actor, sequence, 0, _width, [], [], [.. Enumerable.Range(0, _stateParts).Select(_ => Array.Empty<float>())], steps)
-                : new SequenceBatchMessage(run, actor, sequence, rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, steps);
+                : new SequenceBatchMessage(run, actor, sequence, rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, steps,
+                    _prioritized is null ? null : InitialPriorities(_network, rows, _collector.Options, _prioritized));
             return shard => shard.InsertSequences(message);
         }
 

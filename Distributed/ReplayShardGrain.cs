@@ -8,7 +8,7 @@ namespace RlMemory.Distributed;
 /// <summary>
 /// One shard of a run's replay: the existing <see cref="ReplayBuffer"/> (transitions, DQN) or
 /// <see cref="SequenceReplayBuffer"/> (sequences with their initial recurrent states, R2D2) behind a grain, sampled
-/// uniformly or (transitions) by priority, with a samples-per-insert rate limiter. Keyed by the shard's index and the
+/// uniformly or by priority, with a samples-per-insert rate limiter. Keyed by the shard's index and the
 /// run's id.
 /// </summary>
 public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
@@ -33,8 +33,9 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
     Task<SampledTransitions?> SamplePrioritized(RunIdentity run, int count, double beta);
 
     /// <summary>
-    /// Sets the priorities of sampled slots from the learner's new |TD errors| (Ape-X). A slot overwritten since it was
-    /// sampled takes the priority meant for its predecessor, as in Ape-X; a shard that samples uniformly ignores them.
+    /// Sets the priorities of sampled slots from the learner's new |TD errors| (Ape-X; R2D2: each sequence's η-mix of
+    /// them). A slot overwritten since it was sampled takes the priority meant for its predecessor, as in Ape-X; a
+    /// shard that samples uniformly ignores them.
     /// </summary>
     /// <exception cref="ArgumentException">The arrays differ in length, a slot holds nothing, or a value is NaN, infinite or negative; nothing changes.</exception>
     Task UpdatePriorities(RunIdentity run, long[] slots, double[] tdErrorMagnitudes);
@@ -46,6 +47,14 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
 
     /// <summary>Draws <paramref name="count"/> sequences uniformly with replacement (a shard of sequences), or null while the rate limiter says to wait.</summary>
     Task<SampledSequences?> SampleSequences(RunIdentity run, int count);
+
+    /// <summary>
+    /// Draws <paramref name="count"/> sequences from a prioritized shard of sequences in proportion to their priorities,
+    /// with their slots and importance-sampling weights for exponent <paramref name="beta"/>, or null while the rate
+    /// limiter says to wait.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The shard samples uniformly.</exception>
+    Task<SampledSequences?> SamplePrioritizedSequences(RunIdentity run, int count, double beta);
 
     /// <summary>The shard's counters.</summary>
     Task<ShardStatistics> Statistics();
@@ -132,11 +141,9 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
                 Device = CPU,
                 Seed = settings.Seed,
                 MinSequenceLength = shape.MinLength,
+                Prioritized = settings.Priorities is not null,
+                Priority = settings.Priorities is { } sp ? new PriorityOptions { Alpha = sp.Alpha, Epsilon = sp.Epsilon } : new PriorityOptions(),
             };
-            if (settings.Priorities is not null)
-            {
-                throw new ArgumentException($"{Where}: prioritized shards hold transitions only; sequences are sampled uniformly.", nameof(settings));
-            }
 
             _sequences = from is null ? new SequenceReplayBuffer(options) : SequenceReplayBuffer.Load(from, options);
             return _sequences.Count;
@@ -234,7 +241,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             // A batch of steps without sequences (an episode's first steps complete none) only counts in the limiter.
             if (batch.Count > 0)
             {
-                sequences.AddRows(new SequenceRows(batch.Count, batch.Width, batch.Table, batch.Lengths, batch.States));
+                sequences.AddRows(new SequenceRows(batch.Count, batch.Width, batch.Table, batch.Lengths, batch.States), batch.Priorities);
             }
         }
         catch (ArgumentException e)
@@ -274,10 +281,26 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         return true;
     }
 
-    public Task<SampledSequences?> SampleSequences(RunIdentity run, int count)
+    public Task<SampledSequences?> SampleSequences(RunIdentity run, int count) => DrawSequences(run, count, beta: null);
+
+    public Task<SampledSequences?> SamplePrioritizedSequences(RunIdentity run, int count, double beta)
+    {
+        if (!(beta is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Where}: beta must be in [0, 1].");
+        }
+
+        return DrawSequences(run, count, beta);
+    }
+
+    private Task<SampledSequences?> DrawSequences(RunIdentity run, int count, double? beta)
     {
         var (settings, ratio) = Require();
         SequenceReplayBuffer sequences = _sequences ?? throw new InvalidOperationException($"{Where} holds transitions (DQN), not sequences.");
+        if (beta is not null && !sequences.Prioritized)
+        {
+            throw new InvalidOperationException($"{Where} samples uniformly: the learner asked for a prioritized sample (the shard was configured without priorities).");
+        }
 
         // The limiter counts environment steps, so the shard may hold fewer sequences than a round asks for (the
         // learning_starts steps gave fewer sequences): they are drawn with replacement all the same, in draws of at
@@ -287,20 +310,29 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             return Task.FromResult<SampledSequences?>(null);
         }
 
-        SequenceRows rows = sequences.SampleRows(Math.Min(count, sequences.Count));
-        if (rows.Count < count)
+        var parts = new List<SequenceRows>();
+        var slots = new List<long>();
+        var weights = new List<float>();
+        for (int left = count; left > 0; left -= parts[^1].Count)
         {
-            var parts = new List<SequenceRows> { rows };
-            for (int left = count - rows.Count; left > 0; left -= parts[^1].Count)
+            int draw = Math.Min(left, sequences.Count);
+            if (beta is double b)
             {
-                parts.Add(sequences.SampleRows(Math.Min(left, sequences.Count)));
+                var (rows, s, w) = sequences.SamplePrioritizedRows(draw, b);
+                parts.Add(rows);
+                slots.AddRange(s);
+                weights.AddRange(w);
             }
-
-            rows = SequenceRows.Concat(parts);
+            else
+            {
+                parts.Add(sequences.SampleRows(draw));
+            }
         }
 
-        ratio.Sample(rows.Count); // sequences sampled against environment steps inserted: R2D2's replay ratio
-        return Task.FromResult<SampledSequences?>(new SampledSequences(rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, ratio.Inserted));
+        SequenceRows all = parts.Count == 1 ? parts[0] : SequenceRows.Concat(parts);
+        ratio.Sample(all.Count); // sequences sampled against environment steps inserted: R2D2's replay ratio
+        return Task.FromResult<SampledSequences?>(new SampledSequences(
+            all.Count, all.Width, all.Table, all.Lengths, all.States, ratio.Inserted, beta is null ? null : [.. slots], beta is null ? null : [.. weights]));
     }
 
     public Task<SampledTransitions?> Sample(RunIdentity run, int count) => SampleTransitions(run, count, beta: null);
@@ -352,8 +384,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         ArgumentNullException.ThrowIfNull(tdErrorMagnitudes);
         var (settings, _) = Require();
         settings.Run.Require(run, Where);
-        ReplayBuffer replay = _replay ?? throw new InvalidOperationException($"{Where} holds sequences (R2D2), not transitions.");
-        if (!replay.Prioritized)
+        if (!(_replay?.Prioritized ?? _sequences!.Prioritized))
         {
             return Task.CompletedTask;
         }
@@ -363,10 +394,23 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             throw new ArgumentException($"{Where}: {slots.Length} slots but {tdErrorMagnitudes.Length} priorities.", nameof(tdErrorMagnitudes));
         }
 
-        using var scope = NewDisposeScope();
         try
         {
-            replay.UpdatePriorities(tensor(slots), tensor(tdErrorMagnitudes));
+            if (_replay is not null)
+            {
+                using var scope = NewDisposeScope();
+                _replay.UpdatePriorities(tensor(slots), tensor(tdErrorMagnitudes));
+            }
+            else
+            {
+                int[] s = new int[slots.Length];
+                for (int i = 0; i < s.Length; i++)
+                {
+                    s[i] = slots[i] is >= 0 and <= int.MaxValue ? (int)slots[i] : throw new ArgumentOutOfRangeException(nameof(slots), slots[i], $"slot {slots[i]} (position {i}) is not a slot of this shard.");
+                }
+
+                _sequences!.UpdatePriorities(s, tdErrorMagnitudes);
+            }
         }
         catch (ArgumentException e)
         {

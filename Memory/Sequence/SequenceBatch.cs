@@ -73,7 +73,7 @@ public sealed class SequenceBatch : IDisposable
     /// <summary>The actor's recurrent state before each sequence's first step (<c>[B, ..]</c> per part), to start the burn-in from.</summary>
     public RecurrentState InitialState { get; }
 
-    /// <summary>int64 <c>[B]</c>: the storage slots of the sequences (for <see cref="SequenceReplayBuffer.UpdatePriorities"/>).</summary>
+    /// <summary>int64 <c>[B]</c>: the storage slots of the sequences (for <see cref="SequenceReplayBuffer.UpdatePriorities(Tensor, Tensor, Tensor)"/>).</summary>
     public Tensor Indices { get; }
 
     /// <summary>float32 <c>[B]</c> importance-sampling weights of a prioritized buffer; null for uniform sampling.</summary>

@@ -9,7 +9,7 @@ namespace RlMemory.Memory;
 /// <see cref="SequenceReplayBuffer.Add"/> does (same burn-in, learning length, overlap, minimum length, autoreset
 /// pseudo-steps skipped, <see cref="BeginNewEpisodes"/> flush, same checks and messages), but instead of storing them it
 /// queues the completed sequences, with the recurrent state before each, for <see cref="Take"/>: what a distributed
-/// actor ships to its replay shards (<see cref="SequenceReplayBuffer.AddRows"/>).
+/// actor ships to its replay shards (<see cref="SequenceReplayBuffer.AddRows(SequenceRows)"/>).
 /// </summary>
 /// <remarks>
 /// <para>The options' <see cref="SequenceReplayOptions.Capacity"/>, <see cref="SequenceReplayOptions.Prioritized"/>,

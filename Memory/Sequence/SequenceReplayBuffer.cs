@@ -238,18 +238,48 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
     /// <exception cref="ArgumentException">The rows do not fit the buffer (width, array lengths, state parts) or hold a
     /// value it must not store; the message names the buffer, the field, the sequence and the value.</exception>
     /// <exception cref="InvalidOperationException">The buffer stores uint8 observations or a state part that is not float32.</exception>
-    internal void AddRows(SequenceRows rows)
+    internal void AddRows(SequenceRows rows) => AddRows(rows, null);
+
+    /// <summary>
+    /// Stores complete sequences as <see cref="AddRows(SequenceRows)"/> does, each with the priority the caller computed
+    /// for it instead of the highest so far (R2D2's actors compute initial priorities with their own copy of the
+    /// network): <paramref name="priorities"/>[i] is sequence i's <c>η · max_t |δ_t| + (1 − η) · mean_t |δ_t|</c>,
+    /// stored as <c>(p + ε)^α</c>; the highest priority rises to the largest. A uniform buffer ignores them.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="AddRows(SequenceRows)"/>, or a priority count other than the
+    /// rows' or a priority that is NaN, infinite or negative (named with its sequence); the buffer is unchanged.</exception>
+    internal void AddRows(SequenceRows rows, double[]? priorities)
     {
         ThrowIfDisposed();
         const string call = "AddRows";
         RequireRowLayout(call);
         SequenceRowChecks.Shape(Name, call, _layout, Options.StateSpec, rows);
         SequenceRowChecks.Values(Name, call, _layout, Options.StateSpec, rows);
+        if (priorities is not null)
+        {
+            if (priorities.Length != rows.Count)
+            {
+                throw new ArgumentException($"{Name}: {call}: {priorities.Length} priorities for {rows.Count} sequences; give one per sequence.", nameof(priorities));
+            }
+
+            for (int i = 0; i < priorities.Length; i++)
+            {
+                if (!double.IsFinite(priorities[i]) || priorities[i] < 0)
+                {
+                    throw new ArgumentException($"{Name}: {call}: the priority of sequence {i} is {TransitionChecks.Text(priorities[i])}; priorities are finite and ≥ 0.", nameof(priorities));
+                }
+            }
+        }
 
         ReadOnlySpan<int> slots = _storage.WriteRows(rows);
         if (_sampler is not null && !slots.IsEmpty)
         {
             _sampler.AddAtMaxPriority(slots);
+            if (priorities is not null)
+            {
+                // The last slots.Length rows were written (all of them unless more than the capacity came).
+                _sampler.UpdatePriorities(slots, priorities.AsSpan(rows.Count - slots.Length));
+            }
         }
     }
 
@@ -267,7 +297,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         const string call = "SampleRows";
         if (_sampler is not null)
         {
-            throw new InvalidOperationException($"{Name}: {call} is not offered for prioritized buffers yet (host rows carry no slots or weights for UpdatePriorities); use Sample, or build the buffer with Prioritized = false.");
+            throw new InvalidOperationException($"{Name}: {call} draws uniformly and the buffer is prioritized; use SamplePrioritizedRows.");
         }
 
         RequireRowLayout(call);
@@ -278,17 +308,84 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
     }
 
     /// <summary>
+    /// Draws <paramref name="count"/> stored sequences of a prioritized buffer in proportion to their priorities (the
+    /// draws of <see cref="Sample"/>) and returns them as host rows with their initial states, their slots (for
+    /// <see cref="UpdatePriorities(ReadOnlySpan{int}, ReadOnlySpan{double})"/>) and their importance-sampling weights
+    /// <c>(p_min / p_i)^β</c>, for shipping to a learner.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not positive or <paramref name="beta"/> is outside [0, 1].</exception>
+    /// <exception cref="InvalidOperationException">The buffer samples uniformly, is empty or holds fewer than
+    /// <paramref name="count"/> sequences, or stores uint8 observations or a state part that is not float32.</exception>
+    internal (SequenceRows Rows, long[] Slots, float[] Weights) SamplePrioritizedRows(int count, double beta)
+    {
+        ThrowIfDisposed();
+        const string call = "SamplePrioritizedRows";
+        IPrioritySampler sampler = _sampler ?? throw new InvalidOperationException($"{Name}: {call}: the buffer samples uniformly; use SampleRows, or build it with Prioritized = true.");
+        if (!(beta is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Name}: beta must be in [0, 1], got {TransitionChecks.Text(beta)}.");
+        }
+
+        RequireRowLayout(call);
+        CheckBatchSize(count, nameof(count));
+        CheckStored(count);
+        using var scope = torch.NewDisposeScope();
+        PrioritySample sample = sampler.Sample(count, beta);
+        using Tensor slots = sample.Indices.to(ScalarType.Int64).cpu().contiguous();
+        using Tensor weights = sample.Weights.to(ScalarType.Float32).cpu().contiguous();
+        SequenceRows rows = _storage.GatherRows(slots);
+        return (rows, slots.data<long>().ToArray(), weights.data<float>().ToArray());
+    }
+
+    /// <summary>
+    /// Sets the priorities of stored sequences to values computed elsewhere (a learner in another process): each
+    /// <paramref name="priorities"/>[i] is the sequence's <c>η · max_t |δ_t| + (1 − η) · mean_t |δ_t|</c> (see
+    /// <see cref="UpdatePriorities(Tensor, Tensor, Tensor)"/>), stored as <c>(p + ε)^α</c>. Checked in full first; if
+    /// anything is invalid, nothing changes. Repeated slots keep the last value.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The buffer is not prioritized.</exception>
+    /// <exception cref="ArgumentException">The spans differ in length, or a priority is NaN, infinite or negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A slot is outside [0, <see cref="Capacity"/>) or holds no sequence.</exception>
+    internal void UpdatePriorities(ReadOnlySpan<int> slots, ReadOnlySpan<double> priorities)
+    {
+        ThrowIfDisposed();
+        string owner = $"{Name}.UpdatePriorities";
+        IPrioritySampler sampler = _sampler ?? throw new InvalidOperationException($"{owner}: the buffer samples uniformly and keeps no priorities; build it with Prioritized = true.");
+        if (slots.Length != priorities.Length)
+        {
+            throw new ArgumentException($"{owner}: {slots.Length} slots but {priorities.Length} priorities. Nothing was changed.", nameof(priorities));
+        }
+
+        int count = _storage.Count;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (slots[i] < 0 || slots[i] >= count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(slots), slots[i], $"{owner}: slot {slots[i]} (position {i}) holds no sequence; the buffer holds slots [0, {count}). Nothing was changed.");
+            }
+
+            if (!double.IsFinite(priorities[i]) || priorities[i] < 0)
+            {
+                throw new ArgumentException($"{owner}: the priority at position {i} is {TransitionChecks.Text(priorities[i])}; priorities are finite and ≥ 0. Nothing was changed.", nameof(priorities));
+            }
+        }
+
+        sampler.UpdatePriorities(slots, priorities);
+    }
+
+    /// <summary>
     /// Turns host rows (<see cref="SampleRows"/>, possibly from other processes) into a batch on
     /// <paramref name="options"/>' device (the CPU by default), cut by the same code as <see cref="Sample"/>: float32
     /// observations <c>[B, T + 1, ..obs]</c>, int64 <c>[B, T]</c> discrete or float32 <c>[B, T, d]</c> continuous
     /// actions, float32 rewards, flags and mask <c>[B, T]</c>, the initial state with <paramref name="options"/>'
     /// state spec, <see cref="SequenceBatch.Indices"/> <c>0 … B − 1</c> (the rows' positions, not slots of a buffer)
-    /// and no weights. Only the shape of the rows is checked (the values were checked where they were stored). The
+    /// and <paramref name="weights"/> as <see cref="SequenceBatch.Weights"/> (importance weights of a prioritized
+    /// sample, one per row; null: none). Only the shape of the rows is checked (the values were checked where they were stored). The
     /// caller owns the batch.
     /// </summary>
     /// <exception cref="ArgumentException">The options are invalid or not float32 (observations, state parts), or the
     /// rows do not fit them.</exception>
-    internal static SequenceBatch ToBatch(SequenceRows rows, SequenceReplayOptions options)
+    internal static SequenceBatch ToBatch(SequenceRows rows, SequenceReplayOptions options, float[]? weights = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(options);
@@ -302,12 +399,18 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
 
         var layout = new SequenceLayout(options);
         SequenceRowChecks.Shape(owner, "rows", layout, options.StateSpec, rows);
+        if (weights is not null && weights.Length != rows.Count)
+        {
+            throw new ArgumentException($"{owner}: {weights.Length} importance weights for {rows.Count} sequences.", nameof(weights));
+        }
+
         Device device = options.Device ?? torch.CPU;
         int b = rows.Count;
         IReadOnlyList<RecurrentStatePart> parts = options.StateSpec.Parts;
         var states = new (string Name, Tensor Value)[parts.Count];
         Tensor? table = null;
         Tensor? indices = null;
+        Tensor? weightTensor = null;
         RecurrentState? state = null;
         try
         {
@@ -319,6 +422,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
 
             state = new RecurrentState(states);
             indices = torch.arange(b, ScalarType.Int64, device);
+            weightTensor = weights is null ? null : torch.tensor(weights, [b], device: device);
         }
         catch
         {
@@ -329,6 +433,7 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
             }
 
             indices?.Dispose();
+            weightTensor?.Dispose();
             throw;
         }
 
@@ -336,11 +441,12 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         long[] actionShape = [0, layout.Length, layout.ActionDimension];
         try
         {
-            return SequenceStorage.Slice(layout, table, null, state, indices, null, observationShape, actionShape);
+            return SequenceStorage.Slice(layout, table, null, state, indices, weightTensor, observationShape, actionShape);
         }
         catch
         {
             indices.Dispose();
+            weightTensor?.Dispose();
             throw;
         }
     }

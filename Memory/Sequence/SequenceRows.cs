@@ -9,7 +9,7 @@ namespace RlMemory.Memory;
 /// </summary>
 /// <remarks>
 /// Only float32 observation storage and float32 state parts are carried. <see cref="SequenceCollector.Take"/> and
-/// <see cref="SequenceReplayBuffer.SampleRows"/> make them; <see cref="SequenceReplayBuffer.AddRows"/> checks and stores
+/// <see cref="SequenceReplayBuffer.SampleRows"/> make them; <see cref="SequenceReplayBuffer.AddRows(SequenceRows)"/> checks and stores
 /// them; <see cref="SequenceReplayBuffer.ToBatch"/> turns them into a <see cref="SequenceBatch"/>.
 /// </remarks>
 /// <param name="Count">The number of sequences.</param>

@@ -1,5 +1,7 @@
 using RlMemory.Agents;
+using RlMemory.Agents.Recurrent;
 using RlMemory.Distributed;
+using RlMemory.Memory;
 using RlMemory.Tests.Training;
 using RlMemory.Training.Checkpoints;
 using RlMemory.Training.Configuration;
@@ -117,10 +119,78 @@ public sealed class DistributedR2d2Tests : IDisposable
         }
 
         error = new StringWriter();
-        Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "r2d2-cartpole-novel", "--actors", "2", "--set", "prioritized=true", "--out", Path.Combine(_dir, "p")], new StringWriter(), error));
-        Assert.Contains("prioritized: true is not offered by the distributed R2D2 yet", error.ToString(), StringComparison.Ordinal);
-        error = new StringWriter();
         Assert.NotEqual(0, RlMemory.App.RlMemoryCli.Run(["train", "r2d2-cartpole-novel", "--actors", "4", "--set", "batch_size=2", "--out", Path.Combine(_dir, "b")], new StringWriter(), error));
         Assert.Contains("batch_size (2 sequences) must be at least the number of replay shards (4)", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PrioritizedSequenceShards_TakeTheActorsInitialPriorities_AndTheLearnersUpdates()
+    {
+        // R2D2 as published: actors send each sequence's η-mixed |TD error| under their network copy; the learner
+        // samples by priority with importance weights and sends every trained sequence's new priority back.
+        R2d2Config config = Small(4000) with { Prioritized = true };
+        DistributedResult result = new DistributedTrainer(config, new DistributedOptions { Actors = 2 }).Learn();
+        Assert.Equal(4000, result.EnvSteps);
+        Assert.InRange(result.SamplesPerInsert, 4 * 0.85, 4 * 1.0001);
+        long sampled = result.Shards.Sum(s => s.Sampled), updated = result.Shards.Sum(s => s.PriorityUpdates);
+        Assert.True(result.Updates > 300, $"{result.Updates} updates");
+        Assert.InRange(updated, sampled - (8 * 32), sampled); // every sequence trained on (all but at most the last round drawn)
+        Assert.All(result.Shards, s => Assert.True(s.PriorityUpdates > 0, "a shard got no priorities back"));
+        Assert.True(double.IsFinite(result.FinalEvaluation.MeanReturn));
+    }
+
+    [Fact]
+    public void AnActorsInitialPriorities_AreTheEtaMixOfItsNetworksTdErrors_AsTheLearnerComputesThem()
+    {
+        // Two sequences of burn-in 2 + 3 learning steps: the first terminates at its fourth step (padding after it), the
+        // second runs through. The reference is the learner's own loss (online and target networks equal, as an actor's
+        // one copy stands for both; burn-in unrolled separately for each) and the η-mix written out here.
+        TorchSharp.torch.manual_seed(5);
+        R2d2Config config = R2d2Config.FromPreset("r2d2-cartpole-novel") with { BurnIn = 2, SequenceLength = 3, Overlap = 0, NSteps = 2, HiddenSize = 8, EncoderSizes = [8], PriorityEta = 0.7 };
+        var network = new RecurrentQNetworkConfig { ObservationSize = 2, ActionCount = 2, Core = config.CoreConfig!, HeadSizes = config.HeadSizes, Dueling = config.Dueling };
+        using var learner = new R2d2Learner(network, TorchSharp.torch.CPU, config);
+        RecurrentStateSpec spec = learner.Online.StateSpec;
+        var layout = new SequenceReplayOptions
+        {
+            Capacity = 1, BurnIn = 2, LearningLength = 3, Overlap = 0, ObservationShape = [2], NumEnvs = 1, StateSpec = spec, MinSequenceLength = 3,
+        };
+        var cut = new SequenceLayout(layout);
+        var random = new Random(11);
+        int[] lengths = [4, 5];
+        var table = new float[2 * cut.Width];
+        for (int b = 0; b < 2; b++)
+        {
+            Span<float> row = table.AsSpan(b * cut.Width, cut.Width);
+            for (int k = 0; k < (lengths[b] + 1) * 2; k++)
+            {
+                row[k] = (float)((random.NextDouble() * 2) - 1);
+            }
+
+            for (int t = 0; t < lengths[b]; t++)
+            {
+                row[cut.ActionColumn + t] = random.Next(2);
+                row[cut.RewardColumn + t] = (float)((random.NextDouble() * 2) - 1);
+                row[cut.MaskColumn + t] = 1;
+            }
+
+            row[cut.TerminatedColumn + 3] = b == 0 ? 1 : 0;
+        }
+
+        float[][] states = [.. spec.Parts.Select(p => Enumerable.Range(0, 2 * (int)p.RowSize).Select(_ => (float)((random.NextDouble() * 0.4) - 0.2)).ToArray())];
+        var rows = new SequenceRows(2, cut.Width, table, lengths, states);
+
+        double[] priorities = R2d2Distributed.InitialPriorities(learner.Online, rows, layout, config);
+
+        using SequenceBatch batch = SequenceReplayBuffer.ToBatch(rows, layout);
+        R2d2Learner.LossTerms terms = learner.Loss(batch.Observations, batch.InitialState, batch.Actions, batch.Rewards, batch.Terminated, batch.Mask, null, 2, 3);
+        float[] td = terms.TdErrors.data<float>().ToArray();
+        int[] valid = [2, 3]; // learning steps before the padding
+        for (int b = 0; b < 2; b++)
+        {
+            double[] magnitudes = [.. Enumerable.Range(0, valid[b]).Select(t => (double)Math.Abs(td[(b * 3) + t]))];
+            double expected = (0.7 * magnitudes.Max()) + (0.3 * magnitudes.Average());
+            Assert.True(expected > 1e-3, $"sequence {b}: a TD error of {expected} tests nothing");
+            Assert.Equal(expected, priorities[b], 5);
+        }
     }
 }

@@ -350,6 +350,55 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
     }
 
     [Fact]
+    public async Task APrioritizedSequenceShard_SamplesByTheActorsPriorities_AndTakesTheLearnersNewOnes()
+    {
+        // α = 1: sequences 0, 1, 2 inserted with priorities (0, 4, 0) — only sequence 1 is drawn, with its state; after
+        // the learner sends 4 for slot 2 and 0 for slot 1, only sequence 2 is.
+        var run = RunIdentity.Current($"prioritized-sequences-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(0, run.RunId);
+        await shard.Configure(Settings(run, new RateLimit(100, 1, 100_000)) with { Sequences = Shape, Priorities = new ShardPriorities(1, 1e-9) });
+        Assert.True((await shard.InsertSequences(Sequences(run, 3, steps: 30) with { Priorities = [0, 4, 0] })).Accepted);
+
+        SampledSequences? sample = await shard.SamplePrioritizedSequences(run, 5, beta: 0.5); // more than held: drawn again
+        Assert.NotNull(sample);
+        Assert.Equal(5, sample.Count);
+        Assert.Equal([1L, 1L, 1L, 1L, 1L], sample.Slots!);
+        Assert.All(Enumerable.Range(0, 5), k => Assert.Equal(1f, sample.Table[k * Width]));
+        Assert.Equal([1f, -1f, 1f, -1f], sample.States[0][..4]);
+        Assert.All(sample.Weights!, w => Assert.Equal(Math.Sqrt(1e-9 / (4 + 1e-9)), w, 1e-9)); // (p_min / p_i)^β over the shard
+
+        await shard.UpdatePriorities(run, [2, 1], [4, 0]);
+        sample = await shard.SamplePrioritizedSequences(run, 3, beta: 0.5);
+        Assert.Equal([2L, 2L, 2L], sample!.Slots!);
+        Assert.All(Enumerable.Range(0, 3), k => Assert.Equal(2f, sample.Table[k * Width]));
+        Assert.Equal(2, (await shard.Statistics()).PriorityUpdates);
+
+        // Bad priorities are refused whole, naming the batch and the sequence; the shard keeps what it had.
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(Sequences(run, 2, sequence: 7) with { Priorities = [1, double.NaN] }));
+        Assert.Contains("Batch 7 of actor actor-0: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("the priority of sequence 1 is NaN", e.Message, StringComparison.Ordinal);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.InsertSequences(Sequences(run, 2, sequence: 8) with { Priorities = [1] }));
+        Assert.Contains("1 priorities for 2 sequences", e.Message, StringComparison.Ordinal);
+        Assert.Equal(3, (await shard.Statistics()).Stored);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => shard.UpdatePriorities(run, [0, 5], [1, 1]));
+        Assert.Contains("the learner's priorities were refused", e.Message, StringComparison.Ordinal);
+        Assert.Contains("slot 5 (position 1) holds no sequence", e.Message, StringComparison.Ordinal);
+        sample = await shard.SamplePrioritizedSequences(run, 3, beta: 0.5);
+        Assert.Equal([2L, 2L, 2L], sample!.Slots!); // slot 0's update was refused with slot 5's
+
+        // A uniform shard of sequences refuses a prioritized sample and ignores priorities sent to it.
+        var uniform = RunIdentity.Current($"uniform-sequences-{Guid.NewGuid():N}");
+        IReplayShardGrain plain = _grains.GetGrain<IReplayShardGrain>(0, uniform.RunId);
+        await plain.Configure(Settings(uniform, new RateLimit(100, 1, 100_000)) with { Sequences = Shape });
+        Assert.True((await plain.InsertSequences(Sequences(uniform, 2) with { Priorities = [0, 1] })).Accepted);
+        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => plain.SamplePrioritizedSequences(uniform, 1, 0.4));
+        Assert.Contains("samples uniformly", wrong.Message, StringComparison.Ordinal);
+        SampledSequences? drawn = await plain.SampleSequences(uniform, 2);
+        Assert.Null(drawn!.Slots);
+        Assert.Null(drawn.Weights);
+    }
+
+    [Fact]
     public async Task BadSequenceBatches_AreRefusedNamingTheActorTheFieldAndTheSequence()
     {
         var run = RunIdentity.Current($"bad-sequences-{Guid.NewGuid():N}");

@@ -289,7 +289,7 @@ public sealed class SequenceRowsTests
     }
 
     [Fact]
-    public void SampleRows_RefusesWhatSampleRefuses_AndPrioritizedBuffers()
+    public void SampleRows_RefusesWhatSampleRefuses_AndPrioritizedBuffers_AndSamplePrioritizedRowsRefusesUniformOnes()
     {
         SequenceReplayOptions options = Options(capacity: 20, numEnvs: 2);
         using var buffer = new SequenceReplayBuffer(options);
@@ -304,7 +304,111 @@ public sealed class SequenceRowsTests
         Assert.Contains($"the buffer holds {buffer.Count}", Assert.Throws<InvalidOperationException>(() => buffer.SampleRows(buffer.Count + 1)).Message);
 
         using var prioritized = new SequenceReplayBuffer(options with { Prioritized = true });
-        Assert.Contains("not offered for prioritized buffers yet", Assert.Throws<InvalidOperationException>(() => prioritized.SampleRows(1)).Message);
+        Assert.Contains("use SamplePrioritizedRows", Assert.Throws<InvalidOperationException>(() => prioritized.SampleRows(1)).Message);
+        Assert.Contains("the buffer samples uniformly", Assert.Throws<InvalidOperationException>(() => buffer.SamplePrioritizedRows(1, 0.4)).Message);
+        Assert.Contains("samples uniformly and keeps no priorities", Assert.Throws<InvalidOperationException>(() => buffer.UpdatePriorities([0], [1.0])).Message);
+    }
+
+    // ---------------------------------------------------------------- prioritized rows (R2D2's actors' priorities)
+
+    /// <summary>n complete sequences cut by a collector from random steps.</summary>
+    private static SequenceRows CollectRows(SequenceReplayOptions options, int n)
+    {
+        using var collector = new SequenceCollector(options);
+        var feeder = new StepFeeder(options, seed: 3);
+        while (collector.Count < n)
+        {
+            feeder.Step(null, collector);
+        }
+
+        return collector.Take(n);
+    }
+
+    [Fact]
+    public void RowsAddedWithPriorities_AreDrawnInProportionToThem_WithTheirSlotsAndImportanceWeights()
+    {
+        // α = 0.6, ε = 0.01: sequence s of 6 stored with priority s is drawn with probability (s + ε)^α / Σ_k (k + ε)^α
+        // and weighs ((0 + ε)^α / (s + ε)^α)^β (the smallest priority weighs 1).
+        SequenceReplayOptions options = Options(capacity: 20, numEnvs: 2, prioritized: true) with { Priority = new PriorityOptions { Alpha = 0.6, Epsilon = 0.01 } };
+        using var buffer = new SequenceReplayBuffer(options);
+        SequenceRows rows = CollectRows(options, 6);
+        buffer.AddRows(rows, [0, 1, 2, 3, 4, 5]);
+        var layout = new SequenceLayout(options);
+        double[] p = [.. Enumerable.Range(0, 6).Select(s => Math.Pow(s + 0.01, 0.6))];
+        double total = p.Sum();
+        var counts = new int[6];
+        const int Rounds = 5000; // at most Count sequences per draw, as Sample
+        for (int round = 0; round < Rounds; round++)
+        {
+            var (drawn, slots, weights) = buffer.SamplePrioritizedRows(6, beta: 0.4);
+            Assert.Equal((6, 6, 6), (drawn.Count, slots.Length, weights.Length));
+            for (int k = 0; k < 6; k++)
+            {
+                int slot = (int)slots[k];
+                counts[slot]++;
+                Assert.Equal(Math.Pow(p[0] / p[slot], 0.4), weights[k], 5);
+                if (round < 10)
+                {
+                    Assert.Equal(RowRecord(rows, slot, layout).Key, RowRecord(drawn, k, layout).Key); // the row stored at that slot, with its state
+                }
+            }
+        }
+
+        for (int s = 0; s < 6; s++)
+        {
+            Assert.InRange(counts[s] / (6.0 * Rounds), (p[s] / total) - 0.01, (p[s] / total) + 0.01);
+        }
+
+        // The learner's new priorities (η-mixes computed elsewhere) replace them: α-powered as UpdatePriorities does.
+        buffer.UpdatePriorities([5, 0], [0.0, 5.0]);
+        Array.Clear(counts);
+        for (int round = 0; round < 1000; round++)
+        {
+            foreach (long slot in buffer.SamplePrioritizedRows(6, beta: 0.4).Slots)
+            {
+                counts[slot]++;
+            }
+        }
+
+        Assert.InRange(counts[0] / 6000.0, (p[5] / total) - 0.02, (p[5] / total) + 0.02);
+        Assert.InRange(counts[5] / 6000.0, (p[0] / total) - 0.01, (p[0] / total) + 0.01);
+
+        // A batch with the sample's weights carries them.
+        var (batchRows, _, batchWeights) = buffer.SamplePrioritizedRows(4, beta: 1);
+        using SequenceBatch batch = SequenceReplayBuffer.ToBatch(batchRows, options, batchWeights);
+        Assert.Equal(batchWeights, batch.Weights!.data<float>().ToArray());
+        Assert.Contains("3 importance weights for 4 sequences", Assert.Throws<ArgumentException>(() => SequenceReplayBuffer.ToBatch(batchRows, options, [1f, 1f, 1f])).Message);
+    }
+
+    [Fact]
+    public void RowsBeyondTheCapacity_KeepTheLastPriorities_AndBadPrioritiesAreRefusedWithNothingChanged()
+    {
+        // Capacity 4, six rows with priorities (9, 9, 0, 0, 0, 5), α = 1: rows 2–5 are kept (in slots 2, 3, 0, 1) and
+        // only row 5 — slot 1 — has a priority above ε.
+        SequenceReplayOptions options = Options(capacity: 4, numEnvs: 2, prioritized: true) with { Priority = new PriorityOptions { Alpha = 1, Epsilon = 1e-9 } };
+        using var buffer = new SequenceReplayBuffer(options);
+        SequenceRows rows = CollectRows(options, 6);
+        buffer.AddRows(rows, [9, 9, 0, 0, 0, 5]);
+        var layout = new SequenceLayout(options);
+        var (drawn, slots, _) = buffer.SamplePrioritizedRows(4, beta: 0);
+        Assert.All(slots, s => Assert.Equal(1L, s));
+        Assert.Equal(RowRecord(rows, 5, layout).Key, RowRecord(drawn, 0, layout).Key);
+
+        SequenceRows two = rows.Slice(0, 2);
+        Assert.Contains("the priority of sequence 1 is NaN", Assert.Throws<ArgumentException>(() => buffer.AddRows(two, [1, double.NaN])).Message);
+        Assert.Contains("the priority of sequence 0 is -1", Assert.Throws<ArgumentException>(() => buffer.AddRows(two, [-1, 1])).Message);
+        Assert.Contains("1 priorities for 2 sequences", Assert.Throws<ArgumentException>(() => buffer.AddRows(two, [1])).Message);
+        Assert.Contains("slot 4 (position 1) holds no sequence", Assert.Throws<ArgumentOutOfRangeException>(() => buffer.UpdatePriorities([0, 4], [7.0, 7.0])).Message);
+        Assert.Contains("the priority at position 0 is +infinity", Assert.Throws<ArgumentException>(() => buffer.UpdatePriorities([0], [double.PositiveInfinity])).Message);
+        Assert.Contains("2 slots but 1 priorities", Assert.Throws<ArgumentException>(() => buffer.UpdatePriorities([0, 1], [1.0])).Message);
+        (drawn, slots, _) = buffer.SamplePrioritizedRows(4, beta: 0);
+        Assert.All(slots, s => Assert.Equal(1L, s)); // nothing changed: neither rows nor priorities
+        Assert.Equal(RowRecord(rows, 5, layout).Key, RowRecord(drawn, 0, layout).Key);
+
+        // A uniform buffer stores the rows and ignores their priorities.
+        using var uniform = new SequenceReplayBuffer(options with { Prioritized = false });
+        uniform.AddRows(two, [3, 0]);
+        Assert.Equal(2, uniform.Count);
     }
 
     // ---------------------------------------------------------------- bad rows
