@@ -145,25 +145,41 @@ public static class DistributedActor
         Report(finished: true);
     }
 
+    /// <summary>How long an insert that every shard refused waits at the shards for room before the actor offers it again.</summary>
+    internal const int InsertWaitMs = 250;
+
     /// <summary>
     /// Sends a batch to shard <paramref name="first"/> or, refused or unreachable, the next ones (<see cref="ShardRoute"/>);
-    /// when every shard refuses, waits for the learner (1, 2, 4 … 32 ms) and offers it again, reporting to the
+    /// when every shard refuses, offers it again letting each shard hold it until the learner's samples make room (at
+    /// most <see cref="InsertWaitMs"/>; the batch is sent once per offer instead of at every poll), reporting to the
     /// coordinator every few seconds (a learner that is away, e.g. restarting from its checkpoint, does not make the
-    /// waiting actor look gone). False when stopped first.
+    /// waiting actor look gone). With every shard unreachable it waits 1, 2, 4 … 32 ms between offers. False when
+    /// stopped first.
     /// </summary>
-    private static bool Insert(Func<IReplayShardGrain, Task<InsertReply>> batch, ShardRoute route, int first, Func<bool> stop, Action heartbeat)
+    private static bool Insert(Func<IReplayShardGrain, int, Task<InsertReply>> batch, ShardRoute route, int first, Func<bool> stop, Action heartbeat)
     {
-        int wait = 1;
+        int waitMs = 0, pause = 1;
         var waiting = System.Diagnostics.Stopwatch.StartNew();
         while (!stop())
         {
-            if (route.TryInsert(batch, first))
+            long before = Environment.TickCount64;
+            if (route.TryInsert(batch, first, waitMs))
             {
                 return true;
             }
 
-            Thread.Sleep(wait);
-            wait = Math.Min(wait * 2, 32);
+            waitMs = InsertWaitMs;
+            if (Environment.TickCount64 - before < 2)
+            {
+                // Nothing waited (every shard unreachable and passed over): do not spin.
+                Thread.Sleep(pause);
+                pause = Math.Min(pause * 2, 32);
+            }
+            else
+            {
+                pause = 1;
+            }
+
             if (waiting.Elapsed >= HeartbeatEvery)
             {
                 heartbeat();
@@ -188,8 +204,11 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
     private readonly long[] _avoidUntil = new long[shards.Length];
     private readonly bool[] _lost = new bool[shards.Length];
 
-    /// <summary>Offers a batch (<paramref name="insert"/> sends it to a shard) to the shards from <paramref name="preferred"/> on: whether one took it.</summary>
-    public bool TryInsert(Func<IReplayShardGrain, Task<InsertReply>> insert, int preferred)
+    /// <summary>
+    /// Offers a batch (<paramref name="insert"/> sends it to a shard, which may hold it <paramref name="waitMs"/> for
+    /// room) to the shards from <paramref name="preferred"/> on: whether one took it.
+    /// </summary>
+    public bool TryInsert(Func<IReplayShardGrain, int, Task<InsertReply>> insert, int preferred, int waitMs = 0)
     {
         for (int k = 0; k < shards.Length; k++)
         {
@@ -201,7 +220,7 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
 
             try
             {
-                bool accepted = insert(shards[i]).GetAwaiter().GetResult().Accepted;
+                bool accepted = insert(shards[i], waitMs).GetAwaiter().GetResult().Accepted;
                 if (_lost[i])
                 {
                     _lost[i] = false;

@@ -225,9 +225,10 @@ internal interface IActorPolicy : IDisposable
     int Pending { get; }
 
     /// <summary>
-    /// The next batch to send, as a call that offers it to a shard, or null: with <paramref name="final"/>, everything
+    /// The next batch to send, as a call that offers it to a shard (waiting there at most the given milliseconds for
+    /// room, see <see cref="IReplayShardGrain.Insert"/>), or null: with <paramref name="final"/>, everything
     /// pending (null when nothing is); else a batch of <paramref name="insertBatch"/> transitions (DQN) or the sequences
     /// completed once <paramref name="insertBatch"/> steps were taken since the last batch (R2D2).
     /// </summary>
-    Func<IReplayShardGrain, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final);
+    Func<IReplayShardGrain, int, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final);
 }

@@ -238,7 +238,7 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
 
         public void Record(in VectorStep<int> step) => _assembler.AddStep(step, _sink);
 
-        public Func<IReplayShardGrain, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final)
+        public Func<IReplayShardGrain, int, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final)
         {
             int count = final ? _sink.Count : insertBatch;
             if (count == 0 || _sink.Count < count)
@@ -252,7 +252,7 @@ internal sealed class DqnDistributed(DqnConfig config) : DistributedAlgorithm
                 message = message with { Priorities = InitialPriorities(_network, message) };
             }
 
-            return shard => shard.Insert(message);
+            return (shard, waitMs) => shard.Insert(message, waitMs);
         }
 
         public void Dispose()

@@ -269,7 +269,7 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
             _steps += _environments;
         }
 
-        public Func<IReplayShardGrain, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final)
+        public Func<IReplayShardGrain, int, Task<InsertReply>>? Take(RunIdentity run, string actor, long sequence, int insertBatch, bool final)
         {
             if ((_steps == 0 && _collector.Count == 0) || (!final && _steps < insertBatch))
             {
@@ -286,7 +286,7 @@ internal sealed class R2d2Distributed(R2d2Config config) : DistributedAlgorithm
                 ? new SequenceBatchMessage(run, actor, sequence, 0, _width, [], [], [.. Enumerable.Range(0, _stateParts).Select(_ => Array.Empty<float>())], steps)
                 : new SequenceBatchMessage(run, actor, sequence, rows.Count, rows.Width, rows.Table, rows.Lengths, rows.States, steps,
                     _prioritized is null ? null : InitialPriorities(_network, rows, _collector.Options, _prioritized));
-            return shard => shard.InsertSequences(message);
+            return (shard, waitMs) => shard.InsertSequences(message, waitMs);
         }
 
         public void Dispose()

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Orleans.Concurrency;
 using RlMemory.Environments.Vector;
 using RlMemory.Memory;
 using static TorchSharp.torch;
@@ -16,10 +17,17 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
     /// <summary>Builds the shard for a run (again with the same settings: nothing changes; other settings: refused).</summary>
     Task Configure(ShardSettings settings);
 
-    /// <summary>Stores a batch of complete transitions, or refuses it (not <see cref="InsertReply.Accepted"/>) while the learner is behind.</summary>
+    /// <summary>
+    /// Stores a batch of complete transitions, or refuses it (not <see cref="InsertReply.Accepted"/>) while the learner
+    /// is behind. With <paramref name="waitMs"/> &gt; 0 a batch the rate limiter refuses waits at the shard until the
+    /// learner's samples make room for it (answered at once then) or that many milliseconds have passed (Reverb's
+    /// blocking insert: the actor sends it once instead of polling; at most <see cref="ReplayShardGrain.MaxInsertWaitMs"/>).
+    /// Other calls go on meanwhile.
+    /// </summary>
     /// <exception cref="RunMismatchException">The batch is from another run or protocol.</exception>
     /// <exception cref="ArgumentException">The batch's arrays do not match its count or the shard's shapes.</exception>
-    Task<InsertReply> Insert(TransitionBatchMessage batch);
+    [AlwaysInterleave]
+    Task<InsertReply> Insert(TransitionBatchMessage batch, int waitMs = 0);
 
     /// <summary>Draws <paramref name="count"/> transitions uniformly with replacement, or null while the rate limiter says to wait.</summary>
     Task<SampledTransitions?> Sample(RunIdentity run, int count);
@@ -40,10 +48,14 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
     /// <exception cref="ArgumentException">The arrays differ in length, a slot holds nothing, or a value is NaN, infinite or negative; nothing changes.</exception>
     Task UpdatePriorities(RunIdentity run, long[] slots, double[] tdErrorMagnitudes);
 
-    /// <summary>Stores complete sequences (a shard of sequences), or refuses them (not <see cref="InsertReply.Accepted"/>) while the learner is behind.</summary>
+    /// <summary>
+    /// Stores complete sequences (a shard of sequences), or refuses them (not <see cref="InsertReply.Accepted"/>) while
+    /// the learner is behind; <paramref name="waitMs"/> as for <see cref="Insert"/>.
+    /// </summary>
     /// <exception cref="RunMismatchException">The batch is from another run or protocol.</exception>
     /// <exception cref="ArgumentException">The batch does not fit the shard's sequences, or holds a bad value (the message names the field and the sequence).</exception>
-    Task<InsertReply> InsertSequences(SequenceBatchMessage batch);
+    [AlwaysInterleave]
+    Task<InsertReply> InsertSequences(SequenceBatchMessage batch, int waitMs = 0);
 
     /// <summary>Draws <paramref name="count"/> sequences uniformly with replacement (a shard of sequences), or null while the rate limiter says to wait.</summary>
     Task<SampledSequences?> SampleSequences(RunIdentity run, int count);
@@ -64,7 +76,11 @@ public interface IReplayShardGrain : IGrainWithIntegerCompoundKey
 [ShardSpreadPlacement]
 internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 {
+    /// <summary>The longest an insert waits at the shard for room (well inside Orleans' response timeout).</summary>
+    public const int MaxInsertWaitMs = 5000;
+
     private ShardSettings? _settings;
+    private TaskCompletionSource? _room;
     private ReplayBuffer? _replay;
     private SequenceReplayBuffer? _sequences;
     private SampleToInsertRatio? _ratio;
@@ -184,17 +200,17 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         _checkpoints++;
     }
 
-    public Task<InsertReply> Insert(TransitionBatchMessage batch)
+    public async Task<InsertReply> Insert(TransitionBatchMessage batch, int waitMs = 0)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var (settings, ratio) = Require();
         ReplayBuffer replay = _replay ?? throw new InvalidOperationException($"{Where} holds sequences (R2D2), not transitions: an actor of another algorithm is connected to this run.");
         settings.Run.Require(batch.Run, Where);
         batch.Check(settings.ObservationSize, settings.ActionCount);
-        if (!ratio.CanInsert(batch.Count))
+        if (!await HasRoom(ratio, batch.Count, waitMs))
         {
             _insertsRefused++;
-            return Task.FromResult(new InsertReply(false, replay.Count));
+            return new InsertReply(false, replay.Count);
         }
 
         var truncated = new bool[batch.Count];
@@ -216,10 +232,10 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         }
 
         Inserted(settings, ratio, batch.Count);
-        return Task.FromResult(new InsertReply(true, replay.Count));
+        return new InsertReply(true, replay.Count);
     }
 
-    public Task<InsertReply> InsertSequences(SequenceBatchMessage batch)
+    public async Task<InsertReply> InsertSequences(SequenceBatchMessage batch, int waitMs = 0)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var (settings, ratio) = Require();
@@ -230,10 +246,10 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
             throw new ArgumentException($"Batch {batch.Sequence} of actor {batch.Actor}: it must hold a sequence or stand for at least 1 environment step; got {batch.Count} sequences and {batch.Steps} steps.", nameof(batch));
         }
 
-        if (!ratio.CanInsert(batch.Steps))
+        if (!await HasRoom(ratio, batch.Steps, waitMs))
         {
             _insertsRefused++;
-            return Task.FromResult(new InsertReply(false, sequences.Count));
+            return new InsertReply(false, sequences.Count);
         }
 
         try
@@ -251,7 +267,44 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         }
 
         Inserted(settings, ratio, batch.Steps);
-        return Task.FromResult(new InsertReply(true, sequences.Count));
+        return new InsertReply(true, sequences.Count);
+    }
+
+    /// <summary>
+    /// Whether the rate limiter takes <paramref name="count"/> more now or, waiting at most <paramref name="waitMs"/>,
+    /// once samples have made room (each sample wakes the waiting inserts, which look again). The activation's other
+    /// calls run while an insert waits (it is interleaved); what follows the wait runs in one turn, so the room seen
+    /// is the room used.
+    /// </summary>
+    private async Task<bool> HasRoom(SampleToInsertRatio ratio, int count, int waitMs)
+    {
+        if (waitMs < 0 || waitMs > MaxInsertWaitMs)
+        {
+            throw new ArgumentOutOfRangeException(nameof(waitMs), waitMs, $"{Where}: an insert may wait 0 to {MaxInsertWaitMs} ms.");
+        }
+
+        long deadline = Environment.TickCount64 + waitMs;
+        while (!ratio.CanInsert(count))
+        {
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0)
+            {
+                return false;
+            }
+
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await Task.WhenAny(_room.Task, Task.Delay(TimeSpan.FromMilliseconds(left)));
+        }
+
+        return true;
+    }
+
+    /// <summary>Wakes the inserts waiting for room (after a sample).</summary>
+    private void WakeInserts()
+    {
+        TaskCompletionSource? room = _room;
+        _room = null;
+        room?.TrySetResult();
     }
 
     private void Inserted(ShardSettings settings, SampleToInsertRatio ratio, int count)
@@ -331,6 +384,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 
         SequenceRows all = parts.Count == 1 ? parts[0] : SequenceRows.Concat(parts);
         ratio.Sample(all.Count); // sequences sampled against environment steps inserted: R2D2's replay ratio
+        WakeInserts();
         return Task.FromResult<SampledSequences?>(new SampledSequences(
             all.Count, all.Width, all.Table, all.Lengths, all.States, ratio.Inserted, beta is null ? null : [.. slots], beta is null ? null : [.. weights]));
     }
@@ -364,6 +418,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
         using var scope = NewDisposeScope();
         TransitionBatch batch = replay.Sample(count, beta ?? 1.0);
         ratio.Sample(batch.Size);
+        WakeInserts();
         var sampled = new SampledTransitions(
             batch.Size,
             Floats(batch.Observations),

@@ -152,7 +152,14 @@ public sealed class DistributedR2d2Tests : IDisposable
         RecurrentStateSpec spec = learner.Online.StateSpec;
         var layout = new SequenceReplayOptions
         {
-            Capacity = 1, BurnIn = 2, LearningLength = 3, Overlap = 0, ObservationShape = [2], NumEnvs = 1, StateSpec = spec, MinSequenceLength = 3,
+            Capacity = 1,
+            BurnIn = 2,
+            LearningLength = 3,
+            Overlap = 0,
+            ObservationShape = [2],
+            NumEnvs = 1,
+            StateSpec = spec,
+            MinSequenceLength = 3,
         };
         var cut = new SequenceLayout(layout);
         var random = new Random(11);

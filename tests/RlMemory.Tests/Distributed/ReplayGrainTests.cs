@@ -131,6 +131,32 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
     }
 
     [Fact]
+    public async Task AnInsertThatMayWait_IsHeldAtTheShardUntilASampleMakesRoom_WhileSamplesGoOn()
+    {
+        // SPI 2, min 10, buffer 8 as above: at d = 28 an insert of one is refused; one that may wait 5 s is held while
+        // the learner samples (the shard's other calls go on) and taken as soon as a sample makes room.
+        var run = RunIdentity.Current($"blocking-{Guid.NewGuid():N}");
+        IReplayShardGrain shard = _grains.GetGrain<IReplayShardGrain>(4, run.RunId);
+        await shard.Configure(Settings(run, new RateLimit(2, 10, 8)));
+        Assert.True((await shard.Insert(Batch(run, 14))).Accepted); // d = 28: the upper end
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.False((await shard.Insert(Batch(run, 1, first: 14, sequence: 1), waitMs: 150)).Accepted); // nobody samples: refused when the wait is over
+        Assert.InRange(clock.ElapsedMilliseconds, 140, 3000);
+
+        clock.Restart();
+        Task<InsertReply> held = shard.Insert(Batch(run, 1, first: 14, sequence: 1), waitMs: ReplayShardGrain.MaxInsertWaitMs);
+        await Task.Delay(300);
+        Assert.False(held.IsCompleted); // still waiting for room
+        Assert.NotNull(await shard.Sample(run, 4)); // runs while the insert waits; d = 24
+        Assert.True((await held).Accepted);
+        Assert.InRange(clock.ElapsedMilliseconds, 290, 4000); // answered by the sample, not by the wait's end
+        Assert.Equal(new ShardStatistics(15, 4, 15, 1, 0), (await shard.Statistics()) with { Silo = string.Empty });
+
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => shard.Insert(Batch(run, 1, first: 15, sequence: 2), waitMs: ReplayShardGrain.MaxInsertWaitMs + 1));
+        Assert.Contains("an insert may wait 0 to 5000 ms", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AShardWhoseSiloDied_ComesBackFromItsLastCheckpoint_LosingAtMostTheInsertsSince()
     {
         // Checkpoints every 100 transitions; 350 inserted, then the whole cluster is stopped (the shard's silo dies) and a
@@ -430,7 +456,7 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.Contains("holds sequences (R2D2), not transitions", wrong.Message, StringComparison.Ordinal);
     }
 
-    private static Func<IReplayShardGrain, Task<InsertReply>> Insert(TransitionBatchMessage batch) => shard => shard.Insert(batch);
+    private static Func<IReplayShardGrain, int, Task<InsertReply>> Insert(TransitionBatchMessage batch) => (shard, waitMs) => shard.Insert(batch, waitMs);
 
     private static void AssertLayout(LearnerShards view, int[] live, int[] share, int rounds)
     {
