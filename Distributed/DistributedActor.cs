@@ -38,6 +38,7 @@ public static class DistributedActor
         IParameterStoreGrain store = grains.GetGrain<IParameterStoreGrain>(run.RunId);
 
         int n = config.NumEnvs;
+        NativeHeap.Apply(); // the allocator settings of the learner and single-process runs
         set_num_threads(1);
         MklOnAmd.Apply(); // the kernels the learner and single-process runs use
         using VectorEnv<int> envs = TrainingEnvironments.MakeVector<int>(config, n);

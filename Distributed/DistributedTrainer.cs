@@ -317,6 +317,7 @@ public sealed class DistributedTrainer
 
         // Parallelism comes from the roles (actors, the learner): one torch thread each, as the single-process loop
         // acts, instead of every role's operations spreading over every core.
+        NativeHeap.Apply(); // freed tensor memory stays in the process for the next update (as in the single-process loop)
         set_num_threads(1);
         MklOnAmd.Apply(); // libtorch is loaded now, and no matrix product has run yet (as the single-process loop does)
         manual_seed(_config.Seed);
