@@ -336,15 +336,7 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 
     public Task<SampledSequences?> SampleSequences(RunIdentity run, int count) => DrawSequences(run, count, beta: null);
 
-    public Task<SampledSequences?> SamplePrioritizedSequences(RunIdentity run, int count, double beta)
-    {
-        if (!(beta is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Where}: beta must be in [0, 1].");
-        }
-
-        return DrawSequences(run, count, beta);
-    }
+    public Task<SampledSequences?> SamplePrioritizedSequences(RunIdentity run, int count, double beta) => DrawSequences(run, count, CheckBeta(beta));
 
     private Task<SampledSequences?> DrawSequences(RunIdentity run, int count, double? beta)
     {
@@ -391,15 +383,11 @@ internal sealed class ReplayShardGrain : Grain, IReplayShardGrain, IDisposable
 
     public Task<SampledTransitions?> Sample(RunIdentity run, int count) => SampleTransitions(run, count, beta: null);
 
-    public Task<SampledTransitions?> SamplePrioritized(RunIdentity run, int count, double beta)
-    {
-        if (!(beta is >= 0 and <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Where}: beta must be in [0, 1].");
-        }
+    public Task<SampledTransitions?> SamplePrioritized(RunIdentity run, int count, double beta) => SampleTransitions(run, count, CheckBeta(beta));
 
-        return SampleTransitions(run, count, beta);
-    }
+    /// <summary>β of a prioritized sample, refused outside [0, 1].</summary>
+    private double CheckBeta(double beta) =>
+        beta is >= 0 and <= 1 ? beta : throw new ArgumentOutOfRangeException(nameof(beta), beta, $"{Where}: beta must be in [0, 1].");
 
     private Task<SampledTransitions?> SampleTransitions(RunIdentity run, int count, double? beta)
     {

@@ -331,9 +331,9 @@ public sealed class SequenceReplayBuffer : IReplayBuffer<SequenceBatch>
         CheckStored(count);
         using var scope = torch.NewDisposeScope();
         PrioritySample sample = sampler.Sample(count, beta);
-        using Tensor slots = sample.Indices.to(ScalarType.Int64).cpu().contiguous();
+        SequenceRows rows = _storage.GatherRows(sample.Indices); // int64 slots on the buffer's device
+        using Tensor slots = sample.Indices.cpu().contiguous();
         using Tensor weights = sample.Weights.to(ScalarType.Float32).cpu().contiguous();
-        SequenceRows rows = _storage.GatherRows(slots);
         return (rows, slots.data<long>().ToArray(), weights.data<float>().ToArray());
     }
 

@@ -324,13 +324,15 @@ public sealed class SequenceRowsTests
         return collector.Take(n);
     }
 
-    [Fact]
-    public void RowsAddedWithPriorities_AreDrawnInProportionToThem_WithTheirSlotsAndImportanceWeights()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RowsAddedWithPriorities_AreDrawnInProportionToThem_WithTheirSlotsAndImportanceWeights(bool devicePath)
     {
         // α = 0.6, ε = 0.01: sequence s of 6 stored with priority s is drawn with probability (s + ε)^α / Σ_k (k + ε)^α
         // and weighs ((0 + ε)^α / (s + ε)^α)^β (the smallest priority weighs 1).
         SequenceReplayOptions options = Options(capacity: 20, numEnvs: 2, prioritized: true) with { Priority = new PriorityOptions { Alpha = 0.6, Epsilon = 0.01 } };
-        using var buffer = new SequenceReplayBuffer(options);
+        using var buffer = new SequenceReplayBuffer(options, forceDevicePath: devicePath); // the managed sampler, or the device sampler other devices use
         SequenceRows rows = CollectRows(options, 6);
         buffer.AddRows(rows, [0, 1, 2, 3, 4, 5]);
         var layout = new SequenceLayout(options);
