@@ -64,17 +64,30 @@ internal sealed class ActorSupervisor(DistributedOptions options, RunIdentity ru
         }
     }
 
-    /// <summary>Waits for the actors (threads: they see the stop; processes: 10 s to finish, then killed).</summary>
-    public void StopAll()
+    /// <summary>
+    /// Stops the actors. Threads see the stop. Processes of a run that <paramref name="finished"/> (every actor done)
+    /// get 10 s together to exit by themselves, then are killed; those of a run that was interrupted or failed are
+    /// killed at once (they would act on until their share is done: waiting for them kept Ctrl+C waiting 10 s per
+    /// actor). A killed actor loses its unsent batch, as any dead actor; a resumed run takes those steps again.
+    /// </summary>
+    public void StopAll(bool finished)
     {
         _threads.ForEach(t => t.Join());
+        long deadline = Environment.TickCount64 + 10_000;
         foreach (Process? p in _processes)
         {
-            if (p is not null && !p.WaitForExit(TimeSpan.FromSeconds(10)))
+            if (p is null || (finished && p.WaitForExit(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)))))
             {
-                p.Kill(entireProcessTree: true);
-                p.WaitForExit();
+                continue;
             }
+
+            p.Refresh();
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true); // a no-op if it exits in between
+            }
+
+            p.WaitForExit();
         }
     }
 

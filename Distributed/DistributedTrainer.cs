@@ -362,6 +362,7 @@ public sealed class DistributedTrainer
         }
         var progressClock = Stopwatch.StartNew();
         int wait = 1;
+        bool finished = false;
         try
         {
             while (!cancel.IsCancellationRequested)
@@ -376,6 +377,7 @@ public sealed class DistributedTrainer
                         progressClock.Restart();
                         if (progress.Finished + progress.Silent >= _options.Actors)
                         {
+                            finished = true;
                             break; // every actor is done (or gone), and the rate limiter allows no more samples
                         }
                     }
@@ -433,7 +435,7 @@ public sealed class DistributedTrainer
         finally
         {
             _stopping = true;
-            actors.StopAll();
+            actors.StopAll(finished);
         }
 
         actors.ThrowIfFailed();

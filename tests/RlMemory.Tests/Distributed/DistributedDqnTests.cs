@@ -200,6 +200,49 @@ public sealed class DistributedDqnTests : IDisposable
     }
 
     [Fact]
+    public async Task AnInterruptedRun_StopsItsActorProcessesAtOnce_AndKeepsItsLearnerCheckpoint()
+    {
+        // Ctrl+C on a run with actor processes: the learner saves its checkpoint and the actors, which would act on
+        // until their share of 200,000 steps is done, are stopped at once. (The supervisor used to wait 10 s for each
+        // to exit by itself before killing it: 20 s here.)
+        var config = DqnConfig.FromPreset("dqn-cartpole") with { TotalTimesteps = 200_000, LearningStarts = 500, NetArch = [32], EvalEpisodes = 1 };
+        string? runId = null;
+        var options = new DistributedOptions
+        {
+            Actors = 2,
+            RunDirectory = _dir,
+            LogEvery = 16,
+            ActorProcess = launch =>
+            {
+                runId = launch.RunId;
+                return RlMemory.App.RlMemoryCli.ActorProcess(launch);
+            },
+        };
+        using var stop = new CancellationTokenSource();
+        long cancelledAt = 0;
+        stop.Token.Register(() => cancelledAt = System.Diagnostics.Stopwatch.GetTimestamp());
+        var watcher = Task.Run(() =>
+        {
+            string log = Path.Combine(_dir, "progress.csv");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (LoggedSteps(log) < 2000 && clock.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                Thread.Sleep(20);
+            }
+
+            stop.Cancel();
+        });
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new DistributedTrainer(config, options).Learn(stop.Token));
+        TimeSpan stopping = System.Diagnostics.Stopwatch.GetElapsedTime(cancelledAt);
+        await watcher;
+        Assert.NotNull(runId);
+        Assert.Empty(ProcessesWith(runId!)); // no actor left behind
+        Assert.True(stopping < TimeSpan.FromSeconds(9), $"the interrupted run took {stopping.TotalSeconds:0.0} s to stop its 2 actor processes");
+        Assert.True(LearnerCheckpoint.Open(_dir, DistributedAlgorithm.For(config, "dqn")).Updates > 0);
+    }
+
+    [Fact]
     public async Task ALearnerStoppedMidRun_IsResumedFromItsCheckpoint_AndTheRunTakesEveryStep()
     {
         // A learner (with its silo: the local layout) stopped once its checkpoint holds 1,000 updates loses the replay
@@ -332,6 +375,20 @@ public sealed class DistributedDqnTests : IDisposable
             return 0;
         }
     }
+
+    /// <summary>Processes whose command line holds <paramref name="text"/>.</summary>
+    private static IEnumerable<int> ProcessesWith(string text) =>
+        Directory.EnumerateDirectories("/proc").Where(dir =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(text, StringComparison.Ordinal);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false; // gone, or not ours to read
+            }
+        }).Select(dir => int.TryParse(Path.GetFileName(dir), out int pid) ? pid : -1).Where(pid => pid > 0);
 
     private static IEnumerable<int> ActorProcesses(int index)
     {
