@@ -163,16 +163,15 @@ public static class DistributedActor
         var waiting = System.Diagnostics.Stopwatch.StartNew();
         while (!stop())
         {
-            long before = Environment.TickCount64;
             if (route.TryInsert(batch, first, waitMs))
             {
                 return true;
             }
 
             waitMs = InsertWaitMs;
-            if (Environment.TickCount64 - before < 2)
+            if (route.AllPassedOver)
             {
-                // Nothing waited (every shard unreachable and passed over): do not spin.
+                // No shard could be offered the batch (every one unreachable for now): do not spin.
                 Thread.Sleep(pause);
                 pause = Math.Min(pause * 2, 32);
             }
@@ -204,6 +203,9 @@ internal sealed class ShardRoute(IReplayShardGrain[] shards, string name)
     private const long AvoidMs = 2000;
     private readonly long[] _avoidUntil = new long[shards.Length];
     private readonly bool[] _lost = new bool[shards.Length];
+
+    /// <summary>Whether every shard is passed over for now (it could not be reached lately).</summary>
+    public bool AllPassedOver => Array.TrueForAll(_avoidUntil, until => Environment.TickCount64 < until);
 
     /// <summary>
     /// Offers a batch (<paramref name="insert"/> sends it to a shard, which may hold it <paramref name="waitMs"/> for

@@ -275,11 +275,19 @@ public sealed class ReplayGrainTests(ClusterFixture fixture) : IClassFixture<Clu
         Assert.Equal(4, (await shards[2].Statistics()).Inserted);
         Assert.True(route.TryInsert(Insert(Batch(run, 4, first: 4, sequence: 1)), preferred: 1)); // shard 1 passed over (for 2 s)
         Assert.Equal(8, (await shards[2].Statistics()).Inserted);
+        Assert.False(route.AllPassedOver); // shards 0 and 2 can be offered batches
 
         var full = RunIdentity.Current($"full-{Guid.NewGuid():N}");
         IReplayShardGrain only = _grains.GetGrain<IReplayShardGrain>(0, full.RunId);
         await only.Configure(Settings(full, new RateLimit(1, 1, 2)));
-        Assert.False(new ShardRoute([only], "actor 0").TryInsert(Insert(Batch(full, 4)), preferred: 0)); // every shard refuses: the actor waits
+        var refusing = new ShardRoute([only], "actor 0");
+        Assert.False(refusing.TryInsert(Insert(Batch(full, 4)), preferred: 0)); // every shard refuses: the actor waits at them
+        Assert.False(refusing.AllPassedOver);
+
+        // A route whose only shard cannot be reached passes it over: the actor pauses instead of offering again at once.
+        var lost = new ShardRoute([_grains.GetGrain<IReplayShardGrain>(1, run.RunId)], "actor 1");
+        Assert.False(lost.TryInsert(Insert(Batch(run, 4, first: 8, sequence: 2)), preferred: 0));
+        Assert.True(lost.AllPassedOver);
     }
 
     [Fact]
