@@ -5,7 +5,20 @@ using static TorchSharp.torch;
 namespace RlMemory.Tests.Memory;
 
 [CollectionDefinition(nameof(TensorCountCollection), DisableParallelization = true)]
-public sealed class TensorCountCollection;
+public sealed class TensorCountCollection
+{
+    /// <summary>
+    /// The process-wide tensor count once the finalizers of earlier tests' garbage have run (left pending, they release
+    /// tensors while a test measures).
+    /// </summary>
+    public static long SettledTensorCount()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Tensor.TotalCount;
+    }
+}
 
 /// <summary>
 /// Adding allocates neither tensors nor managed memory; sampling inside dispose scopes (or disposing the batch) leaves no
@@ -50,7 +63,7 @@ public sealed class LeakTests
 
         // A per-step allocation shows in every round; a one-off runtime allocation on this thread (a tier-up of the
         // JIT, a type load) can land in one round, so the smallest of three rounds is what is asserted.
-        long tensors = SettledTensorCount();
+        long tensors = TensorCountCollection.SettledTensorCount();
         long allocated = long.MaxValue;
         for (int round = 0; round < 3; round++)
         {
@@ -79,7 +92,7 @@ public sealed class LeakTests
             driver.Step(buffer);
         }
 
-        long before = SettledTensorCount();
+        long before = TensorCountCollection.SettledTensorCount();
         for (int i = 0; i < 1000; i++)
         {
             driver.Step(buffer);
@@ -97,14 +110,6 @@ public sealed class LeakTests
 
         AssertNoGrowth(before, iterations: 200);
         driver.Rows.Clear();
-    }
-
-    private static long SettledTensorCount()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return Tensor.TotalCount;
     }
 
     private static void AssertNoGrowth(long before, int iterations)
