@@ -513,9 +513,8 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
     }
 
     /// <summary>
-    /// c[m, n] += a[m, k] · b[k, n] (row-major). Blocks of 4 rows × 2 vectors of c stay in registers while p runs over
-    /// k (8 accumulators, 2 loads of b and 4 broadcasts of a per 8 multiply-adds); the edges go a row or a vector at a
-    /// time, then element by element.
+    /// c[m, n] += a[m, k] · b[k, n] (row-major): with 512-bit vectors where the hardware has them (AVX-512), else with
+    /// <see cref="Vector{T}"/> (<see cref="VectorProduct{T}"/>). Each element is accumulated over p in order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyAdd(ReadOnlySpan<T> a, int m, int k, ReadOnlySpan<T> b, int n, Span<T> c)
@@ -531,60 +530,7 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
             return;
         }
 
-        int width = Vector<T>.Count;
-        int i = 0;
-        ref T a0 = ref MemoryMarshal.GetReference(a);
-        ref T b0 = ref MemoryMarshal.GetReference(b);
-        ref T c0 = ref MemoryMarshal.GetReference(c);
-        if (Vector.IsHardwareAccelerated)
-        {
-            for (; i + 4 <= m; i += 4)
-            {
-                int j = 0;
-                for (; j + (2 * width) <= n; j += 2 * width)
-                {
-                    Vector<T> c00 = Load(ref c0, (i * n) + j), c01 = Load(ref c0, (i * n) + j + width);
-                    Vector<T> c10 = Load(ref c0, ((i + 1) * n) + j), c11 = Load(ref c0, ((i + 1) * n) + j + width);
-                    Vector<T> c20 = Load(ref c0, ((i + 2) * n) + j), c21 = Load(ref c0, ((i + 2) * n) + j + width);
-                    Vector<T> c30 = Load(ref c0, ((i + 3) * n) + j), c31 = Load(ref c0, ((i + 3) * n) + j + width);
-                    for (int p = 0; p < k; p++)
-                    {
-                        Vector<T> b0v = Load(ref b0, (p * n) + j), b1v = Load(ref b0, (p * n) + j + width);
-                        var x0 = new Vector<T>(Unsafe.Add(ref a0, (i * k) + p));
-                        var x1 = new Vector<T>(Unsafe.Add(ref a0, ((i + 1) * k) + p));
-                        var x2 = new Vector<T>(Unsafe.Add(ref a0, ((i + 2) * k) + p));
-                        var x3 = new Vector<T>(Unsafe.Add(ref a0, ((i + 3) * k) + p));
-                        c00 = SmallSpans.MultiplyAdd(x0, b0v, c00);
-                        c01 = SmallSpans.MultiplyAdd(x0, b1v, c01);
-                        c10 = SmallSpans.MultiplyAdd(x1, b0v, c10);
-                        c11 = SmallSpans.MultiplyAdd(x1, b1v, c11);
-                        c20 = SmallSpans.MultiplyAdd(x2, b0v, c20);
-                        c21 = SmallSpans.MultiplyAdd(x2, b1v, c21);
-                        c30 = SmallSpans.MultiplyAdd(x3, b0v, c30);
-                        c31 = SmallSpans.MultiplyAdd(x3, b1v, c31);
-                    }
-
-                    Store(c00, ref c0, (i * n) + j);
-                    Store(c01, ref c0, (i * n) + j + width);
-                    Store(c10, ref c0, ((i + 1) * n) + j);
-                    Store(c11, ref c0, ((i + 1) * n) + j + width);
-                    Store(c20, ref c0, ((i + 2) * n) + j);
-                    Store(c21, ref c0, ((i + 2) * n) + j + width);
-                    Store(c30, ref c0, ((i + 3) * n) + j);
-                    Store(c31, ref c0, ((i + 3) * n) + j + width);
-                }
-
-                for (int r = i; r < i + 4; r++)
-                {
-                    RowTail(a.Slice(r * k, k), b, n, j, c.Slice(r * n, n));
-                }
-            }
-        }
-
-        for (; i < m; i++)
-        {
-            RowTail(a.Slice(i * k, k), b, n, 0, c.Slice(i * n, n));
-        }
+        VectorProduct<T>.MultiplyAdd(a, m, k, b, n, c);
     }
 
     /// <summary>
@@ -773,45 +719,6 @@ internal sealed class FusedMemorySequence<T> : IFusedSequence
             cRow[j] = sum;
         }
     }
-
-    /// <summary>c_row[j..] += a_row · b[:, j..], a vector then an element at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTail(ReadOnlySpan<T> aRow, ReadOnlySpan<T> b, int n, int from, Span<T> cRow)
-    {
-        int width = Vector<T>.Count;
-        int k = aRow.Length;
-        int j = from;
-        if (Vector.IsHardwareAccelerated)
-        {
-            ref T b0 = ref MemoryMarshal.GetReference(b);
-            ref T c0 = ref MemoryMarshal.GetReference(cRow);
-            for (; j + width <= n; j += width)
-            {
-                Vector<T> sum = Load(ref c0, j);
-                for (int p = 0; p < k; p++)
-                {
-                    sum = SmallSpans.MultiplyAdd(new Vector<T>(aRow[p]), Load(ref b0, (p * n) + j), sum);
-                }
-
-                Store(sum, ref c0, j);
-            }
-        }
-
-        for (; j < n; j++)
-        {
-            T sum = cRow[j];
-            for (int p = 0; p < k; p++)
-            {
-                sum = T.FusedMultiplyAdd(aRow[p], b[(p * n) + j], sum);
-            }
-
-            cRow[j] = sum;
-        }
-    }
-
-    private static Vector<T> Load(ref T origin, int offset) => Vector.LoadUnsafe(ref origin, (nuint)offset);
-
-    private static void Store(Vector<T> value, ref T origin, int offset) => value.StoreUnsafe(ref origin, (nuint)offset);
 
     /// <summary>The transpose of a row-major [rows, columns] matrix into <paramref name="result"/>, in tiles of 16 × 16 so reads and writes stay in cache.</summary>
     private static void Transpose(T[] values, int rows, int columns, T[] result)

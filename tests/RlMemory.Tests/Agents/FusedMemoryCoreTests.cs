@@ -409,6 +409,12 @@ public sealed class FusedMemoryCoreTests
     [InlineData(1, 7, 87)]
     [InlineData(3, 9, 150)]
     [InlineData(2, 5, 64)]
+    [InlineData(32, 64, 69)]
+    [InlineData(8, 80, 256)]
+    [InlineData(13, 9, 23)]
+    [InlineData(6, 3, 8)]
+    [InlineData(10, 4, 7)]
+    [InlineData(14, 2, 9)]
     public void TheBlockedMatrixProduct_AddsExactlyTheNaiveProduct(int m, int k, int n)
     {
         // Integer-valued floats make every product and sum exact, so any order of accumulation gives the same result.
@@ -428,8 +434,64 @@ public sealed class FusedMemoryCoreTests
             }
         }
 
+        float[] vector = (float[])c.Clone();
         FusedMemorySequence<float>.MultiplyAdd(a, m, k, b, n, c);
         Assert.Equal(expected, c);
+
+        // The Vector<T> product (the one without AVX-512) runs here whatever this machine has, at both precisions.
+        VectorProduct<float>.MultiplyAdd(a, m, k, b, n, vector);
+        Assert.Equal(expected, vector);
+        double[] vectorDouble = new double[m * n];
+        double[] expectedDouble = new double[m * n];
+        for (int i = 0; i < m * n; i++)
+        {
+            vectorDouble[i] = expectedDouble[i] = random.Next(-8, 9);
+        }
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                for (int p = 0; p < k; p++)
+                {
+                    expectedDouble[(i * n) + j] += a[(i * k) + p] * (double)b[(p * n) + j];
+                }
+            }
+        }
+
+        VectorProduct<double>.MultiplyAdd([.. a.Select(x => (double)x)], m, k, [.. b.Select(x => (double)x)], n, vectorDouble);
+        Assert.Equal(expectedDouble, vectorDouble);
+    }
+
+    [Theory]
+    [InlineData(32, 80, 256)]
+    [InlineData(32, 64, 69)]
+    [InlineData(8, 256, 80)]
+    [InlineData(11, 17, 29)]
+    public void TheVectorProduct_AccumulatesEachElementInOrder_WhateverItsBlock(int m, int k, int n)
+    {
+        // Real-valued operands round at every step, so this holds only if each element is c + a[i,0] b[0,j] + a[i,1] b[1,j]
+        // + … one fused multiply-add at a time: the order of the scalar loop, in every block (6 rows, 4, 1; pairs of
+        // vectors, one vector, the overlapping last one). Row i alone gives the same bits.
+        var random = new Random(m * 7919 + n);
+        float[] a = [.. Enumerable.Range(0, m * k).Select(_ => (float)(random.NextDouble() - 0.5))];
+        float[] b = [.. Enumerable.Range(0, k * n).Select(_ => (float)(random.NextDouble() - 0.5))];
+        float[] c = [.. Enumerable.Range(0, m * n).Select(_ => (float)(random.NextDouble() - 0.5))];
+        float[] expected = (float[])c.Clone();
+        for (int i = 0; i < m; i++)
+        {
+            VectorProduct<float>.ScalarColumns(a.AsSpan(i * k, k), b, n, 0, expected.AsSpan(i * n, n));
+        }
+
+        float[] blocked = (float[])c.Clone();
+        VectorProduct<float>.MultiplyAdd(a, m, k, b, n, blocked);
+        Assert.Equal(expected, blocked);
+        for (int i = 0; i < m; i++)
+        {
+            float[] row = c[(i * n)..((i + 1) * n)];
+            VectorProduct<float>.MultiplyAdd(a.AsSpan(i * k, k), 1, k, b, n, row);
+            Assert.Equal(expected[(i * n)..((i + 1) * n)], row);
+        }
     }
 
     [Fact]
