@@ -44,6 +44,9 @@ internal sealed class MemoryStepKernel<T>
     // Backward scratch.
     private readonly T[] _nextUsage, _nextWrite, _dWriting, _dContent, _dAllocation, _dUsageTotal, _dReadWeights, _dBeta, _dErase, _dots, _scales;
 
+    // Each slot's dot product with a key and its sum of squares (content weightings, the reads' backward).
+    private readonly T[] _slotDots, _slotSquares;
+
     /// <summary>A kernel for memories of <paramref name="config"/>'s size.</summary>
     public MemoryStepKernel(ExternalMemoryConfig config)
     {
@@ -78,6 +81,8 @@ internal sealed class MemoryStepKernel<T>
         _dErase = new T[_w];
         _dots = new T[_n];
         _scales = new T[_n];
+        _slotDots = new T[_n];
+        _slotSquares = new T[_n];
     }
 
     /// <summary>Floats in ξ (the same as <see cref="ExternalMemory.InterfaceSize"/>).</summary>
@@ -173,11 +178,11 @@ internal sealed class MemoryStepKernel<T>
         for (int head = 0; head < _r; head++)
         {
             ReadOnlySpan<T> dr = dReads.Slice(head * _w, _w);
+            SmallSpans.RowDots(dr, nextMemory, _n, _slotDots, default);
             for (int i = 0; i < _n; i++)
             {
-                ReadOnlySpan<T> slot = nextMemory.Slice(i * _w, _w);
                 Span<T> dSlot = dNextMemory.Slice(i * _w, _w);
-                _dReadWeights[(head * _n) + i] = dNextReadWeights[(head * _n) + i] + SmallSpans.Dot(dr, slot);
+                _dReadWeights[(head * _n) + i] = dNextReadWeights[(head * _n) + i] + _slotDots[i];
                 SmallSpans.MultiplyAdd(dr, nextReadWeights[(head * _n) + i], dSlot, dSlot);
             }
         }
@@ -410,11 +415,11 @@ internal sealed class MemoryStepKernel<T>
     private void Content(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, Span<T> weights)
     {
         T keySquares = SmallSpans.SumOfSquares(key) + Epsilon;
+        SmallSpans.RowDots(key, memory, _n, _slotDots, _slotSquares);
         for (int i = 0; i < _n; i++)
         {
-            (T dot, T squares) = SmallSpans.DotAndSquares(key, memory.Slice(i * _w, _w));
-            T scale = T.One / T.Sqrt(keySquares * (squares + Epsilon));
-            weights[i] = dot * scale * beta;
+            T scale = T.One / T.Sqrt(keySquares * (_slotSquares[i] + Epsilon));
+            weights[i] = _slotDots[i] * scale * beta;
         }
 
         TensorPrimitives.SoftMax(weights[.._n], weights[.._n]);
@@ -431,10 +436,11 @@ internal sealed class MemoryStepKernel<T>
         T weighted = SmallSpans.Dot(weights[.._n], dWeights[.._n]);
 
         T dBeta = T.Zero, dKeySquares = T.Zero;
+        SmallSpans.RowDots(key, memory, _n, _slotDots, _slotSquares);
         for (int i = 0; i < _n; i++)
         {
-            (T dot, T squares) = SmallSpans.DotAndSquares(key, memory.Slice(i * _w, _w));
-            T slotSquares = squares + Epsilon;
+            T dot = _slotDots[i];
+            T slotSquares = _slotSquares[i] + Epsilon;
             T scale = T.One / T.Sqrt(keySquares * slotSquares);
             T z = dot * scale * beta;
             T dz = weights[i] * (dWeights[i] - weighted);

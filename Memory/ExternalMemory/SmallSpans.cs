@@ -120,6 +120,97 @@ internal static class SmallSpans
         return (dot, squares);
     }
 
+    /// <summary>
+    /// For each of the <paramref name="rows"/> rows m[i] of <paramref name="m"/> ([rows, x.Length], row-major):
+    /// dots[i] = x · m[i], and where <paramref name="squares"/> is not empty squares[i] = m[i] · m[i]. With AVX and float
+    /// rows whose width is a multiple of 8, eight rows go together: each row's products accumulate in one 256-bit vector
+    /// (a fused multiply-add per 8 floats, in order), and the eight vectors are summed across their lanes together by
+    /// horizontal adds (9 instructions for 8 sums instead of 5 or more each); other rows and types go one at a time
+    /// (<see cref="Dot{T}"/>, <see cref="DotAndSquares{T}"/>). The order of the sums is fixed: the same inputs give the
+    /// same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RowDots<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> m, int rows, Span<T> dots, Span<T> squares)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = x.Length;
+        bool withSquares = !squares.IsEmpty;
+        Require(rows * w, m.Length);
+        Require(rows, dots.Length);
+        if (withSquares)
+        {
+            Require(rows, squares.Length);
+        }
+
+        int i = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported && w % 8 == 0 && w > 0)
+        {
+            ReadOnlySpan<float> xf = MemoryMarshal.Cast<T, float>(x), mf = MemoryMarshal.Cast<T, float>(m);
+            Span<float> df = MemoryMarshal.Cast<T, float>(dots), sf = MemoryMarshal.Cast<T, float>(squares);
+            for (; i + 8 <= rows; i += 8)
+            {
+                RowDots8(xf, mf.Slice(i * w, 8 * w), df.Slice(i, 8), withSquares ? sf.Slice(i, 8) : default);
+            }
+        }
+
+        for (; i < rows; i++)
+        {
+            ReadOnlySpan<T> row = m.Slice(i * w, w);
+            if (withSquares)
+            {
+                (dots[i], squares[i]) = DotAndSquares(x, row);
+            }
+            else
+            {
+                dots[i] = Dot(x, row);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowDots8(ReadOnlySpan<float> x, ReadOnlySpan<float> m, Span<float> dots, Span<float> squares)
+    {
+        int w = x.Length;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float m0 = ref MemoryMarshal.GetReference(m);
+        Span<Vector256<float>> d = stackalloc Vector256<float>[8];
+        Span<Vector256<float>> q = stackalloc Vector256<float>[8];
+        for (int r = 0; r < 8; r++)
+        {
+            ref float row = ref Unsafe.Add(ref m0, r * w);
+            Vector256<float> dr = Vector256<float>.Zero, qr = Vector256<float>.Zero;
+            for (int c = 0; c < w; c += 8)
+            {
+                Vector256<float> mv = Vector256.LoadUnsafe(ref row, (nuint)c);
+                dr = Fma256(Vector256.LoadUnsafe(ref x0, (nuint)c), mv, dr);
+                qr = Fma256(mv, mv, qr);
+            }
+
+            d[r] = dr;
+            q[r] = qr;
+        }
+
+        Sum8(d).StoreUnsafe(ref MemoryMarshal.GetReference(dots));
+        if (!squares.IsEmpty)
+        {
+            Sum8(q).StoreUnsafe(ref MemoryMarshal.GetReference(squares));
+        }
+    }
+
+    /// <summary>The lane sums of eight vectors, as one vector: [Σ v0, Σ v1, …, Σ v7].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Sum8(ReadOnlySpan<Vector256<float>> v)
+    {
+        Vector256<float> t0 = Avx.HorizontalAdd(v[0], v[1]), t1 = Avx.HorizontalAdd(v[2], v[3]);
+        Vector256<float> t2 = Avx.HorizontalAdd(v[4], v[5]), t3 = Avx.HorizontalAdd(v[6], v[7]);
+        Vector256<float> u0 = Avx.HorizontalAdd(t0, t1), u1 = Avx.HorizontalAdd(t2, t3);
+        return Avx.Add(Avx.Permute2x128(u0, u1, 0x20), Avx.Permute2x128(u0, u1, 0x31));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Fma256(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : Avx.Add(Avx.Multiply(a, b), c);
+
     /// <summary>Σ x[i]².</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SumOfSquares<T>(ReadOnlySpan<T> x)
