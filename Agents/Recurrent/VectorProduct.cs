@@ -13,7 +13,7 @@ namespace RlMemory.Agents.Recurrent;
 /// <remarks>
 /// Blocks of 6 rows × 2 vectors of c (12 accumulators, the two vectors of b and one broadcast of a: 15 of AVX2's 16
 /// registers) stay in registers while p runs over k; rows left over go 4 at a time (a block of 8 rows as 4 + 4, not
-/// 6 + 2), then one at a time. Columns left over go a vector at a time, and the last columns (n not a multiple of the
+/// 6 + 2; 4 rows × 3 vectors first, again 12 accumulators), then one at a time. Columns left over go a vector at a time, and the last columns (n not a multiple of the
 /// vector width) as one vector that overlaps the columns already done, whose finished lanes are kept as they were. Every
 /// element of c is accumulated in the same order, <c>c + a[i, 0] b[0, j] + a[i, 1] b[1, j] + …</c>, one fused
 /// multiply-add at a time, whichever block computes it: the result does not depend on m or on the blocking.
