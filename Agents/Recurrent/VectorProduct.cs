@@ -330,24 +330,8 @@ internal static class VectorProduct<T>
     }
 
     /// <summary>All bits set in the first <paramref name="lanes"/> lanes (the columns already finished), clear in the others.</summary>
-    private static Vector<T> KeepMask(int lanes)
-    {
-        Span<T> mask = stackalloc T[Vector<T>.Count];
-        T ones = BitsSet();
-        for (int lane = 0; lane < mask.Length; lane++)
-        {
-            mask[lane] = lane < lanes ? ones : T.Zero;
-        }
-
-        return Vector.LoadUnsafe(ref MemoryMarshal.GetReference(mask));
-    }
-
-    private static T BitsSet()
-    {
-        Span<T> one = stackalloc T[1];
-        MemoryMarshal.AsBytes(one).Fill(0xFF);
-        return one[0];
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> KeepMask(int lanes) => Vector.LessThan(Vector<T>.Indices, new Vector<T>(T.CreateTruncating(lanes)));
 
     private static Vector<T> Load(ref T origin, nint offset) => Vector.LoadUnsafe(ref Unsafe.Add(ref origin, offset));
 
