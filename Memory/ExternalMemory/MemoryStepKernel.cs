@@ -123,7 +123,8 @@ internal sealed class MemoryStepKernel<T>
 
         for (int head = 0; head < _r; head++)
         {
-            Content(xi.Slice(head * _w, _w), _beta[head], nextMemory, nextReadWeights.Slice(head * _n, _n));
+            // Every read head addresses the same memory: its slots' squares are computed for the first head only.
+            Content(xi.Slice(head * _w, _w), _beta[head], nextMemory, nextReadWeights.Slice(head * _n, _n), slotSquaresKnown: head > 0);
         }
 
         // r_i = Σ_n w_i[n] M'[n].
@@ -191,7 +192,7 @@ internal sealed class MemoryStepKernel<T>
         {
             _dBeta[head] = ContentBackward(
                 xi.Slice(head * _w, _w), _beta[head], nextMemory, nextReadWeights.Slice(head * _n, _n), _dReadWeights.AsSpan(head * _n, _n),
-                dXi.Slice(head * _w, _w), dNextMemory);
+                dXi.Slice(head * _w, _w), dNextMemory, slotSquaresKnown: head > 0);
         }
 
         // Write: M' = M + w ∘ (v − M ∘ e).
@@ -410,12 +411,15 @@ internal sealed class MemoryStepKernel<T>
         }
     }
 
-    /// <summary>C(M, k, β) = softmax(β k·M[n] / (‖k‖ ‖M[n]‖)) with ‖x‖ = sqrt(Σx² + ε).</summary>
+    /// <summary>
+    /// C(M, k, β) = softmax(β k·M[n] / (‖k‖ ‖M[n]‖)) with ‖x‖ = sqrt(Σx² + ε). With <paramref name="slotSquaresKnown"/>
+    /// the slots' squares are those the previous call left for this same <paramref name="memory"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Content(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, Span<T> weights)
+    private void Content(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, Span<T> weights, bool slotSquaresKnown = false)
     {
         T keySquares = SmallSpans.SumOfSquares(key) + Epsilon;
-        SmallSpans.RowDots(key, memory, _n, _slotDots, _slotSquares);
+        SmallSpans.RowDots(key, memory, _n, _slotDots, slotSquaresKnown ? default : _slotSquares);
         for (int i = 0; i < _n; i++)
         {
             T scale = T.One / T.Sqrt(keySquares * (_slotSquares[i] + Epsilon));
@@ -427,16 +431,17 @@ internal sealed class MemoryStepKernel<T>
 
     /// <summary>
     /// The gradients of <see cref="Content"/> given the weights it returned and their gradient: adds to
-    /// <paramref name="dKey"/> and <paramref name="dMemory"/>, returns dβ.
+    /// <paramref name="dKey"/> and <paramref name="dMemory"/>, returns dβ. <paramref name="slotSquaresKnown"/> as in
+    /// <see cref="Content"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private T ContentBackward(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, ReadOnlySpan<T> weights, ReadOnlySpan<T> dWeights, Span<T> dKey, Span<T> dMemory)
+    private T ContentBackward(ReadOnlySpan<T> key, T beta, ReadOnlySpan<T> memory, ReadOnlySpan<T> weights, ReadOnlySpan<T> dWeights, Span<T> dKey, Span<T> dMemory, bool slotSquaresKnown = false)
     {
         T keySquares = SmallSpans.SumOfSquares(key) + Epsilon;
         T weighted = SmallSpans.Dot(weights[.._n], dWeights[.._n]);
 
         T dBeta = T.Zero, dKeySquares = T.Zero;
-        SmallSpans.RowDots(key, memory, _n, _slotDots, _slotSquares);
+        SmallSpans.RowDots(key, memory, _n, _slotDots, slotSquaresKnown ? default : _slotSquares);
         for (int i = 0; i < _n; i++)
         {
             T dot = _slotDots[i];
