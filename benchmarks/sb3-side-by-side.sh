@@ -7,6 +7,9 @@
 #   bash benchmarks/sb3-side-by-side.sh PRESET SB3_ALGO SB3_ENV [PAIRS] [-- extra SB3 flags]
 #   bash benchmarks/sb3-side-by-side.sh dqn-cartpole dqn CartPole-v1 3
 #   bash benchmarks/sb3-side-by-side.sh ppo-cartpole-novel ppo_lstm CartPoleNoVel-v1 3
+#   RLMEMORY_ARGS="--set core=memory" bash benchmarks/sb3-side-by-side.sh ppo-cartpole-novel ppo_lstm CartPoleNoVel-v1 3
+#
+# RLMEMORY_ARGS: extra flags for RlMemory's side only (the memory core against sb3-contrib's LSTM, as issue 14 asks).
 #
 # Needs an SB3 installation driven by the reference harness: $SB3_REFERENCE (a command like ../shared/reference/sb3,
 # taking ALGO ENV SEED and printing a "RESULT {json} final_mean ..." line), default ../shared/reference/sb3 beside the
@@ -27,10 +30,10 @@ ours=(); theirs=()
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 for i in $(seq "$pairs"); do
   seed=$(( i - 1 ))
-  line="$("${cli[@]}" train "$preset" --seed "$seed" --set eval_freq=5000 --set eval_episodes=10 --quiet --out "$work/run$i" | grep 'Final evaluation')"
+  line="$("${cli[@]}" train "$preset" ${RLMEMORY_ARGS:-} --seed "$seed" --set eval_freq=5000 --set eval_episodes=10 --quiet --out "$work/run$i" | grep 'Final evaluation')"
   rate="$(sed -n 's/.* s, \([0-9,]*\) steps\/s.*/\1/p' <<<"$line" | tr -d ,)"
   final="$(sed -n 's/.*mean return \([-0-9.]*\) .*/\1/p' <<<"$line")"
-  ours+=("$rate"); echo "pair $i  RlMemory $preset seed $seed: $rate env steps/s, final $final"
+  ours+=("$rate"); echo "pair $i  RlMemory $preset ${RLMEMORY_ARGS:+$RLMEMORY_ARGS }seed $seed: $rate env steps/s, final $final"
   result="$(OUT="$work/sb3-$i" "$sb3" "$algo" "$env" "$seed" "$@" 2>/dev/null | grep '^RESULT')"
   rate="$(sed -n 's/.*"fps_incl_eval": \([0-9.]*\).*/\1/p' <<<"$result")"
   final="$(sed -n 's/.*final_mean \([-0-9.]*\).*/\1/p' <<<"$result")"
