@@ -70,20 +70,19 @@ internal sealed class R2d2Learner : QLearner<RecurrentQNetwork>
         Tensor learnObservations = obs.narrow(1, burnIn, learningLength + 1);
 
         // Burn-in: both networks warm their state up from the stored one, without gradients (R2D2's "stored state +
-        // burn-in"); the target network then evaluates the learning part and its bootstrap observation.
+        // burn-in"). The target network runs its burn-in, the learning part and its bootstrap observation as one
+        // unroll (the same recurrence as two, in one call), and keeps the Q-values from the learning part on.
         RecurrentState onlineStart = initialState;
         Tensor targetQ;
         using (no_grad())
         {
-            RecurrentState targetStart = initialState;
             if (burnIn > 0)
             {
-                Tensor burn = obs.narrow(1, 0, burnIn);
-                (_, onlineStart) = Online.Unroll(burn, initialState);
-                (_, targetStart) = Target.Unroll(burn, initialState);
+                (_, onlineStart) = Online.Unroll(obs.narrow(1, 0, burnIn), initialState);
             }
 
-            (targetQ, _) = Target.Unroll(learnObservations, targetStart);
+            (Tensor targetAll, _) = Target.Unroll(obs, initialState);
+            targetQ = targetAll.narrow(1, burnIn, learningLength + 1);
         }
 
         // The learning part, with gradients: Q at steps 0..L (step L is the bootstrap observation of the last step).

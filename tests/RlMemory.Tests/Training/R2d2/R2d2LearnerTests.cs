@@ -133,6 +133,54 @@ public sealed class R2d2LearnerTests
     }
 
     [Fact]
+    public void Targets_AreTheTargetNetworksQ_AfterItsOwnBurnIn()
+    {
+        // R2D2's targets, written out: each network warms up over the burn-in from the stored state, then evaluates
+        // the learning part and its bootstrap observation; the targets are the n-step Double-Q returns of those.
+        using var learner = Learner(new R2d2Config { NSteps = 2, Gamma = 0.9, Dueling = true });
+        using var scope = NewDisposeScope();
+        manual_seed(7);
+        using (no_grad())
+        {
+            foreach (var p in learner.Target.parameters())
+            {
+                p.add_(randn_like(p).mul(0.3)); // a target network that is not the online one
+            }
+        }
+
+        const int burnIn = 3, learning = 4, batch = 2;
+        Tensor observations = randn(batch, burnIn + learning + 1, 3);
+        RecurrentState initial = new([("h", randn(batch, 8)), ("c", randn(batch, 8))]);
+        Tensor actions = randint(2, [batch, burnIn + learning]);
+        Tensor rewards = randn(batch, burnIn + learning);
+        Tensor terminated = zeros(batch, burnIn + learning);
+        terminated[1, burnIn + 2] = tensor(1f);
+        Tensor mask = ones(batch, burnIn + learning);
+
+        var terms = learner.Loss(observations, initial, actions, rewards, terminated, mask, weights: null, burnIn, learning);
+        using (no_grad())
+        {
+            Tensor burn = observations.narrow(1, 0, burnIn), rest = observations.narrow(1, burnIn, learning + 1);
+            var (_, onlineStart) = learner.Online.Unroll(burn, initial);
+            var (_, targetStart) = learner.Target.Unroll(burn, initial);
+            var (onlineQ, _) = learner.Online.Unroll(rest, onlineStart);
+            var (targetQ, _) = learner.Target.Unroll(rest, targetStart);
+            Tensor expected = R2d2Learner.NStepTargets(
+                onlineQ, targetQ, rewards.narrow(1, burnIn, learning), terminated.narrow(1, burnIn, learning), mask.narrow(1, burnIn, learning),
+                0.9, 2, doubleQ: true, rescalingEpsilon: ValueRescaling.DefaultEpsilon);
+            Assert.True(terms.Targets.allclose(expected, rtol: 1e-5, atol: 1e-6), $"largest difference {(terms.Targets - expected).abs().max().item<float>()}");
+            Assert.True(terms.Q.allclose(onlineQ.narrow(1, 0, learning).gather(2, actions.narrow(1, burnIn, learning).unsqueeze(2)).squeeze(2), rtol: 1e-5, atol: 1e-6));
+
+            // Not the target network's Q from the stored state without its burn-in.
+            var (coldQ, _) = learner.Target.Unroll(rest, initial);
+            Tensor cold = R2d2Learner.NStepTargets(
+                onlineQ, coldQ, rewards.narrow(1, burnIn, learning), terminated.narrow(1, burnIn, learning), mask.narrow(1, burnIn, learning),
+                0.9, 2, doubleQ: true, rescalingEpsilon: ValueRescaling.DefaultEpsilon);
+            Assert.False(terms.Targets.allclose(cold, rtol: 1e-3, atol: 1e-4));
+        }
+    }
+
+    [Fact]
     public void PaddingAndImportanceWeights_ShapeTheLoss()
     {
         using var learner = Learner(new R2d2Config { NSteps = 1 });
