@@ -165,18 +165,16 @@ public sealed class R2d2LearnerTests
             var (_, targetStart) = learner.Target.Unroll(burn, initial);
             var (onlineQ, _) = learner.Online.Unroll(rest, onlineStart);
             var (targetQ, _) = learner.Target.Unroll(rest, targetStart);
-            Tensor expected = R2d2Learner.NStepTargets(
-                onlineQ, targetQ, rewards.narrow(1, burnIn, learning), terminated.narrow(1, burnIn, learning), mask.narrow(1, burnIn, learning),
+            Tensor Targets(Tensor bootstrapQ) => R2d2Learner.NStepTargets(
+                onlineQ, bootstrapQ, rewards.narrow(1, burnIn, learning), terminated.narrow(1, burnIn, learning), mask.narrow(1, burnIn, learning),
                 0.9, 2, doubleQ: true, rescalingEpsilon: ValueRescaling.DefaultEpsilon);
+            Tensor expected = Targets(targetQ);
             Assert.True(terms.Targets.allclose(expected, rtol: 1e-5, atol: 1e-6), $"largest difference {(terms.Targets - expected).abs().max().item<float>()}");
             Assert.True(terms.Q.allclose(onlineQ.narrow(1, 0, learning).gather(2, actions.narrow(1, burnIn, learning).unsqueeze(2)).squeeze(2), rtol: 1e-5, atol: 1e-6));
 
             // Not the target network's Q from the stored state without its burn-in.
             var (coldQ, _) = learner.Target.Unroll(rest, initial);
-            Tensor cold = R2d2Learner.NStepTargets(
-                onlineQ, coldQ, rewards.narrow(1, burnIn, learning), terminated.narrow(1, burnIn, learning), mask.narrow(1, burnIn, learning),
-                0.9, 2, doubleQ: true, rescalingEpsilon: ValueRescaling.DefaultEpsilon);
-            Assert.False(terms.Targets.allclose(cold, rtol: 1e-3, atol: 1e-4));
+            Assert.False(terms.Targets.allclose(Targets(coldQ), rtol: 1e-3, atol: 1e-4));
         }
     }
 
