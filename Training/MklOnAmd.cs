@@ -21,7 +21,9 @@ namespace RlMemory.Training;
 /// the function, and not when <c>RLMEMORY_MKL_VENDOR_CHECK=keep</c> is set. Results change within float32 rounding
 /// (other kernels sum in another order); runs on one machine stay bitwise reproducible. Training runs and the
 /// command line's eval, record and watch apply it; a program that computes with torch before its first training run
-/// and compares results bitwise across it should call <see cref="Apply"/> first (after its first tensor).
+/// and compares results bitwise across it should call <see cref="Apply"/> first. Until 2026-12-07 <see cref="Apply"/>
+/// did not load libtorch itself, so a process that called it before its first tensor (the benchmarks' suites did) kept
+/// MKL's generic path for good.
 /// </para>
 /// </remarks>
 public static class MklOnAmd
@@ -35,7 +37,7 @@ public static class MklOnAmd
     /// <summary>What <see cref="Apply"/> did: <c>applied</c>, or why not.</summary>
     public static string Status => Outcome.Value;
 
-    /// <summary>Applies the change once per process (call it after libtorch has loaded, before any matrix product); returns whether it is in effect.</summary>
+    /// <summary>Applies the change once per process (call it before any matrix product; it loads libtorch if nothing has yet); returns whether it is in effect.</summary>
     public static bool Apply() => Outcome.Value == "applied";
 
     private static string TryApply()
@@ -53,6 +55,12 @@ public static class MklOnAmd
         if (IsIntel())
         {
             return "not needed (an Intel CPU)";
+        }
+
+        // Load libtorch if nothing has yet (a tensor of zeros runs no matrix product): a caller that applies this first
+        // thing in its process would otherwise find no library to change, and that outcome would be kept for good.
+        using (TorchSharp.torch.zeros(1))
+        {
         }
 
         string? path = LoadedLibTorch();
