@@ -34,6 +34,12 @@ public static class MklOnAmd
     private static readonly byte[] ReturnOne = [0xB8, 0x01, 0x00, 0x00, 0x00, 0xC3];   // mov eax, 1; ret
     private static readonly Lazy<string> Outcome = new(TryApply);
 
+    /// <summary><see cref="Status"/> when libtorch_cpu.so could not be found in the process.</summary>
+    internal const string NotLoaded = "libtorch_cpu.so is not loaded";
+
+    /// <summary>The start of <see cref="Status"/> when MKL's code page could not be made writable.</summary>
+    internal const string CodePageNotWritable = "the code page could not be made writable";
+
     /// <summary>What <see cref="Apply"/> did: <c>applied</c>, or why not.</summary>
     public static string Status => Outcome.Value;
 
@@ -66,7 +72,7 @@ public static class MklOnAmd
         string? path = LoadedLibTorch();
         if (path is null || !NativeLibrary.TryLoad(path, out nint library))
         {
-            return "libtorch_cpu.so is not loaded";
+            return NotLoaded;
         }
 
         try
@@ -88,7 +94,7 @@ public static class MklOnAmd
             nuint length = (nuint)(((long)function + ReturnOne.Length - (long)start + pageSize - 1) & ~(pageSize - 1));
             if (mprotect(start, length, ProtRead | ProtWrite | ProtExec) != 0)
             {
-                return $"the code page could not be made writable (errno {Marshal.GetLastPInvokeError()})";
+                return $"{CodePageNotWritable} (errno {Marshal.GetLastPInvokeError()})";
             }
 
             Marshal.Copy(ReturnOne, 0, function, ReturnOne.Length);

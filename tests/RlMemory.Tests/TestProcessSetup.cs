@@ -12,13 +12,5 @@ internal static class TestProcessSetup
     /// the change is made once, before any test computes anything, rather than whenever the first training starts.
     /// </summary>
     [ModuleInitializer]
-    internal static void MklKernelsFromTheStart()
-    {
-        using (TorchSharp.torch.ones(1))
-        {
-            // Loads libtorch, without a matrix product.
-        }
-
-        MklOnAmd.Apply();
-    }
+    internal static void MklKernelsFromTheStart() => MklOnAmd.Apply(); // loads libtorch, without a matrix product
 }

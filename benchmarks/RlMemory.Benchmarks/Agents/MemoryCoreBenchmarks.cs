@@ -36,7 +36,7 @@ internal static class MemoryCoreSetup
     {
         NativeHeap.Apply();
         MklOnAmd.Apply();
-        if (MklOnAmd.Status is "libtorch_cpu.so is not loaded" || MklOnAmd.Status.StartsWith("the code page", StringComparison.Ordinal))
+        if (MklOnAmd.Status is MklOnAmd.NotLoaded || MklOnAmd.Status.StartsWith(MklOnAmd.CodePageNotWritable, StringComparison.Ordinal))
         {
             // Measuring libtorch on MKL's generic path would compare against a handicapped baseline (the suites did, by
             // applying this before libtorch had loaded, until 2026-12-07).

@@ -42,13 +42,18 @@ public class SacUpdateBenchmarks
             randn(Batch, Observations), rand(Batch, Actions).mul(4).sub(2), randn(Batch), randn(Batch, Observations),
             zeros(Batch), zeros(Batch), full(Batch, 0.99f), arange(Batch), null);
 
-        // The products of one update (m × k × n as out[m, n] = a[m, k] · b[k, n]); "in" is an MLP's input width, "out" its output's.
-        void Mlp(int input, int output, bool weightGradients, bool inputGradient)
+        // The products of one update (m × k × n as out[m, n] = a[m, k] · b[k, n]) for MLPs input → 256 → 256 → output.
+        void Forward(int input, int output)
         {
-            // forward: x·W1ᵀ, h1·W2ᵀ, h2·W3ᵀ
+            // x·W1ᵀ, h1·W2ᵀ, h2·W3ᵀ
             Add(Batch, input, Hidden);
             Add(Batch, Hidden, Hidden);
             Add(Batch, Hidden, output);
+        }
+
+        void Mlp(int input, int output, bool weightGradients, bool inputGradient)
+        {
+            Forward(input, output);
             if (weightGradients)
             {
                 Add(output, Batch, Hidden); // dW3 = dyᵀ·h2
@@ -62,13 +67,6 @@ public class SacUpdateBenchmarks
             {
                 Add(Batch, Hidden, input); // dx = dh1·W1
             }
-        }
-
-        void Forward(int input, int output)
-        {
-            Add(Batch, input, Hidden);
-            Add(Batch, Hidden, Hidden);
-            Add(Batch, Hidden, output);
         }
 
         int criticInput = Observations + Actions, actorOutput = 2 * Actions; // mean and log std
