@@ -2,7 +2,6 @@ using BenchmarkDotNet.Attributes;
 using RlMemory.Agents.Recurrent;
 using RlMemory.Memory;
 using RlMemory.Memory.External;
-using RlMemory.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,7 +14,7 @@ internal static class MemoryCoreSetup
 
     public static MemoryCore Build(bool allocation)
     {
-        TrainingConditions();
+        BenchmarkConditions.LikeTraining();
         torch.set_num_threads(1);
         manual_seed(1);
         return new MemoryCore(new MemoryCoreConfig
@@ -25,23 +24,6 @@ internal static class MemoryCoreSetup
             HiddenSize = 128,
             Memory = new ExternalMemoryConfig { Slots = 32, Width = 16, ReadHeads = 2, UseAllocation = allocation },
         });
-    }
-
-    /// <summary>
-    /// What a training run sets up before its first tensor operation (TrainingRun): glibc's heap kept from returning
-    /// freed tensor memory to the kernel, and MKL's kernels chosen by CPU features on AMD. Without them a benchmark
-    /// measures page faults and MKL's generic path, not what training sees.
-    /// </summary>
-    public static void TrainingConditions()
-    {
-        NativeHeap.Apply();
-        MklOnAmd.Apply();
-        if (MklOnAmd.Status is MklOnAmd.NotLoaded || MklOnAmd.Status.StartsWith(MklOnAmd.CodePageNotWritable, StringComparison.Ordinal))
-        {
-            // Measuring libtorch on MKL's generic path would compare against a handicapped baseline (the suites did, by
-            // applying this before libtorch had loaded, until 2026-12-07).
-            throw new InvalidOperationException($"MKL's kernels could not be chosen by CPU features: {MklOnAmd.Status}.");
-        }
     }
 }
 
@@ -193,7 +175,7 @@ public class RecurrentCoreSequenceBenchmarks : RecurrentCoreBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        MemoryCoreSetup.TrainingConditions();
+        BenchmarkConditions.LikeTraining();
         torch.set_num_threads(1);
         manual_seed(1);
         var config = new CoreConfig

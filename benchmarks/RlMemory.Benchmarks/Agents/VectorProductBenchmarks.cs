@@ -24,7 +24,7 @@ public class VectorProductBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        MemoryCoreSetup.TrainingConditions();
+        BenchmarkConditions.LikeTraining();
         torch.set_num_threads(1);
         int[] dims = [.. Shape.Split('x').Select(int.Parse)];
         (_m, _k, _n) = (dims[0], dims[1], dims[2]);

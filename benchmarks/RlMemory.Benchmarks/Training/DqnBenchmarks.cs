@@ -30,7 +30,7 @@ public class DqnGradientStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        MemoryCoreSetup.TrainingConditions();
+        BenchmarkConditions.LikeTraining();
         torch.set_num_threads(Threads);
         manual_seed(0);
         _learner = new DqnLearner(new QNetworkConfig { ObservationSize = 4, ActionCount = 2, HiddenSizes = [256, 256] }, CPU, 2.3e-3, doubleQ: false, loss: "huber", maxGradNorm: 10);
@@ -85,7 +85,7 @@ public class DqnActBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        MemoryCoreSetup.TrainingConditions();
+        BenchmarkConditions.LikeTraining();
         torch.set_num_threads(1);
         manual_seed(0);
         _network = new QNetwork(new QNetworkConfig { ObservationSize = 4, ActionCount = 2, HiddenSizes = [256, 256] });

@@ -32,7 +32,7 @@ public class SacUpdateBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        MemoryCoreSetup.TrainingConditions();
+        BenchmarkConditions.LikeTraining();
         torch.set_num_threads(Threads);
         manual_seed(1);
         SacConfig config = SacConfig.FromPreset("sac-pendulum");
