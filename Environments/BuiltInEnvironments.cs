@@ -103,14 +103,14 @@ internal static class BuiltInEnvironments
             description: "Bakker's T-maze: a sign at the start of a corridor says which arm of the junction pays (truncated at time_limit_factor x (corridor_length + 1) steps; west_penalty > 0 makes the corridor easy to walk).");
         EnvRegistry.Register(
             "RepeatFirst-v0",
-            o => new RepeatFirstEnv(Difficulty(o)),
-            new EnvOptions { { "difficulty", "easy" } },
-            description: "POPGym's RepeatFirst: name the suit of the first card at every step (52 x decks - 1 steps).");
+            o => FlagFirstStep(new RepeatFirstEnv(Difficulty(o)), o),
+            new EnvOptions { { "difficulty", "easy" }, { "first_step_flag", false } },
+            description: "POPGym's RepeatFirst: name the suit of the first card at every step (52 x decks - 1 steps; first_step_flag appends POPGym's is-first-step flag).");
         EnvRegistry.Register(
             "RepeatPrevious-v0",
-            o => new RepeatPreviousEnv(Difficulty(o)),
-            new EnvOptions { { "difficulty", "easy" } },
-            description: "POPGym's RepeatPrevious: name the suit of the card dealt k cards ago (52 x decks - 1 steps).");
+            o => FlagFirstStep(new RepeatPreviousEnv(Difficulty(o)), o),
+            new EnvOptions { { "difficulty", "easy" }, { "first_step_flag", false } },
+            description: "POPGym's RepeatPrevious: name the suit of the card dealt k cards ago (52 x decks - 1 steps; first_step_flag appends POPGym's is-first-step flag).");
         EnvRegistry.Register(
             "MemoryLength-v0",
             o => new MemoryLengthEnv(IntInRange(o, "memory_length", 1, MemoryLengthEnv.MaxMemoryLength), o.GetBool("noise")),
@@ -138,6 +138,10 @@ internal static class BuiltInEnvironments
             ? value
             : throw options.Invalid(key, options[key], $"a number in [{Format(min)}, {Format(max)}]");
     }
+
+    /// <summary>The card task as is, or with POPGym's is-first-step flag appended (<c>first_step_flag: true</c>).</summary>
+    private static IEnv<int> FlagFirstStep(IEnv<int> task, EnvOptions options) =>
+        options.GetBool("first_step_flag") ? new FirstStepFlag<int>(task) : task;
 
     private static CardTaskDifficulty Difficulty(EnvOptions options)
     {

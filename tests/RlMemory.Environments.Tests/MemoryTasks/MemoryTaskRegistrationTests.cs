@@ -38,8 +38,12 @@ public sealed class MemoryTaskRegistrationTests
         Assert.Equal(
             [new("corridor_length", 10), new("time_limit_factor", 2.0), new("west_penalty", 0.0)],
             EnvRegistry.Spec("TMaze-v0").DefaultOptions.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList<KeyValuePair<string, object>>());
-        Assert.Equal([new("difficulty", "easy")], EnvRegistry.Spec("RepeatFirst-v0").DefaultOptions.ToList<KeyValuePair<string, object>>());
-        Assert.Equal([new("difficulty", "easy")], EnvRegistry.Spec("RepeatPrevious-v0").DefaultOptions.ToList<KeyValuePair<string, object>>());
+        Assert.Equal(
+            [new("difficulty", "easy"), new("first_step_flag", false)],
+            EnvRegistry.Spec("RepeatFirst-v0").DefaultOptions.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList<KeyValuePair<string, object>>());
+        Assert.Equal(
+            [new("difficulty", "easy"), new("first_step_flag", false)],
+            EnvRegistry.Spec("RepeatPrevious-v0").DefaultOptions.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList<KeyValuePair<string, object>>());
         Assert.Equal(
             [new("memory_length", 10), new("noise", true)],
             EnvRegistry.Spec("MemoryLength-v0").DefaultOptions.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList<KeyValuePair<string, object>>());
@@ -84,6 +88,7 @@ public sealed class MemoryTaskRegistrationTests
     [InlineData("CopyTask-v0", "sequence_length", "ten", "CopyTask-v0: option 'sequence_length' must be an integer; got 'ten' (string).")]
     [InlineData("RepeatFirst-v0", "difficulty", "extreme", "RepeatFirst-v0: option 'difficulty' must be one of 'easy', 'medium', 'hard'; got 'extreme' (string).")]
     [InlineData("RepeatPrevious-v0", "difficulty", 2, "RepeatPrevious-v0: option 'difficulty' must be one of 'easy', 'medium', 'hard'; got 2 (Int32).")]
+    [InlineData("RepeatFirst-v0", "first_step_flag", "yes", "RepeatFirst-v0: option 'first_step_flag' must be true or false; got 'yes' (string).")]
     public void InvalidOptions_AreRefused_NamingTheIdTheOptionTheValueAndTheAllowedRange(string id, string option, object value, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => EnvRegistry.Make(id, new EnvOptions { { option, value } }));
